@@ -1,0 +1,75 @@
+/**
+ * The contract between the handle's read loop and a read type.
+ *
+ * @module
+ */
+import type { ReadBuffer } from "../handle/buffer.ts";
+
+/**
+ * What a decoder returns when the buffer does not hold a whole frame yet. A unique symbol,
+ * so that `null`, `undefined` and empty values stay ordinary results.
+ *
+ * @example Checking for NEED_MORE
+ * ```ts
+ * import { chunkDecoder, NEED_MORE, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([1, 2]));
+ * assert.equal(chunkDecoder(3).decode(buf), NEED_MORE);
+ * assert.equal(buf.length, 2); // nothing was consumed
+ * ```
+ */
+export const NEED_MORE: unique symbol = Symbol("NEED_MORE");
+
+/** The type of {@linkcode NEED_MORE}. */
+export type NeedMore = typeof NEED_MORE;
+
+/**
+ * Turns the bytes at the front of a {@linkcode ReadBuffer} into one value.
+ *
+ * `decode` either consumes exactly one frame and returns its value, or returns
+ * {@linkcode NEED_MORE} having consumed nothing, or throws a `HandleError`. It may keep a
+ * little state to resume a scan (stored as absolute positions, see
+ * `ReadBuffer.consumedTotal`), and after returning a value it is ready for the next frame.
+ * It never performs I/O and never calls a callback.
+ *
+ * @typeParam T The decoded value (a readonly tuple for read types registered with
+ * `spread: true`).
+ *
+ * @example A decoder for one byte
+ * ```ts
+ * import { type Decoder, NEED_MORE, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const oneByte: Decoder<number> = {
+ *   decode(buf) {
+ *     if (buf.length === 0) return NEED_MORE;
+ *     const b = buf.at(0)!;
+ *     buf.consume(1);
+ *     return b;
+ *   },
+ * };
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([7]));
+ * assert.equal(oneByte.decode(buf), 7);
+ * ```
+ */
+export interface Decoder<T> {
+  /**
+   * Decodes one frame from the front of `buf`.
+   *
+   * @param buf The handle's read buffer.
+   * @returns The value, or `NEED_MORE` with nothing consumed.
+   */
+  decode(buf: ReadBuffer): T | NeedMore;
+  /**
+   * Called instead of `decode` once the input has ended, so a frame that ends at end of input
+   * can be delivered. Without it `decode` is used, and `NEED_MORE` at end of input is an
+   * `EPIPE` error.
+   *
+   * @param buf The handle's read buffer.
+   * @returns The value, or `NEED_MORE` with nothing consumed.
+   */
+  decodeEof?(buf: ReadBuffer): T | NeedMore;
+}

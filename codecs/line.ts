@@ -1,0 +1,230 @@
+/**
+ * The `line` read type: text up to an end-of-line marker.
+ *
+ * @module
+ */
+import type { ReadBuffer } from "../handle/buffer.ts";
+import { HandleError } from "../handle/errors.ts";
+import { byteOffsetOfUnit } from "./_utf8.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { registerReadType } from "./registry.ts";
+
+/** The default `maxLength` of a line: 1 MiB. */
+export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+
+/** Options for {@linkcode lineDecoder}. */
+export interface LineOptions {
+  /**
+   * The end-of-line marker: a literal string, or a RegExp whose first (leftmost) match ends the
+   * line. By default a line ends at LF, and one CR right before the LF is part of the marker
+   * (`"\r\n"`); a lone CR stays in the line, as in AnyEvent::Handle.
+   *
+   * @default {undefined}
+   */
+  eol?: string | RegExp;
+  /**
+   * The longest line accepted, in bytes, not counting the marker. A longer line fails with a
+   * fatal `EMSGSIZE` as soon as that is certain, with nothing consumed. `Infinity` turns the
+   * limit off (then only the handle's `rbufMax` bounds memory).
+   *
+   * @default {1048576}
+   */
+  maxLength?: number;
+}
+
+/** A decoded line and the marker that ended it. */
+export type Line = readonly [line: string, eol: string];
+
+const LF = 0x0a;
+/** How far past `maxLength` a RegExp marker may reach. */
+const REGEXP_EOL_ALLOWANCE = 1024;
+const CR = 0x0d;
+const encoder = new TextEncoder();
+
+function tooLong(maxLength: number, seen: number): HandleError {
+  return new HandleError(
+    "EMSGSIZE",
+    `Line exceeds maxLength of ${maxLength} bytes (${seen} bytes without an end of line)`,
+  );
+}
+
+function checkMaxLength(maxLength: number): number {
+  if (!(maxLength > 0) || (!Number.isSafeInteger(maxLength) && maxLength !== Infinity)) {
+    throw new RangeError(
+      `Cannot use maxLength "${maxLength}": expected a positive integer or Infinity`,
+    );
+  }
+  return maxLength;
+}
+
+/** LF with an optional CR before it: the hot path, one native byte search per attempt. */
+class LfLineDecoder implements Decoder<Line> {
+  #maxLength: number;
+  #scanFrom = 0;
+  #generation = 0;
+
+  constructor(maxLength: number) {
+    this.#maxLength = maxLength;
+  }
+
+  decode(buf: ReadBuffer): Line | NeedMore {
+    const base = buf.consumedTotal;
+    let from = this.#scanFrom - base;
+    if (from < 0 || this.#generation !== buf.generation) {
+      from = 0;
+      this.#generation = buf.generation;
+    }
+    const lf = buf.indexOf(LF, from);
+    if (lf < 0) {
+      const length = buf.length;
+      if (length >= this.#maxLength + 2) throw tooLong(this.#maxLength, length);
+      this.#scanFrom = base + length;
+      return NEED_MORE;
+    }
+    let end = lf;
+    let eol = "\n";
+    if (lf > 0 && buf.at(lf - 1) === CR) {
+      end = lf - 1;
+      eol = "\r\n";
+    }
+    if (end > this.#maxLength) throw tooLong(this.#maxLength, end);
+    const line = buf.text(0, end);
+    buf.consume(lf + 1);
+    return [line, eol];
+  }
+}
+
+/** A literal marker: resumes the search `eol.length - 1` bytes before where it stopped. */
+class StringLineDecoder implements Decoder<Line> {
+  #eol: string;
+  #needle: number | Uint8Array;
+  #eolLength: number;
+  #maxLength: number;
+  #scanFrom = 0;
+  #generation = 0;
+
+  constructor(eol: string, maxLength: number) {
+    const bytes = encoder.encode(eol);
+    this.#eol = eol;
+    this.#needle = bytes.length === 1 ? bytes[0] : bytes;
+    this.#eolLength = bytes.length;
+    this.#maxLength = maxLength;
+  }
+
+  decode(buf: ReadBuffer): Line | NeedMore {
+    if (this.#eolLength === 0) return ["", ""];
+    const base = buf.consumedTotal;
+    let from = this.#scanFrom - base - (this.#eolLength - 1);
+    if (from < 0 || this.#generation !== buf.generation) {
+      from = 0;
+      this.#generation = buf.generation;
+    }
+    const at = buf.indexOf(this.#needle, from);
+    if (at < 0) {
+      const length = buf.length;
+      if (length >= this.#maxLength + this.#eolLength) throw tooLong(this.#maxLength, length);
+      this.#scanFrom = base + length;
+      return NEED_MORE;
+    }
+    if (at > this.#maxLength) throw tooLong(this.#maxLength, at);
+    const line = buf.text(0, at);
+    buf.consume(at + this.#eolLength);
+    return [line, this.#eol];
+  }
+}
+
+/** A RegExp marker: matched against the decoded text of the whole buffer on every attempt. */
+class RegExpLineDecoder implements Decoder<Line> {
+  #eol: RegExp;
+  #maxLength: number;
+
+  constructor(eol: RegExp, maxLength: number) {
+    this.#eol = new RegExp(eol.source, eol.flags.replace(/[gy]/g, "") + "g");
+    this.#maxLength = maxLength;
+  }
+
+  decode(buf: ReadBuffer): Line | NeedMore {
+    const limit = Math.min(buf.length, this.#maxLength + REGEXP_EOL_ALLOWANCE);
+    const text = buf.text(0, limit);
+    this.#eol.lastIndex = 0;
+    const match = this.#eol.exec(text);
+    if (match === null) {
+      if (limit < buf.length || buf.length >= this.#maxLength + REGEXP_EOL_ALLOWANCE) {
+        throw tooLong(this.#maxLength, buf.length);
+      }
+      return NEED_MORE;
+    }
+    const view = buf.view(0, limit);
+    const start = byteOffsetOfUnit(view, match.index);
+    if (start > this.#maxLength) throw tooLong(this.#maxLength, start);
+    const end = start + byteOffsetOfUnit(view.subarray(start), match[0].length);
+    const line = text.slice(0, match.index);
+    buf.consume(end);
+    return [line, match[0]];
+  }
+}
+
+/**
+ * Makes a decoder of one line: the UTF-8 text before the end-of-line marker, and the marker.
+ * A line is delivered only once its marker has arrived, so a partial last line at end of input
+ * is never delivered (the handle reports `EPIPE`). Invalid UTF-8 becomes U+FFFD; a multi-byte
+ * character or a marker split across reads is never broken.
+ *
+ * ```text
+ * +------------ line ------------+-- eol --+
+ * | UTF-8 text (no marker in it) | \r? \n  |  next line ...
+ * +------------------------------+---------+
+ * ```
+ *
+ * Cost: the default and string markers resume the search where the previous attempt stopped
+ * (absolute positions, see `ReadBuffer.consumedTotal`), so a line arriving in many pieces is
+ * scanned once: O(line length). A RegExp marker cannot be resumed safely, so each attempt
+ * rescans the buffered text from the start of the line, bounded by `maxLength`. A leftmost
+ * match wins on the data buffered so far; a greedy RegExp (`/\n+/`) may therefore match
+ * differently depending on how the input was split. Memory: at most `maxLength` plus the
+ * marker plus one read is buffered before `EMSGSIZE` (a RegExp marker may reach at most
+ * 1 KiB past `maxLength`).
+ *
+ * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
+ * @returns A decoder of `[line, eol]`.
+ * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`.
+ * @throws {TypeError} If `eol` is neither a string nor a RegExp.
+ *
+ * @example Default markers: LF, CRLF, and a lone CR kept in the line
+ * ```ts
+ * import { lineDecoder, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("a\r\nb\rc\nrest"));
+ * const lines = lineDecoder();
+ * assert.deepEqual(lines.decode(buf), ["a", "\r\n"]);
+ * assert.deepEqual(lines.decode(buf), ["b\rc", "\n"]);
+ * assert.equal(buf.text(), "rest");
+ * ```
+ *
+ * @example A literal marker and a length limit
+ * ```ts
+ * import { HandleError, lineDecoder, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("key=value;too-long-field"));
+ * const fields = lineDecoder({ eol: ";", maxLength: 10 });
+ * assert.deepEqual(fields.decode(buf), ["key=value", ";"]);
+ * assert.throws(() => fields.decode(buf), (e) => e instanceof HandleError && e.code === "EMSGSIZE");
+ * ```
+ */
+export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decoder<Line> {
+  const options: LineOptions = typeof eolOrOptions === "string" || eolOrOptions instanceof RegExp
+    ? { eol: eolOrOptions }
+    : eolOrOptions ?? {};
+  const maxLength = checkMaxLength(options.maxLength ?? DEFAULT_MAX_LINE_LENGTH);
+  const eol = options.eol;
+  if (eol === undefined) return new LfLineDecoder(maxLength);
+  if (typeof eol === "string") return new StringLineDecoder(eol, maxLength);
+  if (eol instanceof RegExp) return new RegExpLineDecoder(eol, maxLength);
+  throw new TypeError(`Cannot use eol "${String(eol)}": expected a string or a RegExp`);
+}
+
+registerReadType("line", lineDecoder, { spread: true });

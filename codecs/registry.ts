@@ -1,0 +1,220 @@
+/**
+ * The typed registry of read and write types. A codec module registers its types when it is
+ * imported, and augments {@linkcode ReadTypes} / {@linkcode WriteTypes} by declaration merging
+ * so that `h.pushRead("name", ...)` is type-checked.
+ *
+ * @module
+ */
+import type { Decoder } from "./decoder.ts";
+import type { LineOptions } from "./line.ts";
+
+/**
+ * The read types known to the type checker: each key is a type name, each value describes the
+ * arguments the type takes after its name and the values its callback receives after the
+ * handle. The built-in types are listed here; third-party codecs add entries by declaration
+ * merging:
+ *
+ * ```ts ignore
+ * declare module "@anyevent/handle" {
+ *   interface ReadTypes {
+ *     resp: { args: []; values: [value: RespValue] };
+ *   }
+ * }
+ * ```
+ */
+export interface ReadTypes {
+  /** `pushRead("chunk", n, (h, bytes) => ...)`: exactly `n` bytes (`codecs/chunk.ts`). */
+  chunk: { args: [length: number]; values: [bytes: Uint8Array] };
+  /** `pushRead("line", [eol | options,] (h, line, eol) => ...)`: one line of UTF-8 text (`codecs/line.ts`). */
+  line: { args: [] | [eol: string | RegExp | LineOptions]; values: [line: string, eol: string] };
+}
+
+/**
+ * The write types known to the type checker: each key is a type name, each value the tuple of
+ * arguments `pushWrite` takes after the name. Third-party codecs add entries by declaration
+ * merging, as for {@linkcode ReadTypes}.
+ */
+// deno-lint-ignore no-empty-interface
+export interface WriteTypes {}
+
+/** The shape every {@linkcode ReadTypes} entry has. */
+export interface ReadTypeShape {
+  /** The arguments after the type name (a union of tuples for optional arguments). */
+  args: unknown[];
+  /** What the callback receives after the handle. */
+  values: unknown[];
+}
+
+/** The arguments read type `K` takes after its name. */
+export type ReadArgs<K extends keyof ReadTypes> = Extract<
+  ReadTypes[K] extends { args: infer A } ? A : never,
+  unknown[]
+>;
+
+/** The values the callback of read type `K` receives after the handle. */
+export type ReadValues<K extends keyof ReadTypes> = ReadTypes[K] extends
+  { values: infer V extends unknown[] } ? V : never;
+
+/** What the decoder of read type `K` returns: the single value, or the tuple of values. */
+export type Decoded<K extends keyof ReadTypes> = ReadValues<K> extends [infer Only] ? Only
+  : Readonly<ReadValues<K>>;
+
+/** The arguments write type `K` takes after its name. */
+export type WriteArgs<K extends keyof WriteTypes> = Extract<WriteTypes[K], unknown[]>;
+
+/** Options for {@linkcode registerReadType}. */
+export interface RegisterReadTypeOptions {
+  /**
+   * Whether the decoder returns a tuple whose elements are passed to the callback as separate
+   * arguments (as `line` passes `line, eol`). Promise reads resolve with the first element.
+   *
+   * @default {false}
+   */
+  spread?: boolean;
+}
+
+/** A registered read type, as the handle uses it. */
+export interface ReadTypeEntry {
+  /** The registered name. */
+  readonly name: string;
+  /** Makes one decoder per read request. */
+  readonly create: (...args: unknown[]) => Decoder<unknown>;
+  /** Whether the decoded tuple is spread into the callback's arguments. */
+  readonly spread: boolean;
+}
+
+/** A registered write type: arguments in, bytes out. */
+export type WriteEncoder = (...args: never[]) => Uint8Array;
+
+const readTypes = new Map<string, ReadTypeEntry>();
+const writeTypes = new Map<string, WriteEncoder>();
+
+function checkName(name: unknown, kind: string, taken: Map<string, unknown>): void {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`Cannot register ${kind} type: the name must be a non-empty string`);
+  }
+  if (taken.has(name)) {
+    throw new TypeError(`Cannot register ${kind} type "${name}": it is already registered`);
+  }
+}
+
+/**
+ * Registers a read type: `create` makes one {@linkcode Decoder} per read request from the
+ * arguments that follow the type name.
+ *
+ * @param name The type name, as used in `pushRead(name, ...)`.
+ * @param create The decoder factory.
+ * @param options Whether the decoded tuple is spread into the callback.
+ * @throws {TypeError} If the name is empty or already registered.
+ *
+ * @example Registering a read type for one byte
+ *
+ * Not run as a doc test: doc tests wrap their code in a function, where a module augmentation
+ * is not allowed; `examples/` and `tests/` hold runnable codecs.
+ *
+ * ```ts ignore
+ * import { NEED_MORE, registerReadType } from "@anyevent/handle";
+ *
+ * declare module "@anyevent/handle" {
+ *   interface ReadTypes {
+ *     "example-byte": { args: []; values: [byte: number] };
+ *   }
+ * }
+ *
+ * registerReadType("example-byte", () => ({
+ *   decode(buf) {
+ *     if (buf.length === 0) return NEED_MORE;
+ *     const b = buf.at(0)!;
+ *     buf.consume(1);
+ *     return b;
+ *   },
+ * }));
+ * ```
+ */
+export function registerReadType<K extends keyof ReadTypes>(
+  name: K,
+  create: (...args: ReadArgs<K>) => Decoder<Decoded<K>>,
+  options: RegisterReadTypeOptions = {},
+): void {
+  checkName(name, "read", readTypes);
+  readTypes.set(name as string, {
+    name: name as string,
+    create: create as (...args: unknown[]) => Decoder<unknown>,
+    spread: options.spread ?? false,
+  });
+}
+
+/**
+ * Registers a write type: `encode` turns the arguments that follow the type name into bytes.
+ * It should throw `RangeError`/`TypeError` for arguments it cannot encode, before anything is
+ * queued.
+ *
+ * @param name The type name, as used in `pushWrite(name, ...)`.
+ * @param encode The encoder.
+ * @throws {TypeError} If the name is empty or already registered.
+ *
+ * @example Registering a write type for one byte
+ *
+ * Not run as a doc test, for the same reason as {@linkcode registerReadType}'s example.
+ *
+ * ```ts ignore
+ * import { registerWriteType } from "@anyevent/handle";
+ *
+ * declare module "@anyevent/handle" {
+ *   interface WriteTypes {
+ *     "example-byte": [byte: number];
+ *   }
+ * }
+ *
+ * registerWriteType("example-byte", (byte) => new Uint8Array([byte]));
+ * ```
+ */
+export function registerWriteType<K extends keyof WriteTypes>(
+  name: K,
+  encode: (...args: WriteArgs<K>) => Uint8Array,
+): void {
+  checkName(name, "write", writeTypes);
+  writeTypes.set(name as string, encode as unknown as WriteEncoder);
+}
+
+/**
+ * Looks up a registered read type.
+ *
+ * @param name The type name.
+ * @returns The registered entry.
+ * @throws {TypeError} If no read type has that name.
+ *
+ * @example Looking up the line type
+ * ```ts
+ * import { readType } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(readType("line").spread, true);
+ * ```
+ */
+export function readType(name: string): ReadTypeEntry {
+  const entry = readTypes.get(name);
+  if (entry === undefined) throw new TypeError(`Unknown read type "${name}"`);
+  return entry;
+}
+
+/**
+ * Looks up a registered write type.
+ *
+ * @param name The type name.
+ * @returns The encoder.
+ * @throws {TypeError} If no write type has that name.
+ *
+ * @example Looking up a write type that does not exist
+ * ```ts
+ * import { writeType } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => writeType("nope"), TypeError);
+ * ```
+ */
+export function writeType(name: string): WriteEncoder {
+  const encode = writeTypes.get(name);
+  if (encode === undefined) throw new TypeError(`Unknown write type "${name}"`);
+  return encode;
+}

@@ -1,0 +1,57 @@
+/**
+ * @anyevent/handle: buffered, non-blocking I/O on one connection for Deno, after Perl's
+ * AnyEvent::Handle. An ordered queue of typed reads over one shared buffer, a write queue with
+ * typed writes and backpressure, and clear errors.
+ *
+ * @example Reading lines from a peer
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("hello\r\nworld\n"));
+ *   conn.close();
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.equal(await h.read("line"), "hello");
+ * assert.equal(await h.read("line"), "world");
+ * h.destroy();
+ * await peer;
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+export { Handle } from "./handle/handle.ts";
+export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./handle/handle.ts";
+export type { ReadIterator } from "./handle/iterate.ts";
+export { ReadBuffer } from "./handle/buffer.ts";
+export { HandleError, ioError } from "./handle/errors.ts";
+export type { HandleErrorCode, HandleErrorOptions } from "./handle/errors.ts";
+export { toTransport } from "./handle/transport.ts";
+export type {
+  ByteReader,
+  ByteWriter,
+  HandleSource,
+  ReaderWriterPair,
+  Transport,
+} from "./handle/transport.ts";
+export { NEED_MORE } from "./codecs/decoder.ts";
+export type { Decoder, NeedMore } from "./codecs/decoder.ts";
+export { readType, registerReadType, registerWriteType, writeType } from "./codecs/registry.ts";
+export type {
+  Decoded,
+  ReadArgs,
+  ReadTypeEntry,
+  ReadTypes,
+  ReadTypeShape,
+  ReadValues,
+  RegisterReadTypeOptions,
+  WriteArgs,
+  WriteEncoder,
+  WriteTypes,
+} from "./codecs/registry.ts";
+export { chunkDecoder } from "./codecs/chunk.ts";
+export { DEFAULT_MAX_LINE_LENGTH, lineDecoder } from "./codecs/line.ts";
+export type { Line, LineOptions } from "./codecs/line.ts";
