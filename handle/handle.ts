@@ -41,6 +41,11 @@ export interface HandleOptions {
    * Called at a clean end of input: the peer closed its side and no queued read is left
    * unsatisfied. Without it, end of input is a fatal `EPIPE` error (as in AnyEvent::Handle),
    * unless an `iterate()` loop ended on it.
+   *
+   * Unlike AnyEvent::Handle, which notices end of input only while a read is queued, a
+   * handle with `onEof` keeps one read in flight while its buffer is empty, so a peer that
+   * closes an idle connection is reported. Bytes that arrive while nothing is queued stay in
+   * `h.rbuf` (reading pauses) until a reader takes them.
    */
   onEof?: HandleCallback;
   /**
@@ -269,6 +274,7 @@ export class Handle {
   }
   set onEof(cb: HandleCallback | undefined) {
     this.#onEof = cb;
+    this.#startReading();
   }
 
   /** The default reader; setting it dispatches what is buffered at once. */
@@ -834,9 +840,15 @@ export class Handle {
 
   // ---- internals: the read loop ----
 
+  /**
+   * Whether to keep a read in flight: while a read is queued or onRead is set (as in
+   * AnyEvent), and also, with onEof set, while nothing is buffered, so that a peer closing an
+   * idle connection is noticed; data that arrives meanwhile waits in rbuf for a reader.
+   */
   #wantsRead(): boolean {
     return this.#state === OPEN && !this.#eof && !this.#readStopped &&
-      (this.#queue.length > 0 || this.#onRead !== undefined);
+      (this.#queue.length > 0 || this.#onRead !== undefined ||
+        (this.#onEof !== undefined && this.#rbuf.length === 0));
   }
 
   #startReading(): void {
@@ -927,9 +939,16 @@ export class Handle {
     this.#track(this.#writeLoop());
   }
 
+  /**
+   * The writer. It first yields one microtask, so everything pushed in the same synchronous
+   * block leaves in one write (no Nagle delay between a header and its payload), then writes
+   * batch after batch until the queue is empty.
+   */
   async #writeLoop(): Promise<void> {
     const wq = this.#wq;
     try {
+      await undefined;
+      if (this.#state !== OPEN) return;
       let batch: Uint8Array | undefined;
       while ((batch = wq.takeBatch()) !== undefined) {
         while (batch.length > 0) {
