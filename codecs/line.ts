@@ -5,6 +5,7 @@
  */
 import type { ReadBuffer } from "../handle/buffer.ts";
 import { HandleError } from "../handle/errors.ts";
+import { type TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
 import { registerReadType } from "./registry.ts";
@@ -57,40 +58,65 @@ function checkMaxLength(maxLength: number): number {
   return maxLength;
 }
 
-/** LF with an optional CR before it: the hot path, one native byte search per attempt. */
+/**
+ * LF with an optional CR before it: the hot path. The first search resumes where the previous
+ * attempt stopped; once a line feed is found, a run of complete lines is decoded at once into
+ * the buffer's {@linkcode TextWindow}, and the following lines are cut from that text.
+ */
 class LfLineDecoder implements Decoder<Line> {
   #maxLength: number;
   #scanFrom = 0;
   #generation = 0;
+  #buf: ReadBuffer | undefined;
+  #window: TextWindow | undefined;
 
   constructor(maxLength: number) {
     this.#maxLength = maxLength;
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
-    const base = buf.consumedTotal;
-    let from = this.#scanFrom - base;
-    if (from < 0 || this.#generation !== buf.generation) {
-      from = 0;
-      this.#generation = buf.generation;
+    if (this.#buf !== buf) {
+      this.#buf = buf;
+      this.#window = textWindowOf(buf);
     }
-    const lf = buf.indexOf(LF, from);
-    if (lf < 0) {
-      const length = buf.length;
-      if (length >= this.#maxLength + 2) throw tooLong(this.#maxLength, length);
-      this.#scanFrom = base + length;
-      return NEED_MORE;
+    const window = this.#window!;
+    if (!window.covers(buf)) {
+      const base = buf.consumedTotal;
+      let from = this.#scanFrom - base;
+      if (from < 0 || this.#generation !== buf.generation) {
+        from = 0;
+        this.#generation = buf.generation;
+      }
+      const lf = buf.indexOf(LF, from);
+      if (lf < 0) {
+        const length = buf.length;
+        if (length >= this.#maxLength + 2) throw tooLong(this.#maxLength, length);
+        this.#scanFrom = base + length;
+        return NEED_MORE;
+      }
+      window.fill(buf, lf);
     }
-    let end = lf;
+    return this.#next(buf, window);
+  }
+
+  /** Cuts the next line from the window. */
+  #next(buf: ReadBuffer, window: TextWindow): Line {
+    const text = window.text;
+    const from = window.textPos;
+    const at = text.indexOf("\n", from);
+    const lf = window.identity ? at - from : buf.indexOf(LF, 0, window.end - window.pos);
+    let end = at;
     let eol = "\n";
-    if (lf > 0 && buf.at(lf - 1) === CR) {
-      end = lf - 1;
+    if (at > from && text.charCodeAt(at - 1) === CR) {
+      end = at - 1;
       eol = "\r\n";
     }
-    if (end > this.#maxLength) throw tooLong(this.#maxLength, end);
-    const line = buf.text(0, end);
+    const lineBytes = eol === "\n" ? lf : lf - 1;
+    if (lineBytes > this.#maxLength) throw tooLong(this.#maxLength, lineBytes);
     buf.consume(lf + 1);
-    return [line, eol];
+    window.pos += lf + 1;
+    window.textPos = at + 1;
+    return [text.slice(from, end), eol];
   }
 }
 

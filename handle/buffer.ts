@@ -139,6 +139,23 @@ export class ReadBuffer {
     return this.#indexOfSequence(span, needle, from);
   }
 
+  /**
+   * Finds the last occurrence of a byte among live bytes `[from, to)`.
+   *
+   * @param byte The byte value.
+   * @param from Offset to start at.
+   * @param to Offset to stop at (exclusive).
+   * @returns The offset of the last match, or -1.
+   */
+  lastIndexOf(byte: number, from = 0, to: number = this.length): number {
+    if (to > this.length) to = this.length;
+    if (from < 0) from = 0;
+    if (from >= to) return -1;
+    const i = this.#buf.subarray(this.#start + from, this.#start + to).lastIndexOf(byte);
+    this.#bytesScanned += i < 0 ? to - from : to - from - i;
+    return i < 0 ? -1 : i + from;
+  }
+
   #indexOfSequence(span: Uint8Array, needle: Uint8Array, from: number): number {
     const first = needle[0];
     const last = span.length - needle.length;
