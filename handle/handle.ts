@@ -3,121 +3,31 @@
  *
  * @module
  */
-import { ReadBuffer } from "./buffer.ts";
-import { HandleError, ioError } from "./errors.ts";
+import type { ReadBuffer } from "./buffer.ts";
+import { HandleError } from "./errors.ts";
+import { type ReadIterator, readIterator } from "./iterate.ts";
+import {
+  callbackError,
+  checkSize,
+  type CustomReader,
+  type HandleCallback,
+  type HandleOptions,
+  type ReadCallback,
+} from "./options.ts";
+import { ReadSide } from "./reader.ts";
+import { ReadRequest } from "./read_request.ts";
 import { type HandleSource, toTransport, type Transport } from "./transport.ts";
-import { WriteQueue } from "./write_queue.ts";
-import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
+import { encodeWrite, WriteSide } from "./writer.ts";
 import {
   type ReadArgs,
   readType,
   type ReadTypes,
   type ReadValues,
   type WriteArgs,
-  writeType,
   type WriteTypes,
 } from "../codecs/registry.ts";
-import { ReadRequest } from "./read_request.ts";
-import { type ReadIterator, readIterator } from "./iterate.ts";
 
-/** A callback that receives only the handle. */
-export type HandleCallback = (h: Handle) => void;
-
-/** A custom reader: inspects and consumes `h.rbuf`, returns `true` when it is done. */
-export type CustomReader = (h: Handle) => boolean;
-
-/** The callback of read type `K`: the handle, then the values the type delivers. */
-export type ReadCallback<K extends keyof ReadTypes> = (h: Handle, ...values: ReadValues<K>) => void;
-
-/** Options for {@linkcode Handle}. Every callback receives the handle first. */
-export interface HandleOptions {
-  /**
-   * Called with every error. A fatal error destroys the handle right after this returns (so
-   * `h.rbuf` can still be inspected here). Without it, the error rejects `h.closed` and, unless
-   * a pending promise read received it, is reported once on stderr.
-   */
-  onError?: (h: Handle, err: HandleError) => void;
-  /**
-   * Called at a clean end of input: the peer closed its side and no queued read is left
-   * unsatisfied. Without it, end of input is a fatal `EPIPE` error (as in AnyEvent::Handle),
-   * unless an `iterate()` loop ended on it.
-   *
-   * Unlike AnyEvent::Handle, which notices end of input only while a read is queued, a
-   * handle with `onEof` keeps one read in flight while its buffer is empty, so a peer that
-   * closes an idle connection is reported. Bytes that arrive while nothing is queued stay in
-   * `h.rbuf` (reading pauses) until a reader takes them.
-   */
-  onEof?: HandleCallback;
-  /**
-   * Called when data is buffered and the read queue is empty; consumes from `h.rbuf` itself.
-   * While it is set the handle keeps reading.
-   */
-  onRead?: HandleCallback;
-  /** Called when the unsent bytes fall to `lowWaterMark`, and at once if they already have. */
-  onDrain?: HandleCallback;
-  /**
-   * The most bytes `h.rbuf` may hold after a read has been dispatched; more is a fatal
-   * `ENOSPC`. Exactly `rbufMax` is fine.
-   *
-   * @default {Infinity}
-   */
-  rbufMax?: number;
-  /**
-   * The most unsent bytes (queued plus in flight) the write queue may hold; more is a fatal
-   * `ENOSPC`, raised synchronously from `pushWrite`.
-   *
-   * @default {Infinity}
-   */
-  wbufMax?: number;
-  /**
-   * The first read's size in bytes; it doubles each time a read fills it.
-   *
-   * @default {2048}
-   */
-  readSize?: number;
-  /**
-   * The largest read size (raised to `readSize` if smaller).
-   *
-   * @default {131072}
-   */
-  maxReadSize?: number;
-  /**
-   * How many unsent bytes count as drained for `onDrain`.
-   *
-   * @default {0}
-   */
-  lowWaterMark?: number;
-  /**
-   * Sets `TCP_NODELAY` (TCP only).
-   *
-   * @default {false}
-   */
-  noDelay?: boolean;
-  /**
-   * Sets `SO_KEEPALIVE` (TCP only).
-   *
-   * @default {false}
-   */
-  keepalive?: boolean;
-}
-
-const OPEN = 0;
-const DESTROYED = 1;
-
-const encoder = new TextEncoder();
-
-function checkSize(name: string, value: number | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  if (!(value >= min) || (!Number.isSafeInteger(value) && value !== Infinity)) {
-    throw new RangeError(`Cannot use ${name} "${value}": expected an integer >= ${min}`);
-  }
-  return value;
-}
-
-function callbackError(cause: unknown, where: string): HandleError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new HandleError("ECALLBACK", `${where} threw: ${detail}`, { cause });
-}
+export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 
 /**
  * Buffered, non-blocking I/O on one connection, after Perl's AnyEvent::Handle.
@@ -162,35 +72,17 @@ function callbackError(cause: unknown, where: string): HandleError {
  * ```
  */
 export class Handle {
-  #transport: Transport;
-  #state = OPEN;
+  readonly #transport: Transport;
+  readonly #reader: ReadSide;
+  readonly #writer: WriteSide;
+  #open = true;
   #error: HandleError | undefined;
-  readonly #rbuf = new ReadBuffer();
-  readonly #queue: ReadRequest[] = [];
-  readonly #wq = new WriteQueue();
-
   #onError: HandleOptions["onError"];
   #onEof: HandleCallback | undefined;
   #onRead: HandleCallback | undefined;
   #onDrain: HandleCallback | undefined;
-  #rbufMax: number;
-  #wbufMax: number;
-  #readSize: number;
-  #maxReadSize: number;
-  #lowWaterMark: number;
-
-  #dispatching = false;
-  #reading = false;
-  #readStopped = false;
-  #eof = false;
-  #eofReported = false;
-  #eofHandledByIterator = false;
-  #writing = false;
-  #shutdownRequested = false;
-  #shutdownDone = false;
-  #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] = [];
-  #activeIo: Promise<void>[] = [];
-  #closed: Promise<void>;
+  readonly #activeIo = new Set<Promise<void>>();
+  readonly #closed: Promise<void>;
   #settleClosed!: (err: HandleError | undefined) => void;
 
   /**
@@ -203,37 +95,51 @@ export class Handle {
    * @throws {TypeError} If `source` is not a connection.
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
-    this.#transport = toTransport(source);
+    const transport = this.#transport = toTransport(source);
     this.#onError = options.onError;
     this.#onEof = options.onEof;
     this.#onRead = options.onRead;
     this.#onDrain = options.onDrain;
-    this.#rbufMax = checkSize("rbufMax", options.rbufMax, Infinity);
-    this.#wbufMax = checkSize("wbufMax", options.wbufMax, Infinity);
-    this.#readSize = checkSize("readSize", options.readSize, 2048, 1);
-    this.#maxReadSize = Math.max(
-      this.#readSize,
+    const host = {
+      handle: this,
+      transport,
+      isOpen: () => this.#open,
+      onRead: () => this.#onRead,
+      onEof: () => this.#onEof,
+      onDrain: () => this.#onDrain,
+      fatal: (err: HandleError) => this.#fatal(err),
+      report: (err: HandleError) => this.#report(err),
+      track: (io: Promise<void>) => this.#track(io),
+    };
+    this.#reader = new ReadSide(
+      host,
+      checkSize("readSize", options.readSize, 2048, 1),
       checkSize("maxReadSize", options.maxReadSize, 131072, 1),
+      checkSize("rbufMax", options.rbufMax, Infinity),
     );
-    this.#lowWaterMark = checkSize("lowWaterMark", options.lowWaterMark, 0);
+    this.#writer = new WriteSide(
+      host,
+      checkSize("lowWaterMark", options.lowWaterMark, 0),
+      checkSize("wbufMax", options.wbufMax, Infinity),
+    );
     this.#closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (err) => err ? reject(err) : resolve();
     });
     this.#closed.catch(() => {});
-    if (options.noDelay) this.#transport.setNoDelay?.(true);
-    if (options.keepalive) this.#transport.setKeepAlive?.(true);
-    if (this.#onDrain) this.#callDrain();
-    this.#wantData();
+    if (options.noDelay) transport.setNoDelay?.(true);
+    if (options.keepalive) transport.setKeepAlive?.(true);
+    if (this.#onDrain) this.#writer.callDrain();
+    this.#reader.wantData();
   }
 
   /** The read buffer: the bytes read and not yet consumed by any reader. */
   get rbuf(): ReadBuffer {
-    return this.#rbuf;
+    return this.#reader.rbuf;
   }
 
   /** Whether the handle has been destroyed (by `destroy()` or a fatal error). */
   get destroyed(): boolean {
-    return this.#state === DESTROYED;
+    return !this.#open;
   }
 
   /** The fatal error that destroyed the handle, if any. */
@@ -243,7 +149,7 @@ export class Handle {
 
   /** Whether end of input has been seen. */
   get eof(): boolean {
-    return this.#eof;
+    return this.#reader.eof;
   }
 
   /**
@@ -257,7 +163,7 @@ export class Handle {
 
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
   get wbufLength(): number {
-    return this.#wq.pending;
+    return this.#writer.pending;
   }
 
   /** The error callback; see {@linkcode HandleOptions.onError}. */
@@ -274,7 +180,7 @@ export class Handle {
   }
   set onEof(cb: HandleCallback | undefined) {
     this.#onEof = cb;
-    this.#startReading();
+    this.#reader.startReading();
   }
 
   /** The default reader; setting it dispatches what is buffered at once. */
@@ -283,7 +189,7 @@ export class Handle {
   }
   set onRead(cb: HandleCallback | undefined) {
     this.#onRead = cb;
-    this.#wantData();
+    this.#reader.wantData();
   }
 
   /** The drain callback; setting it calls it at once if the write queue is drained. */
@@ -292,23 +198,23 @@ export class Handle {
   }
   set onDrain(cb: HandleCallback | undefined) {
     this.#onDrain = cb;
-    if (cb) this.#callDrain();
+    if (cb) this.#writer.callDrain();
   }
 
   /** `rbufMax` (see {@linkcode HandleOptions.rbufMax}). */
   get rbufMax(): number {
-    return this.#rbufMax;
+    return this.#reader.rbufMax;
   }
   set rbufMax(n: number) {
-    this.#rbufMax = checkSize("rbufMax", n, Infinity);
+    this.#reader.rbufMax = checkSize("rbufMax", n, Infinity);
   }
 
   /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
   get wbufMax(): number {
-    return this.#wbufMax;
+    return this.#writer.wbufMax;
   }
   set wbufMax(n: number) {
-    this.#wbufMax = checkSize("wbufMax", n, Infinity);
+    this.#writer.wbufMax = checkSize("wbufMax", n, Infinity);
   }
 
   // ---- reading ----
@@ -356,7 +262,7 @@ export class Handle {
    */
   pushRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
   pushRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
-    this.#enqueue(this.#makeRequest(typeOrReader, rest), false);
+    this.#enqueue(this.#reader.makeRequest(typeOrReader, rest), false);
   }
 
   /**
@@ -404,7 +310,7 @@ export class Handle {
    */
   unshiftRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
   unshiftRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
-    this.#enqueue(this.#makeRequest(typeOrReader, rest), true);
+    this.#enqueue(this.#reader.makeRequest(typeOrReader, rest), true);
   }
 
   /**
@@ -437,7 +343,7 @@ export class Handle {
   read<K extends keyof ReadTypes>(type: K, ...args: ReadArgs<K>): Promise<ReadValues<K>[0]> {
     const entry = readType(type as string);
     const decoder = entry.create(...(args as unknown[]));
-    if (this.#state !== OPEN) return Promise.reject(this.#afterDestroyError());
+    if (!this.#open) return Promise.reject(this.#afterDestroyError());
     return new Promise((resolve, reject) => {
       const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined);
       request.resolve = resolve as (v: unknown) => void;
@@ -485,18 +391,19 @@ export class Handle {
     const decoder = entry.create(...(args as unknown[]));
     return readIterator({
       request: () => new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined),
-      tryNow: () => this.#tryNow(entry.name, decoder),
+      tryNow: () => this.#reader.tryNow(entry.name, decoder),
       enqueue: (request) => this.#enqueue(request, false),
-      remove: (request) => this.#remove(request),
-      error: () => this.#state === OPEN ? undefined : this.#afterDestroyError(),
+      remove: (request) => this.#reader.remove(request),
+      error: () => this.#open ? undefined : this.#afterDestroyError(),
       spread: entry.spread,
     });
   }
 
   /**
-   * Stops reading from the transport. A read already in flight completes; its bytes stay in
-   * `h.rbuf`, undelivered, until `startRead()` (a `pushRead` still dispatches what is
-   * buffered). End of input seen meanwhile is reported after `startRead()`.
+   * Stops reading from the transport. Deno cannot cancel a read in flight without closing the
+   * connection, so a read already in flight completes; its bytes stay in `h.rbuf`, undelivered,
+   * until `startRead()` (a `pushRead` still dispatches what is buffered), and no new read is
+   * started. End of input seen meanwhile is reported after `startRead()`.
    *
    * @example Pausing and resuming
    * ```ts
@@ -515,14 +422,12 @@ export class Handle {
    * ```
    */
   stopRead(): void {
-    this.#readStopped = true;
+    this.#reader.stop();
   }
 
   /** Resumes reading after `stopRead()` and dispatches what was buffered meanwhile. */
   startRead(): void {
-    if (!this.#readStopped) return;
-    this.#readStopped = false;
-    this.#wantData();
+    this.#reader.start();
   }
 
   // ---- writing ----
@@ -561,7 +466,7 @@ export class Handle {
    */
   pushWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   pushWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#queueWrite(this.#encodeWrite(dataOrType, args), false);
+    this.#queueWrite(encodeWrite(dataOrType, args), false);
   }
 
   /**
@@ -580,7 +485,7 @@ export class Handle {
    */
   unshiftWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   unshiftWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#queueWrite(this.#encodeWrite(dataOrType, args), true);
+    this.#queueWrite(encodeWrite(dataOrType, args), true);
   }
 
   /**
@@ -590,9 +495,8 @@ export class Handle {
    * @returns A promise of the drained write queue.
    */
   drain(): Promise<void> {
-    if (this.#state !== OPEN) return Promise.reject(this.#afterDestroyError());
-    if (this.#wq.pending === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    if (!this.#open) return Promise.reject(this.#afterDestroyError());
+    return this.#writer.drain();
   }
 
   /**
@@ -600,9 +504,7 @@ export class Handle {
    * and reading continues until the peer's own end of input. Writing afterwards throws.
    */
   pushShutdown(): void {
-    if (this.#state !== OPEN || this.#shutdownRequested) return;
-    this.#shutdownRequested = true;
-    this.#startWriting();
+    if (this.#open) this.#writer.shutdown();
   }
 
   // ---- closing ----
@@ -616,383 +518,21 @@ export class Handle {
     this.#teardown(undefined);
   }
 
-  // ---- internals: read queue ----
-
-  #makeRequest(typeOrReader: string | CustomReader, rest: unknown[]): ReadRequest {
-    if (typeof typeOrReader === "function") {
-      return new ReadRequest("custom", undefined, typeOrReader, false, undefined);
-    }
-    const entry = readType(typeOrReader);
-    const callback = rest.pop();
-    if (typeof callback !== "function") {
-      throw new TypeError(
-        `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
-      );
-    }
-    const decoder = entry.create(...rest);
-    return new ReadRequest(
-      entry.name,
-      decoder,
-      undefined,
-      entry.spread,
-      callback as (h: Handle, ...values: unknown[]) => void,
-    );
-  }
+  // ---- internals ----
 
   #enqueue(request: ReadRequest, atFront: boolean): void {
-    if (this.#state !== OPEN) throw this.#afterDestroyError("EPIPE");
-    if (atFront) this.#queue.unshift(request);
-    else this.#queue.push(request);
-    this.#wantData();
-  }
-
-  #remove(request: ReadRequest): void {
-    const i = this.#queue.indexOf(request);
-    if (i >= 0) this.#queue.splice(i, 1);
-  }
-
-  /** The fast path of `iterate`: decode at once when nothing is queued ahead. */
-  #tryNow(type: string, decoder: Decoder<unknown>): unknown {
-    if (this.#queue.length > 0 || this.#dispatching || this.#state !== OPEN) return NEED_MORE;
-    const before = this.#rbuf.length;
-    try {
-      const value = decoder.decode(this.#rbuf);
-      if (value === NEED_MORE && this.#rbuf.length !== before) return this.#contractBroken(type);
-      return value;
-    } catch {
-      return NEED_MORE; // let the queue report it the usual way
-    }
-  }
-
-  #wantData(): void {
-    this.#dispatch();
-    this.#startReading();
-  }
-
-  /**
-   * Drains the read queue while its head makes progress, then calls onRead. Not re-entrant:
-   * a callback that pushes, unshifts or destroys changes what the outer loop sees next.
-   */
-  #dispatch(): void {
-    if (this.#dispatching || this.#state !== OPEN || (this.#readStopped && !this.#queue.length)) {
-      return;
-    }
-    this.#dispatching = true;
-    const queue = this.#queue;
-    const rbuf = this.#rbuf;
-    try {
-      while (this.#state === OPEN) {
-        if (queue.length > 0) {
-          const request = queue[0];
-          if (request.custom !== undefined) {
-            if (!this.#runCustom(request)) break;
-            continue;
-          }
-          const before = rbuf.length;
-          let value: unknown;
-          try {
-            const decoder = request.decoder!;
-            value = this.#eof && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
-          } catch (e) {
-            if (this.#decodeFailed(request, e, before)) continue;
-            break;
-          }
-          if (value === NEED_MORE) {
-            if (rbuf.length !== before) this.#contractBroken(request.type);
-            else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
-            break;
-          }
-          queue.shift();
-          this.#deliver(request, value);
-        } else if (this.#onRead !== undefined && rbuf.length > 0 && !this.#readStopped) {
-          const before = rbuf.length;
-          try {
-            this.#onRead(this);
-          } catch (e) {
-            this.#fatal(callbackError(e, "onRead"));
-            break;
-          }
-          if (rbuf.length === before && queue.length === 0) {
-            if (this.#eof) {
-              this.#fatal(
-                new HandleError(
-                  "EPIPE",
-                  `End of input with ${before} bytes onRead did not consume`,
-                ),
-              );
-            }
-            break;
-          }
-        } else {
-          if (this.#eof && !this.#readStopped) this.#reportEof();
-          break;
-        }
-      }
-    } finally {
-      this.#dispatching = false;
-    }
-  }
-
-  /** Runs a custom reader at the head of the queue; returns whether to keep dispatching. */
-  #runCustom(request: ReadRequest): boolean {
-    const queue = this.#queue;
-    queue.shift();
-    let done: boolean;
-    try {
-      done = request.custom!(this);
-    } catch (e) {
-      this.#fatal(callbackError(e, "Custom reader"));
-      return false;
-    }
-    if (this.#state !== OPEN) return false;
-    if (done) return true;
-    queue.unshift(request);
-    return this.#eof && this.#unsatisfiedAtEof(request);
-  }
-
-  #deliver(request: ReadRequest, value: unknown): void {
-    if (request.resolve !== undefined) {
-      request.resolve(request.spread ? (value as unknown[])[0] : value);
-      return;
-    }
-    const cb = request.callback!;
-    try {
-      if (!request.spread) cb(this, value);
-      else {
-        const values = value as unknown[];
-        if (values.length === 2) cb(this, values[0], values[1]);
-        else cb(this, ...values);
-      }
-    } catch (e) {
-      this.#fatal(callbackError(e, `The "${request.type}" read callback`));
-    }
-  }
-
-  /** Handles a decoder's throw; returns whether dispatching may continue. */
-  #decodeFailed(request: ReadRequest, thrown: unknown, lengthBefore: number): boolean {
-    if (!(thrown instanceof HandleError)) {
-      this.#fatal(
-        new HandleError("EINVAL", `The "${request.type}" decoder threw: ${String(thrown)}`, {
-          cause: thrown,
-        }),
-      );
-      return false;
-    }
-    const err = new HandleError(thrown.code, `Read type "${request.type}": ${thrown.message}`, {
-      fatal: thrown.fatal,
-      cause: thrown,
-    });
-    if (err.fatal) {
-      this.#fatal(err);
-      return false;
-    }
-    if (request.reject !== undefined) {
-      this.#remove(request);
-      request.reject(err);
-      return true;
-    }
-    this.#report(err);
-    // A non-fatal error leaves the read queued; it is retried when progress is possible.
-    return this.#state === OPEN && this.#rbuf.length !== lengthBefore;
-  }
-
-  #contractBroken(type: string): typeof NEED_MORE {
-    this.#fatal(
-      new HandleError("EINVAL", `The "${type}" decoder returned NEED_MORE after consuming bytes`),
-    );
-    return NEED_MORE;
-  }
-
-  /**
-   * A read that cannot complete at end of input: an iterator step with nothing left ends its
-   * iteration (returns true: keep dispatching); anything else is a fatal EPIPE.
-   */
-  #unsatisfiedAtEof(request: ReadRequest): boolean {
-    if (request.end !== undefined && this.#rbuf.length === 0) {
-      this.#remove(request);
-      this.#eofHandledByIterator = true;
-      request.end();
-      return true;
-    }
-    const left = this.#rbuf.length;
-    this.#fatal(
-      new HandleError(
-        "EPIPE",
-        `End of input with a "${request.type}" read pending (${left} bytes unconsumed)`,
-      ),
-    );
-    return false;
-  }
-
-  #reportEof(): void {
-    if (this.#eofReported) return;
-    this.#eofReported = true;
-    if (this.#onEof !== undefined) {
-      try {
-        this.#onEof(this);
-      } catch (e) {
-        this.#fatal(callbackError(e, "onEof"));
-      }
-    } else if (!this.#eofHandledByIterator) {
-      this.#fatal(new HandleError("EPIPE", "Unexpected end of input (no onEof callback)"));
-    }
-  }
-
-  // ---- internals: the read loop ----
-
-  /**
-   * Whether to keep a read in flight: while a read is queued or onRead is set (as in
-   * AnyEvent), and also, with onEof set, while nothing is buffered, so that a peer closing an
-   * idle connection is noticed; data that arrives meanwhile waits in rbuf for a reader.
-   */
-  #wantsRead(): boolean {
-    return this.#state === OPEN && !this.#eof && !this.#readStopped &&
-      (this.#queue.length > 0 || this.#onRead !== undefined ||
-        (this.#onEof !== undefined && this.#rbuf.length === 0));
-  }
-
-  #startReading(): void {
-    if (this.#reading || !this.#wantsRead()) return;
-    this.#reading = true;
-    this.#track(this.#readLoop());
-  }
-
-  async #readLoop(): Promise<void> {
-    const rbuf = this.#rbuf;
-    try {
-      while (this.#wantsRead()) {
-        const size = this.#readSize;
-        const region = rbuf.reserve(size);
-        let n: number | null;
-        try {
-          n = await this.#transport.read(region);
-        } catch (e) {
-          if (this.#state === OPEN) this.#fatal(ioError(e, "read"));
-          return;
-        }
-        if (this.#state !== OPEN) return;
-        if (n === null) {
-          this.#eof = true;
-          this.#dispatch();
-          return;
-        }
-        rbuf.commit(region, n);
-        if (n === size && size < this.#maxReadSize) {
-          this.#readSize = Math.min(size * 2, this.#maxReadSize);
-        }
-        if (this.#readStopped) return;
-        this.#dispatch();
-        if (this.#state === OPEN && rbuf.length > this.#rbufMax) {
-          this.#fatal(
-            new HandleError(
-              "ENOSPC",
-              `Read buffer exceeds rbufMax of ${this.#rbufMax} bytes (${rbuf.length} buffered)`,
-            ),
-          );
-          return;
-        }
-      }
-    } finally {
-      this.#reading = false;
-    }
-  }
-
-  // ---- internals: writing ----
-
-  #encodeWrite(dataOrType: string | Uint8Array, args: unknown[]): Uint8Array {
-    if (args.length === 0) {
-      if (typeof dataOrType === "string") return encoder.encode(dataOrType);
-      if (dataOrType instanceof Uint8Array) return dataOrType.slice();
-      throw new TypeError("Cannot write: expected a string or a Uint8Array");
-    }
-    if (typeof dataOrType !== "string") {
-      throw new TypeError("Cannot write: a typed write needs the type name first");
-    }
-    const bytes = writeType(dataOrType)(...(args as never[]));
-    if (!(bytes instanceof Uint8Array)) {
-      throw new TypeError(`Cannot write: write type "${dataOrType}" did not return a Uint8Array`);
-    }
-    return bytes;
+    if (!this.#open) throw this.#afterDestroyError("EPIPE");
+    this.#reader.enqueue(request, atFront);
   }
 
   #queueWrite(bytes: Uint8Array, atFront: boolean): void {
-    if (this.#state !== OPEN) throw this.#afterDestroyError("EPIPE");
-    if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
-    if (atFront) this.#wq.unshift(bytes);
-    else this.#wq.push(bytes);
-    if (this.#wq.pending > this.#wbufMax) {
-      this.#fatal(
-        new HandleError(
-          "ENOSPC",
-          `Write buffer exceeds wbufMax of ${this.#wbufMax} bytes (${this.#wq.pending} unsent)`,
-        ),
-      );
-      return;
-    }
-    this.#startWriting();
+    if (!this.#open) throw this.#afterDestroyError("EPIPE");
+    this.#writer.queue(bytes, atFront);
   }
-
-  #startWriting(): void {
-    if (this.#writing || this.#state !== OPEN) return;
-    if (this.#wq.queued === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
-    this.#writing = true;
-    this.#track(this.#writeLoop());
-  }
-
-  /**
-   * The writer. It first yields one microtask, so everything pushed in the same synchronous
-   * block leaves in one write (no Nagle delay between a header and its payload), then writes
-   * batch after batch until the queue is empty.
-   */
-  async #writeLoop(): Promise<void> {
-    const wq = this.#wq;
-    try {
-      await undefined;
-      if (this.#state !== OPEN) return;
-      let batch: Uint8Array | undefined;
-      while ((batch = wq.takeBatch()) !== undefined) {
-        while (batch.length > 0) {
-          const n = await this.#transport.write(batch);
-          if (this.#state !== OPEN) return;
-          wq.written(n);
-          batch = batch.subarray(n);
-          if (wq.pending <= this.#lowWaterMark) this.#callDrain();
-          if (this.#state !== OPEN) return;
-        }
-      }
-      if (this.#shutdownRequested && !this.#shutdownDone) {
-        this.#shutdownDone = true;
-        await this.#transport.closeWrite();
-      }
-    } catch (e) {
-      if (this.#state === OPEN) this.#fatal(ioError(e, "write"));
-    } finally {
-      this.#writing = false;
-    }
-  }
-
-  #callDrain(): void {
-    if (this.#wq.pending === 0 && this.#drainWaiters.length > 0) {
-      const waiters = this.#drainWaiters;
-      this.#drainWaiters = [];
-      for (const w of waiters) w.resolve();
-    }
-    if (this.#onDrain === undefined || this.#wq.pending > this.#lowWaterMark) return;
-    try {
-      this.#onDrain(this);
-    } catch (e) {
-      this.#fatal(callbackError(e, "onDrain"));
-    }
-  }
-
-  // ---- internals: errors and teardown ----
 
   #track(io: Promise<void>): void {
-    this.#activeIo.push(io);
-    io.finally(() => {
-      const i = this.#activeIo.indexOf(io);
-      if (i >= 0) this.#activeIo.splice(i, 1);
-    });
+    this.#activeIo.add(io);
+    io.finally(() => this.#activeIo.delete(io));
   }
 
   /** Reports a non-fatal error. */
@@ -1010,9 +550,9 @@ export class Handle {
 
   /** Reports a fatal error: to promise readers and onError, then destroys the handle. */
   #fatal(err: HandleError): void {
-    if (this.#state !== OPEN) return;
+    if (!this.#open || this.#error !== undefined) return;
     this.#error = err;
-    let seen = this.#failRequests(err);
+    let seen = this.#reader.failAll(err);
     if (this.#onError !== undefined) {
       seen = true;
       try {
@@ -1025,32 +565,20 @@ export class Handle {
     this.#teardown(err);
   }
 
-  /** Empties the read queue, rejecting promise reads; returns whether any received `err`. */
-  #failRequests(err: HandleError): boolean {
-    let seen = false;
-    for (const request of this.#queue.splice(0)) {
-      if (request.reject !== undefined) {
-        request.reject(err);
-        seen = true;
-      }
-    }
-    return seen;
-  }
-
   #afterDestroyError(code: "EPIPE" | "ECANCELED" = "ECANCELED"): HandleError {
     return this.#error ?? new HandleError(code, "The handle is destroyed");
   }
 
   #teardown(err: HandleError | undefined): void {
-    if (this.#state !== OPEN) return;
-    const cancel = new HandleError("ECANCELED", "The handle was destroyed");
-    this.#failRequests(err ?? cancel);
-    this.#state = DESTROYED;
-    this.#wq.clear();
-    for (const w of this.#drainWaiters.splice(0)) w.reject(err ?? cancel);
+    if (!this.#open) return;
+    err ??= this.#error; // destroy() called from onError while a fatal error is reported
+    const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
+    this.#reader.failAll(reason);
+    this.#open = false;
+    this.#writer.clear(reason);
     try {
       this.#transport.close();
     } catch { /* already closed */ }
-    Promise.allSettled(this.#activeIo).then(() => this.#settleClosed(err));
+    Promise.allSettled([...this.#activeIo]).then(() => this.#settleClosed(err));
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * The options and callback types of {@linkcode Handle}.
+ *
+ * @module
+ */
+import type { Handle } from "./handle.ts";
+import { HandleError } from "./errors.ts";
+import type { ReadTypes, ReadValues } from "../codecs/registry.ts";
+
+/** A callback that receives only the handle. */
+export type HandleCallback = (h: Handle) => void;
+
+/** A custom reader: inspects and consumes `h.rbuf`, returns `true` when it is done. */
+export type CustomReader = (h: Handle) => boolean;
+
+/** The callback of read type `K`: the handle, then the values the type delivers. */
+export type ReadCallback<K extends keyof ReadTypes> = (h: Handle, ...values: ReadValues<K>) => void;
+
+/** Options for {@linkcode Handle}. Every callback receives the handle first. */
+export interface HandleOptions {
+  /**
+   * Called with every error. A fatal error destroys the handle right after this returns (so
+   * `h.rbuf` can still be inspected here). Without it, the error rejects `h.closed` and, unless
+   * a pending promise read received it, is reported once on stderr.
+   */
+  onError?: (h: Handle, err: HandleError) => void;
+  /**
+   * Called at a clean end of input: the peer closed its side and no queued read is left
+   * unsatisfied. Without it, end of input is a fatal `EPIPE` error (as in AnyEvent::Handle),
+   * unless an `iterate()` loop ended on it.
+   *
+   * Unlike AnyEvent::Handle, which notices end of input only while a read is queued, a
+   * handle with `onEof` keeps one read in flight while its buffer is empty, so a peer that
+   * closes an idle connection is reported. Bytes that arrive while nothing is queued stay in
+   * `h.rbuf` (reading pauses) until a reader takes them.
+   */
+  onEof?: HandleCallback;
+  /**
+   * Called when data is buffered and the read queue is empty; consumes from `h.rbuf` itself.
+   * While it is set the handle keeps reading.
+   */
+  onRead?: HandleCallback;
+  /** Called when the unsent bytes fall to `lowWaterMark`, and at once if they already have. */
+  onDrain?: HandleCallback;
+  /**
+   * The most bytes `h.rbuf` may hold after a read has been dispatched; more is a fatal
+   * `ENOSPC`. Exactly `rbufMax` is fine.
+   *
+   * @default {Infinity}
+   */
+  rbufMax?: number;
+  /**
+   * The most unsent bytes (queued plus in flight) the write queue may hold; more is a fatal
+   * `ENOSPC`, raised synchronously from `pushWrite`.
+   *
+   * @default {Infinity}
+   */
+  wbufMax?: number;
+  /**
+   * The first read's size in bytes; it doubles each time a read fills it.
+   *
+   * @default {2048}
+   */
+  readSize?: number;
+  /**
+   * The largest read size (raised to `readSize` if smaller).
+   *
+   * @default {131072}
+   */
+  maxReadSize?: number;
+  /**
+   * How many unsent bytes count as drained for `onDrain`.
+   *
+   * @default {0}
+   */
+  lowWaterMark?: number;
+  /**
+   * Sets `TCP_NODELAY` (TCP only).
+   *
+   * @default {false}
+   */
+  noDelay?: boolean;
+  /**
+   * Sets `SO_KEEPALIVE` (TCP only).
+   *
+   * @default {false}
+   */
+  keepalive?: boolean;
+}
+
+/**
+ * Checks a size option.
+ *
+ * @param name The option name, for the message.
+ * @param value The value given.
+ * @param fallback The default.
+ * @param min The smallest value allowed.
+ * @returns The value, or the default.
+ * @throws {RangeError} If the value is not an integer >= `min` (or `Infinity`).
+ */
+export function checkSize(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min = 0,
+): number {
+  if (value === undefined) return fallback;
+  if (!(value >= min) || (!Number.isSafeInteger(value) && value !== Infinity)) {
+    throw new RangeError(`Cannot use ${name} "${value}": expected an integer >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * Wraps what a callback threw.
+ *
+ * @param cause What it threw.
+ * @param where Which callback, for the message.
+ * @returns A fatal `ECALLBACK` error.
+ */
+export function callbackError(cause: unknown, where: string): HandleError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new HandleError("ECALLBACK", `${where} threw: ${detail}`, { cause });
+}

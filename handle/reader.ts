@@ -1,0 +1,412 @@
+/**
+ * {@linkcode ReadSide}: the read queue, its dispatch loop, the read loop and end of input.
+ *
+ * @module
+ */
+import { ReadBuffer } from "./buffer.ts";
+import { HandleError, ioError } from "./errors.ts";
+import { callbackError, type CustomReader, type HandleCallback } from "./options.ts";
+import { ReadRequest } from "./read_request.ts";
+import type { Transport } from "./transport.ts";
+import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
+import { readType } from "../codecs/registry.ts";
+
+/** What the read side needs from its handle. */
+export interface ReadHost {
+  /** The handle, passed first to every callback. */
+  // deno-lint-ignore no-explicit-any
+  readonly handle: any;
+  /** Where bytes come from. */
+  readonly transport: Transport;
+  /** Whether the handle is still open. */
+  isOpen(): boolean;
+  /** The current onRead callback. */
+  onRead(): HandleCallback | undefined;
+  /** The current onEof callback. */
+  onEof(): HandleCallback | undefined;
+  /** Reports a fatal error and destroys the handle. */
+  fatal(err: HandleError): void;
+  /** Reports a non-fatal error. */
+  report(err: HandleError): void;
+  /** Keeps track of an I/O loop, so `closed` settles after it. */
+  track(io: Promise<void>): void;
+}
+
+/**
+ * The read half of a handle. Reading happens only while something wants data; each read goes
+ * straight into the spare capacity of the {@linkcode ReadBuffer} and is followed by one
+ * dispatch: the queue is drained in order while its head makes progress, then onRead runs.
+ */
+export class ReadSide {
+  readonly rbuf: ReadBuffer = new ReadBuffer();
+  /** The next read's size; doubles while reads fill it, up to `maxReadSize`. */
+  readSize: number;
+  maxReadSize: number;
+  rbufMax: number;
+
+  readonly #host: ReadHost;
+  readonly #queue: ReadRequest[] = [];
+  #dispatching = false;
+  #reading = false;
+  #stopped = false;
+  #eof = false;
+  #eofWhileStopped = false;
+  #eofReported = false;
+  #eofHandledByIterator = false;
+
+  constructor(host: ReadHost, readSize: number, maxReadSize: number, rbufMax: number) {
+    this.#host = host;
+    this.readSize = readSize;
+    this.maxReadSize = Math.max(readSize, maxReadSize);
+    this.rbufMax = rbufMax;
+  }
+
+  /** Whether end of input has been seen (and delivered). */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /**
+   * Makes the queue entry of `pushRead`/`unshiftRead`.
+   *
+   * @param typeOrReader A read type name or a custom reader.
+   * @param rest The type's arguments, then the callback.
+   * @returns The entry.
+   */
+  makeRequest(typeOrReader: string | CustomReader, rest: unknown[]): ReadRequest {
+    if (typeof typeOrReader === "function") {
+      return new ReadRequest("custom", undefined, typeOrReader, false, undefined);
+    }
+    const entry = readType(typeOrReader);
+    const callback = rest.pop();
+    if (typeof callback !== "function") {
+      throw new TypeError(
+        `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
+      );
+    }
+    const decoder = entry.create(...rest);
+    return new ReadRequest(
+      entry.name,
+      decoder,
+      undefined,
+      entry.spread,
+      callback as (h: unknown, ...values: unknown[]) => void,
+    );
+  }
+
+  /**
+   * Queues an entry and dispatches what is buffered.
+   *
+   * @param request The entry.
+   * @param atFront Whether it goes to the head of the queue.
+   */
+  enqueue(request: ReadRequest, atFront: boolean): void {
+    if (atFront) this.#queue.unshift(request);
+    else this.#queue.push(request);
+    this.wantData();
+  }
+
+  /**
+   * Removes an entry still queued (an aborted or abandoned step).
+   *
+   * @param request The entry.
+   */
+  remove(request: ReadRequest): void {
+    const i = this.#queue.indexOf(request);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  /**
+   * The fast path of `iterate`: decodes at once when nothing is queued ahead.
+   *
+   * @param type The read type's name.
+   * @param decoder The iteration's decoder.
+   * @returns The value, or `NEED_MORE` to take the queue.
+   */
+  tryNow(type: string, decoder: Decoder<unknown>): unknown {
+    if (this.#queue.length > 0 || this.#dispatching || this.#eof || !this.#host.isOpen()) {
+      return NEED_MORE;
+    }
+    const rbuf = this.rbuf;
+    const before = rbuf.length;
+    try {
+      const value = decoder.decode(rbuf);
+      if (value === NEED_MORE && rbuf.length !== before) return this.#contractBroken(type);
+      return value;
+    } catch {
+      return NEED_MORE; // the queue reports it the usual way
+    }
+  }
+
+  /** Stops starting reads. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** Resumes reading and dispatches what arrived meanwhile. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    if (this.#eofWhileStopped) this.#eof = true;
+    this.wantData();
+  }
+
+  /** Dispatches what is buffered and starts reading if something wants data. */
+  wantData(): void {
+    this.#dispatch();
+    this.startReading();
+  }
+
+  /**
+   * Empties the queue, rejecting promise reads.
+   *
+   * @param err The error to reject with.
+   * @returns Whether any promise read received `err`.
+   */
+  failAll(err: HandleError): boolean {
+    let seen = false;
+    for (const request of this.#queue.splice(0)) {
+      if (request.reject !== undefined) {
+        request.reject(err);
+        seen = true;
+      }
+    }
+    return seen;
+  }
+
+  /**
+   * Drains the queue while its head makes progress, then calls onRead; at end of input,
+   * reports it once the queue is empty. Not re-entrant: a callback that pushes, unshifts or
+   * destroys changes what the outer loop sees next.
+   */
+  #dispatch(): void {
+    const host = this.#host;
+    const queue = this.#queue;
+    if (this.#dispatching || !host.isOpen() || (this.#stopped && queue.length === 0)) return;
+    this.#dispatching = true;
+    const rbuf = this.rbuf;
+    try {
+      while (host.isOpen()) {
+        if (queue.length > 0) {
+          const request = queue[0];
+          if (request.custom !== undefined) {
+            if (!this.#runCustom(request)) break;
+            continue;
+          }
+          const before = rbuf.length;
+          let value: unknown;
+          try {
+            const decoder = request.decoder!;
+            value = this.#eof && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
+          } catch (e) {
+            if (this.#decodeFailed(request, e, before)) continue;
+            break;
+          }
+          if (value === NEED_MORE) {
+            if (rbuf.length !== before) this.#contractBroken(request.type);
+            else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
+            break;
+          }
+          queue.shift();
+          this.#deliver(request, value);
+        } else if (rbuf.length > 0 && !this.#stopped && host.onRead() !== undefined) {
+          if (!this.#runOnRead(host.onRead()!)) break;
+        } else if (this.#eof && !this.#stopped && !this.#eofReported) {
+          this.#reportEof(); // onEof may queue reads that the remaining bytes satisfy
+        } else {
+          break;
+        }
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  /** Runs onRead; returns whether to keep dispatching (it consumed or queued something). */
+  #runOnRead(onRead: HandleCallback): boolean {
+    const before = this.rbuf.length;
+    try {
+      onRead(this.#host.handle);
+    } catch (e) {
+      this.#host.fatal(callbackError(e, "onRead"));
+      return false;
+    }
+    if (this.rbuf.length !== before || this.#queue.length > 0) return true;
+    if (this.#eof) {
+      this.#host.fatal(
+        new HandleError("EPIPE", `End of input with ${before} bytes onRead did not consume`),
+      );
+    }
+    return false;
+  }
+
+  /** Runs a custom reader at the head of the queue; returns whether to keep dispatching. */
+  #runCustom(request: ReadRequest): boolean {
+    const queue = this.#queue;
+    queue.shift();
+    let done: boolean;
+    try {
+      done = request.custom!(this.#host.handle);
+    } catch (e) {
+      this.#host.fatal(callbackError(e, "Custom reader"));
+      return false;
+    }
+    if (!this.#host.isOpen()) return false;
+    if (done) return true;
+    queue.unshift(request);
+    return this.#eof && this.#unsatisfiedAtEof(request);
+  }
+
+  #deliver(request: ReadRequest, value: unknown): void {
+    if (request.resolve !== undefined) {
+      request.resolve(request.spread ? (value as unknown[])[0] : value);
+      return;
+    }
+    const cb = request.callback!;
+    const h = this.#host.handle;
+    try {
+      if (!request.spread) cb(h, value);
+      else {
+        const values = value as unknown[];
+        if (values.length === 2) cb(h, values[0], values[1]);
+        else cb(h, ...values);
+      }
+    } catch (e) {
+      this.#host.fatal(callbackError(e, `The "${request.type}" read callback`));
+    }
+  }
+
+  /** Handles a decoder's throw; returns whether dispatching may continue. */
+  #decodeFailed(request: ReadRequest, thrown: unknown, lengthBefore: number): boolean {
+    const host = this.#host;
+    if (!(thrown instanceof HandleError)) {
+      host.fatal(
+        new HandleError("EINVAL", `The "${request.type}" decoder threw: ${String(thrown)}`, {
+          cause: thrown,
+        }),
+      );
+      return false;
+    }
+    const err = new HandleError(thrown.code, `Read type "${request.type}": ${thrown.message}`, {
+      fatal: thrown.fatal,
+      cause: thrown,
+    });
+    if (err.fatal) {
+      host.fatal(err);
+      return false;
+    }
+    if (request.reject !== undefined) {
+      this.remove(request);
+      request.reject(err);
+      return true;
+    }
+    host.report(err);
+    // A non-fatal error leaves the read queued; it is retried when progress is possible.
+    return host.isOpen() && this.rbuf.length !== lengthBefore;
+  }
+
+  #contractBroken(type: string): typeof NEED_MORE {
+    this.#host.fatal(
+      new HandleError("EINVAL", `The "${type}" decoder returned NEED_MORE after consuming bytes`),
+    );
+    return NEED_MORE;
+  }
+
+  /**
+   * A read that cannot complete at end of input: an iterator step with nothing left ends its
+   * iteration (returns true: keep dispatching); anything else is a fatal EPIPE.
+   */
+  #unsatisfiedAtEof(request: ReadRequest): boolean {
+    const left = this.rbuf.length;
+    if (request.end !== undefined && left === 0) {
+      this.remove(request);
+      this.#eofHandledByIterator = true;
+      request.end();
+      return true;
+    }
+    this.#host.fatal(
+      new HandleError(
+        "EPIPE",
+        `End of input with a "${request.type}" read pending (${left} bytes unconsumed)`,
+      ),
+    );
+    return false;
+  }
+
+  #reportEof(): void {
+    this.#eofReported = true;
+    const onEof = this.#host.onEof();
+    if (onEof !== undefined) {
+      try {
+        onEof(this.#host.handle);
+      } catch (e) {
+        this.#host.fatal(callbackError(e, "onEof"));
+      }
+    } else if (!this.#eofHandledByIterator) {
+      this.#host.fatal(new HandleError("EPIPE", "Unexpected end of input (no onEof callback)"));
+    }
+  }
+
+  /**
+   * Whether to keep a read in flight: while a read is queued or onRead is set (as in
+   * AnyEvent), and also, with onEof set, while nothing is buffered, so that a peer closing an
+   * idle connection is noticed; data that arrives meanwhile waits in rbuf for a reader.
+   */
+  #wantsRead(): boolean {
+    const host = this.#host;
+    return !this.#eof && !this.#stopped && host.isOpen() &&
+      (this.#queue.length > 0 || host.onRead() !== undefined ||
+        (host.onEof() !== undefined && this.rbuf.length === 0));
+  }
+
+  /** Starts the read loop if something wants data and it is not running. */
+  startReading(): void {
+    if (this.#reading || !this.#wantsRead()) return;
+    this.#reading = true;
+    this.#host.track(this.#readLoop());
+  }
+
+  async #readLoop(): Promise<void> {
+    const host = this.#host;
+    const rbuf = this.rbuf;
+    try {
+      while (this.#wantsRead()) {
+        const size = this.readSize;
+        const region = rbuf.reserve(size);
+        let n: number | null;
+        try {
+          n = await host.transport.read(region);
+        } catch (e) {
+          if (host.isOpen()) host.fatal(ioError(e, "read"));
+          return;
+        }
+        if (!host.isOpen()) return;
+        if (n === null) {
+          if (this.#stopped) this.#eofWhileStopped = true;
+          else {
+            this.#eof = true;
+            this.#dispatch();
+          }
+          return;
+        }
+        rbuf.commit(region, n);
+        if (n === size && size < this.maxReadSize) {
+          this.readSize = Math.min(size * 2, this.maxReadSize);
+        }
+        if (this.#stopped) return;
+        this.#dispatch();
+        if (host.isOpen() && rbuf.length > this.rbufMax) {
+          host.fatal(
+            new HandleError(
+              "ENOSPC",
+              `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${rbuf.length} buffered)`,
+            ),
+          );
+          return;
+        }
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * {@linkcode WriteSide}: the write queue, the writer loop, drain and half-close.
+ *
+ * @module
+ */
+import { HandleError, ioError } from "./errors.ts";
+import { callbackError, type HandleCallback } from "./options.ts";
+import type { Transport } from "./transport.ts";
+import { WriteQueue } from "./write_queue.ts";
+import { writeType } from "../codecs/registry.ts";
+
+const encoder = new TextEncoder();
+
+/** What the write side needs from its handle. */
+export interface WriteHost {
+  /** The handle, passed to onDrain. */
+  // deno-lint-ignore no-explicit-any
+  readonly handle: any;
+  /** Where bytes go. */
+  readonly transport: Transport;
+  /** Whether the handle is still open. */
+  isOpen(): boolean;
+  /** The current onDrain callback. */
+  onDrain(): HandleCallback | undefined;
+  /** Reports a fatal error and destroys the handle. */
+  fatal(err: HandleError): void;
+  /** Keeps track of an I/O loop, so `closed` settles after it. */
+  track(io: Promise<void>): void;
+}
+
+/**
+ * Turns the arguments of `pushWrite` into owned bytes: raw data (strings as UTF-8, arrays
+ * copied) or a registered write type's encoding.
+ *
+ * @param dataOrType Raw data, or a write type's name.
+ * @param args The write type's arguments (none for raw data).
+ * @returns Bytes the write queue may keep.
+ * @throws {TypeError} For an unknown write type or data of the wrong kind.
+ */
+export function encodeWrite(dataOrType: string | Uint8Array, args: unknown[]): Uint8Array {
+  if (args.length === 0) {
+    if (typeof dataOrType === "string") return encoder.encode(dataOrType);
+    if (dataOrType instanceof Uint8Array) return dataOrType.slice();
+    throw new TypeError("Cannot write: expected a string or a Uint8Array");
+  }
+  if (typeof dataOrType !== "string") {
+    throw new TypeError("Cannot write: a typed write needs the type name first");
+  }
+  const bytes = writeType(dataOrType)(...(args as never[]));
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`Cannot write: write type "${dataOrType}" did not return a Uint8Array`);
+  }
+  return bytes;
+}
+
+/**
+ * The write half of a handle: bytes leave in queue order; the writer yields one microtask
+ * before its first write, so everything pushed in one synchronous block leaves in one write
+ * (no Nagle delay between a header and its payload).
+ */
+export class WriteSide {
+  lowWaterMark: number;
+  wbufMax: number;
+
+  readonly #host: WriteHost;
+  readonly #wq = new WriteQueue();
+  #writing = false;
+  #shutdownRequested = false;
+  #shutdownDone = false;
+  #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] = [];
+
+  constructor(host: WriteHost, lowWaterMark: number, wbufMax: number) {
+    this.#host = host;
+    this.lowWaterMark = lowWaterMark;
+    this.wbufMax = wbufMax;
+  }
+
+  /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
+  get pending(): number {
+    return this.#wq.pending;
+  }
+
+  /**
+   * Queues bytes; a fatal `ENOSPC` if more than `wbufMax` would be unsent.
+   *
+   * @param bytes Owned bytes.
+   * @param atFront Whether they go before everything not yet handed to the transport.
+   * @throws {TypeError} After `shutdown()`.
+   */
+  queue(bytes: Uint8Array, atFront: boolean): void {
+    if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
+    const wq = this.#wq;
+    if (atFront) wq.unshift(bytes);
+    else wq.push(bytes);
+    if (wq.pending > this.wbufMax) {
+      this.#host.fatal(
+        new HandleError(
+          "ENOSPC",
+          `Write buffer exceeds wbufMax of ${this.wbufMax} bytes (${wq.pending} unsent)`,
+        ),
+      );
+      return;
+    }
+    this.#start();
+  }
+
+  /** Half-closes the transport once everything queued has been written. */
+  shutdown(): void {
+    if (this.#shutdownRequested) return;
+    this.#shutdownRequested = true;
+    this.#start();
+  }
+
+  /**
+   * A promise of the drained queue.
+   *
+   * @returns Resolves when nothing is unsent.
+   */
+  drain(): Promise<void> {
+    if (this.#wq.pending === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  /** Calls onDrain (and resolves `drain()` waiters) if the queue is drained enough. */
+  callDrain(): void {
+    const pending = this.#wq.pending;
+    if (pending === 0 && this.#drainWaiters.length > 0) {
+      for (const w of this.#drainWaiters.splice(0)) w.resolve();
+    }
+    const onDrain = this.#host.onDrain();
+    if (onDrain === undefined || pending > this.lowWaterMark) return;
+    try {
+      onDrain(this.#host.handle);
+    } catch (e) {
+      this.#host.fatal(callbackError(e, "onDrain"));
+    }
+  }
+
+  /**
+   * Drops everything unsent and rejects `drain()` waiters.
+   *
+   * @param err What the waiters reject with.
+   */
+  clear(err: HandleError): void {
+    this.#wq.clear();
+    for (const w of this.#drainWaiters.splice(0)) w.reject(err);
+  }
+
+  #start(): void {
+    if (this.#writing || !this.#host.isOpen()) return;
+    if (this.#wq.queued === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
+    this.#writing = true;
+    this.#host.track(this.#writeLoop());
+  }
+
+  async #writeLoop(): Promise<void> {
+    const host = this.#host;
+    const wq = this.#wq;
+    try {
+      await undefined;
+      if (!host.isOpen()) return;
+      let batch: Uint8Array | undefined;
+      while ((batch = wq.takeBatch()) !== undefined) {
+        while (batch.length > 0) {
+          const n = await host.transport.write(batch);
+          if (!host.isOpen()) return;
+          wq.written(n);
+          batch = batch.subarray(n);
+          if (wq.pending <= this.lowWaterMark) this.callDrain();
+          if (!host.isOpen()) return;
+        }
+      }
+      if (this.#shutdownRequested && !this.#shutdownDone) {
+        this.#shutdownDone = true;
+        await host.transport.closeWrite();
+      }
+    } catch (e) {
+      if (host.isOpen()) host.fatal(ioError(e, "write"));
+    } finally {
+      this.#writing = false;
+    }
+  }
+}
