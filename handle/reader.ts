@@ -103,7 +103,9 @@ export class ReadSide {
   enqueue(request: ReadRequest, atFront: boolean): void {
     if (atFront) this.#queue.unshift(request);
     else this.#queue.push(request);
-    this.wantData();
+    // Inside a dispatch the outer loop sees the new entry, and whoever started that dispatch
+    // starts reading afterwards if needed.
+    if (!this.#dispatching) this.wantData();
   }
 
   /**
