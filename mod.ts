@@ -52,6 +52,7 @@ export type {
   WriteEncoder,
   WriteTypes,
 } from "./codecs/registry.ts";
+export { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./codecs/limits.ts";
 export { chunkDecoder } from "./codecs/chunk.ts";
 export { DEFAULT_MAX_LINE_LENGTH, lineDecoder } from "./codecs/line.ts";
 export type { Line, LineOptions } from "./codecs/line.ts";

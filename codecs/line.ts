@@ -8,10 +8,11 @@ import { HandleError } from "../handle/errors.ts";
 import { type TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import { registerReadType } from "./registry.ts";
 
-/** The default `maxLength` of a line: 1 MiB. */
-export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
+/** The default `maxLength` of a line: 1 MiB (unless the handle sets `maxFrameLength`). */
+export const DEFAULT_MAX_LINE_LENGTH: number = DEFAULT_MAX_FRAME_LENGTH;
 
 /** Options for {@linkcode lineDecoder}. */
 export interface LineOptions {
@@ -26,7 +27,8 @@ export interface LineOptions {
   /**
    * The longest line accepted, in bytes, not counting the marker. A longer line fails with a
    * fatal `EMSGSIZE` as soon as that is certain, with nothing consumed. `Infinity` turns the
-   * limit off (then only the handle's `rbufMax` bounds memory).
+   * limit off (then only the handle's `rbufMax` bounds memory). The default is the handle's
+   * `maxFrameLength` if set, else 1 MiB.
    *
    * @default {1048576}
    */
@@ -47,15 +49,6 @@ function tooLong(maxLength: number, seen: number): HandleError {
     "EMSGSIZE",
     `Line exceeds maxLength of ${maxLength} bytes (${seen} bytes without an end of line)`,
   );
-}
-
-function checkMaxLength(maxLength: number): number {
-  if (!(maxLength > 0) || (!Number.isSafeInteger(maxLength) && maxLength !== Infinity)) {
-    throw new RangeError(
-      `Cannot use maxLength "${maxLength}": expected a positive integer or Infinity`,
-    );
-  }
-  return maxLength;
 }
 
 /**
@@ -245,7 +238,7 @@ export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decod
   const options: LineOptions = typeof eolOrOptions === "string" || eolOrOptions instanceof RegExp
     ? { eol: eolOrOptions }
     : eolOrOptions ?? {};
-  const maxLength = checkMaxLength(options.maxLength ?? DEFAULT_MAX_LINE_LENGTH);
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_LINE_LENGTH);
   const eol = options.eol;
   if (eol === undefined) return new LfLineDecoder(maxLength);
   if (typeof eol === "string") return new StringLineDecoder(eol, maxLength);

@@ -15,6 +15,7 @@ import {
   type ReadCallback,
 } from "./options.ts";
 import { ReadSide } from "./reader.ts";
+import { frameLimit } from "../codecs/limits.ts";
 import { ReadRequest } from "./read_request.ts";
 import { type HandleSource, toTransport, type Transport } from "./transport.ts";
 import { encodeWrite, WriteSide } from "./writer.ts";
@@ -117,6 +118,9 @@ export class Handle {
       checkSize("maxReadSize", options.maxReadSize, 131072, 1),
       checkSize("rbufMax", options.rbufMax, Infinity),
     );
+    if (options.maxFrameLength !== undefined) {
+      this.#reader.maxFrameLength = frameLimit(options.maxFrameLength, Infinity);
+    }
     this.#writer = new WriteSide(
       host,
       checkSize("lowWaterMark", options.lowWaterMark, 0),
@@ -342,7 +346,7 @@ export class Handle {
    */
   read<K extends keyof ReadTypes>(type: K, ...args: ReadArgs<K>): Promise<ReadValues<K>[0]> {
     const entry = readType(type as string);
-    const decoder = entry.create(...(args as unknown[]));
+    const decoder = this.#reader.createDecoder(entry, args as unknown[]);
     if (!this.#open) return Promise.reject(this.#afterDestroyError());
     return new Promise((resolve, reject) => {
       const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined);
@@ -388,7 +392,7 @@ export class Handle {
     ...args: ReadArgs<K>
   ): ReadIterator<ReadValues<K>[0]> {
     const entry = readType(type as string);
-    const decoder = entry.create(...(args as unknown[]));
+    const decoder = this.#reader.createDecoder(entry, args as unknown[]);
     return readIterator({
       request: () => new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined),
       tryNow: () => this.#reader.tryNow(entry.name, decoder),

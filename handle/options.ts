@@ -57,6 +57,13 @@ export interface HandleOptions {
    */
   wbufMax?: number;
   /**
+   * The default `maxLength` of every framing read type this handle makes (`line`, and the
+   * other codecs that use `frameLimit`); a read's own `maxLength` option wins.
+   *
+   * @default {1048576}
+   */
+  maxFrameLength?: number;
+  /**
    * The first read's size in bytes; it doubles each time a read fills it.
    *
    * @default {2048}

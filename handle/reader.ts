@@ -9,7 +9,8 @@ import { callbackError, type CustomReader, type HandleCallback } from "./options
 import { ReadRequest } from "./read_request.ts";
 import type { Transport } from "./transport.ts";
 import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
-import { readType } from "../codecs/registry.ts";
+import { withFrameDefault } from "../codecs/limits.ts";
+import { readType, type ReadTypeEntry } from "../codecs/registry.ts";
 
 /** What the read side needs from its handle. */
 export interface ReadHost {
@@ -43,6 +44,8 @@ export class ReadSide {
   readSize: number;
   maxReadSize: number;
   rbufMax: number;
+  /** The default `maxLength` of the decoders this handle makes. */
+  maxFrameLength: number | undefined = undefined;
 
   readonly #host: ReadHost;
   readonly #queue: ReadRequest[] = [];
@@ -84,7 +87,7 @@ export class ReadSide {
         `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
       );
     }
-    const decoder = entry.create(...rest);
+    const decoder = this.createDecoder(entry, rest);
     return new ReadRequest(
       entry.name,
       decoder,
@@ -92,6 +95,18 @@ export class ReadSide {
       entry.spread,
       callback as (h: unknown, ...values: unknown[]) => void,
     );
+  }
+
+  /**
+   * Makes a decoder with the handle's `maxFrameLength` as its default limit.
+   *
+   * @param entry The read type.
+   * @param args Its arguments.
+   * @returns A new decoder.
+   */
+  createDecoder(entry: ReadTypeEntry, args: unknown[]): Decoder<unknown> {
+    if (this.maxFrameLength === undefined) return entry.create(...args);
+    return withFrameDefault(this.maxFrameLength, () => entry.create(...args));
   }
 
   /**

@@ -1,0 +1,59 @@
+/**
+ * Frame length limits shared by the codecs: validation of `maxLength` and the handle-wide
+ * default (`maxFrameLength`).
+ *
+ * @module
+ */
+
+/** The default `maxLength` of every framing: 1 MiB. */
+export const DEFAULT_MAX_FRAME_LENGTH = 1024 * 1024;
+
+let handleDefault: number | undefined;
+
+/**
+ * Checks a `maxLength` option and applies the defaults: the option if given, else the
+ * `maxFrameLength` of the handle creating the decoder, else `fallback`.
+ *
+ * @param maxLength The option as given.
+ * @param fallback The codec's own default.
+ * @returns The limit in bytes (`Infinity` when asked for).
+ * @throws {RangeError} If it is not a positive integer or `Infinity`.
+ *
+ * @example Resolving a limit
+ * ```ts
+ * import { frameLimit } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(frameLimit(undefined, 1024), 1024);
+ * assert.equal(frameLimit(10, 1024), 10);
+ * assert.throws(() => frameLimit(0, 1024), RangeError);
+ * ```
+ */
+export function frameLimit(maxLength: number | undefined, fallback: number): number {
+  const value = maxLength ?? handleDefault ?? fallback;
+  if (!(value > 0) || (!Number.isSafeInteger(value) && value !== Infinity)) {
+    throw new RangeError(
+      `Cannot use maxLength "${value}": expected a positive integer or Infinity`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Runs `create` with `maxFrameLength` as the default limit of the decoders it makes (used by
+ * the handle, so that `new Handle(conn, { maxFrameLength })` applies to every read type that
+ * resolves its limit with {@linkcode frameLimit}).
+ *
+ * @param maxFrameLength The handle's default, or `undefined` for the codecs' own.
+ * @param create Makes the decoder.
+ * @returns What `create` returns.
+ */
+export function withFrameDefault<T>(maxFrameLength: number | undefined, create: () => T): T {
+  const outer = handleDefault;
+  handleDefault = maxFrameLength;
+  try {
+    return create();
+  } finally {
+    handleDefault = outer;
+  }
+}
