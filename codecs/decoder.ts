@@ -72,4 +72,11 @@ export interface Decoder<T> {
    * @returns The value, or `NEED_MORE` with nothing consumed.
    */
   decodeEof?(buf: ReadBuffer): T | NeedMore;
+  /**
+   * Whether `decode` may consume bytes and still return `NEED_MORE` (a decoder discarding an
+   * over-long frame). Without it the handle treats that as a broken contract (`EINVAL`).
+   * `decodeEof` may always consume trailing padding (such as whitespace) and return
+   * `NEED_MORE`.
+   */
+  readonly skips?: boolean;
 }

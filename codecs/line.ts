@@ -33,6 +33,15 @@ export interface LineOptions {
    * @default {1048576}
    */
   maxLength?: number;
+  /**
+   * Recovery mode for over-long lines (not with a RegExp marker): instead of a fatal error,
+   * the line is skipped through its end-of-line marker, a non-fatal `EMSGSIZE` is reported
+   * (a promise read rejects with it), and reading continues with the next line. Bytes of the
+   * skipped line are consumed as they arrive, so memory stays bounded.
+   *
+   * @default {false}
+   */
+  discard?: boolean;
 }
 
 /** A decoded line and the marker that ended it. */
@@ -43,6 +52,7 @@ const LF = 0x0a;
 const REGEXP_EOL_ALLOWANCE = 1024;
 const CR = 0x0d;
 const encoder = new TextEncoder();
+const LF_BYTES = new Uint8Array([LF]);
 
 function tooLong(maxLength: number, seen: number): HandleError {
   return new HandleError(
@@ -152,6 +162,49 @@ class StringLineDecoder implements Decoder<Line> {
   }
 }
 
+/**
+ * Wraps a line decoder so that an over-long line is skipped through its marker (tokio's and
+ * Netty's discard mode). It consumes bytes while it returns `NEED_MORE` (`skips`).
+ */
+class DiscardingLineDecoder implements Decoder<Line> {
+  readonly skips = true;
+  #inner: Decoder<Line>;
+  #needle: number | Uint8Array;
+  #keep: number;
+  #discarding = false;
+
+  constructor(inner: Decoder<Line>, eol: Uint8Array) {
+    this.#inner = inner;
+    this.#needle = eol.length === 1 ? eol[0] : eol;
+    this.#keep = eol.length - 1; // a marker split across reads must still be found
+  }
+
+  decode(buf: ReadBuffer): Line | NeedMore {
+    if (this.#discarding) {
+      if (!this.#skipLine(buf)) return NEED_MORE;
+      this.#discarding = false;
+    }
+    try {
+      return this.#inner.decode(buf);
+    } catch (e) {
+      if (!(e instanceof HandleError) || e.code !== "EMSGSIZE") throw e;
+      this.#discarding = !this.#skipLine(buf);
+      throw new HandleError("EMSGSIZE", `${e.message}; the line is skipped`, { fatal: false });
+    }
+  }
+
+  /** Consumes through the next marker (true), or all but a possible marker prefix (false). */
+  #skipLine(buf: ReadBuffer): boolean {
+    const at = buf.indexOf(this.#needle);
+    if (at >= 0) {
+      buf.consume(at + this.#keep + 1);
+      return true;
+    }
+    buf.consume(Math.max(0, buf.length - this.#keep));
+    return false;
+  }
+}
+
 /** A RegExp marker: matched against the decoded text of the whole buffer on every attempt. */
 class RegExpLineDecoder implements Decoder<Line> {
   #eol: RegExp;
@@ -206,7 +259,8 @@ class RegExpLineDecoder implements Decoder<Line> {
  *
  * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
  * @returns A decoder of `[line, eol]`.
- * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`.
+ * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`, or `discard` is
+ * asked for with a RegExp marker.
  * @throws {TypeError} If `eol` is neither a string nor a RegExp.
  *
  * @example Default markers: LF, CRLF, and a lone CR kept in the line
@@ -240,10 +294,17 @@ export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decod
     : eolOrOptions ?? {};
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_LINE_LENGTH);
   const eol = options.eol;
-  if (eol === undefined) return new LfLineDecoder(maxLength);
-  if (typeof eol === "string") return new StringLineDecoder(eol, maxLength);
-  if (eol instanceof RegExp) return new RegExpLineDecoder(eol, maxLength);
-  throw new TypeError(`Cannot use eol "${String(eol)}": expected a string or a RegExp`);
+  let decoder: Decoder<Line>;
+  if (eol === undefined) decoder = new LfLineDecoder(maxLength);
+  else if (typeof eol === "string") decoder = new StringLineDecoder(eol, maxLength);
+  else if (eol instanceof RegExp) {
+    if (options.discard) {
+      throw new RangeError("Cannot use discard with a RegExp eol: use a string eol or the default");
+    }
+    return new RegExpLineDecoder(eol, maxLength);
+  } else throw new TypeError(`Cannot use eol "${String(eol)}": expected a string or a RegExp`);
+  if (!options.discard || eol === "") return decoder;
+  return new DiscardingLineDecoder(decoder, eol === undefined ? LF_BYTES : encoder.encode(eol));
 }
 
 registerReadType("line", lineDecoder, { spread: true });

@@ -6,7 +6,11 @@
  * @module
  */
 import type { Decoder } from "./decoder.ts";
+import type { JsonOptions } from "./json.ts";
 import type { LineOptions } from "./line.ts";
+import type { NetstringOptions } from "./netstring.ts";
+import type { PackstringOptions } from "./packstring.ts";
+import type { RegexOptions } from "./regex.ts";
 
 /**
  * The read types known to the type checker: each key is a type name, each value describes the
@@ -27,6 +31,20 @@ export interface ReadTypes {
   chunk: { args: [length: number]; values: [bytes: Uint8Array] };
   /** `pushRead("line", [eol | options,] (h, line, eol) => ...)`: one line of UTF-8 text (`codecs/line.ts`). */
   line: { args: [] | [eol: string | RegExp | LineOptions]; values: [line: string, eol: string] };
+  /** `pushRead("regex", accept, [options,] (h, data, match) => ...)` (`codecs/regex.ts`). */
+  regex: {
+    args: [accept: RegExp] | [accept: RegExp, options: RegexOptions];
+    values: [data: string, match: RegExpExecArray];
+  };
+  /** `pushRead("netstring", [options,] (h, payload) => ...)` (`codecs/netstring.ts`). */
+  netstring: { args: [] | [options: NetstringOptions]; values: [payload: Uint8Array] };
+  /** `pushRead("packstring", format, [options,] (h, payload) => ...)` (`codecs/packstring.ts`). */
+  packstring: {
+    args: [format: string] | [format: string, options: PackstringOptions];
+    values: [payload: Uint8Array];
+  };
+  /** `pushRead("json", [options,] (h, value) => ...)` (`codecs/json.ts`). */
+  json: { args: [] | [options: JsonOptions]; values: [value: unknown] };
 }
 
 /**
@@ -34,8 +52,14 @@ export interface ReadTypes {
  * arguments `pushWrite` takes after the name. Third-party codecs add entries by declaration
  * merging, as for {@linkcode ReadTypes}.
  */
-// deno-lint-ignore no-empty-interface
-export interface WriteTypes {}
+export interface WriteTypes {
+  /** `pushWrite("netstring", data)`: `<length>:<data>,` (`codecs/netstring.ts`). */
+  netstring: [data: string | Uint8Array];
+  /** `pushWrite("packstring", format, data)`: a pack-format length, then data. */
+  packstring: [format: string, data: string | Uint8Array];
+  /** `pushWrite("json", value)`: the JSON text, no newline added (`codecs/json.ts`). */
+  json: [value: unknown];
+}
 
 /** The shape every {@linkcode ReadTypes} entry has. */
 export interface ReadTypeShape {

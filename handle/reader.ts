@@ -148,7 +148,9 @@ export class ReadSide {
     const before = rbuf.length;
     try {
       const value = decoder.decode(rbuf);
-      if (value === NEED_MORE && rbuf.length !== before) return this.#contractBroken(type);
+      if (value === NEED_MORE && rbuf.length !== before && !decoder.skips) {
+        return this.#contractBroken(type);
+      }
       return value;
     } catch {
       return NEED_MORE; // the queue reports it the usual way
@@ -220,8 +222,9 @@ export class ReadSide {
             break;
           }
           if (value === NEED_MORE) {
-            if (rbuf.length !== before) this.#contractBroken(request.type);
-            else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
+            if (rbuf.length !== before && !this.#eof && !request.decoder!.skips) {
+              this.#contractBroken(request.type);
+            } else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
             break;
           }
           queue.shift();

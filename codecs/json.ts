@@ -1,0 +1,244 @@
+/**
+ * The `json` read and write types: one JSON text per read, back to back or separated by
+ * whitespace, found by an incremental scanner.
+ *
+ * @module
+ */
+import type { ReadBuffer } from "../handle/buffer.ts";
+import { HandleError } from "../handle/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
+import { registerReadType, registerWriteType } from "./registry.ts";
+
+/** Options for {@linkcode jsonDecoder}. */
+export interface JsonOptions {
+  /**
+   * The longest JSON text accepted, in bytes (whitespace before it not counted). Longer fails
+   * with a fatal `EMSGSIZE` as soon as the scan passes the limit, nothing consumed. The
+   * default is the handle's `maxFrameLength` if set, else 1 MiB.
+   *
+   * @default {1048576}
+   */
+  maxLength?: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const encoder = new TextEncoder();
+
+/** Kinds of top-level value, by their first byte. */
+const NONE = 0;
+const CONTAINER = 1;
+const STRING = 2;
+const SCALAR = 3;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/** Bytes that may continue a number or a literal (`true`, `false`, `null`). */
+function isScalarByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) ||
+    b === 0x2e || b === 0x2b || b === 0x2d;
+}
+
+/**
+ * Makes a decoder of one JSON text: it skips whitespace, finds where the value ends with an
+ * incremental scanner (bracket depth, strings and escapes), then parses exactly those bytes
+ * with `JSON.parse`. `{"a":1}[2]` is two values; so is `1 2`. A number or literal at the top
+ * level ends at the first byte that cannot continue it, or at end of input.
+ *
+ * ```text
+ * +-------------+-------------------------------+-------------
+ * | whitespace  | one JSON text (any value)     | next text ...
+ * | (skipped)   | {"a":[1,"x\ny"]}              |
+ * +-------------+-------------------------------+-------------
+ * ```
+ *
+ * Cost: the scanner keeps its state (position, depth, inside-string, escape) across attempts
+ * as absolute stream positions, so each byte is examined once however the text was split, and
+ * parsed once: linear. Memory: at most `maxLength` bytes are waited for.
+ *
+ * Errors: invalid JSON (a bracket mismatch found by `JSON.parse`, a bad literal, a stray byte
+ * where a value should start) is a non-fatal `EBADMSG`, as in AnyEvent::Handle; the bad text
+ * is consumed (skipped) first, so the next read starts after it. A text over `maxLength` is a
+ * fatal `EMSGSIZE`. At end of input, trailing whitespace is consumed.
+ *
+ * @param options The length limit.
+ * @returns A decoder of the parsed value.
+ * @throws {RangeError} For a bad `maxLength`.
+ *
+ * @example Two texts back to back
+ * ```ts
+ * import { jsonDecoder, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode('{"a":1}[2]\n'));
+ * const json = jsonDecoder();
+ * assert.deepEqual(json.decode(buf), { a: 1 });
+ * assert.deepEqual(json.decode(buf), [2]);
+ * ```
+ */
+export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  let frameAt = -1; // absolute position the scan state belongs to (the buffer's start)
+  let generation = 0;
+  let scanned = 0; // relative to frameAt
+  let start = -1; // relative offset of the value's first byte
+  let kind = NONE;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+
+  function reset(buf: ReadBuffer): void {
+    frameAt = buf.consumedTotal;
+    generation = buf.generation;
+    scanned = 0;
+    start = -1;
+    kind = NONE;
+    depth = 0;
+    inString = false;
+    escaped = false;
+  }
+
+  /** Scans on from where the last attempt stopped; returns the value's end, or -1. */
+  function scan(buf: ReadBuffer, atEof: boolean): number {
+    const bytes = buf.bytes();
+    const length = bytes.length;
+    let i = scanned;
+    if (kind === NONE) {
+      while (i < length && isSpace(bytes[i])) i++;
+      if (i === length) {
+        scanned = i;
+        return -1;
+      }
+      start = i;
+      const b = bytes[i];
+      if (b === 0x7b || b === 0x5b) kind = CONTAINER;
+      else if (b === QUOTE) kind = STRING;
+      else if (b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e) {
+        kind = SCALAR;
+      } else {
+        let end = i + 1;
+        while (end < length && !isSpace(bytes[end]) && bytes[end] !== 0x7b && bytes[end] !== 0x5b) {
+          end++;
+        }
+        badText(
+          buf,
+          start,
+          end,
+          `Unexpected ${JSON.stringify(String.fromCharCode(b))} where a JSON value should start`,
+        );
+      }
+      if (kind !== SCALAR) {
+        i++;
+        if (kind === CONTAINER) depth = 1;
+        else inString = true;
+      }
+    }
+    for (; i < length; i++) {
+      const b = bytes[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) {
+          inString = false;
+          if (kind === STRING) return i + 1;
+        }
+      } else if (kind === SCALAR) {
+        if (!isScalarByte(b)) return i;
+      } else if (b === QUOTE) inString = true;
+      else if (b === 0x7b || b === 0x5b) depth++;
+      else if (b === 0x7d || b === 0x5d) {
+        if (--depth === 0) return i + 1;
+      }
+    }
+    scanned = i;
+    if (atEof && kind === SCALAR) return length;
+    if (i - start > maxLength) {
+      throw new HandleError(
+        "EMSGSIZE",
+        `JSON text exceeds maxLength of ${maxLength} bytes (${i - start} bytes without its end)`,
+      );
+    }
+    return -1;
+  }
+
+  function badText(buf: ReadBuffer, from: number, end: number, why: string): never {
+    const text = buf.text(from, Math.min(end, from + 40));
+    buf.consume(end);
+    reset(buf);
+    throw new HandleError("EBADMSG", `Invalid JSON text ${JSON.stringify(text)}: ${why}`, {
+      fatal: false,
+    });
+  }
+
+  function take(buf: ReadBuffer, end: number): unknown {
+    if (end - start > maxLength) {
+      throw new HandleError(
+        "EMSGSIZE",
+        `JSON text of ${end - start} bytes exceeds maxLength of ${maxLength} bytes`,
+      );
+    }
+    const text = buf.text(start, end);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      badText(buf, start, end, e instanceof Error ? e.message : String(e));
+    }
+    buf.consume(end);
+    reset(buf);
+    return value;
+  }
+
+  function attempt(buf: ReadBuffer, atEof: boolean): unknown {
+    if (frameAt !== buf.consumedTotal || generation !== buf.generation) reset(buf);
+    const end = scan(buf, atEof);
+    return end < 0 ? NEED_MORE : take(buf, end);
+  }
+
+  return {
+    decode(buf: ReadBuffer): unknown | NeedMore {
+      return attempt(buf, false);
+    },
+    decodeEof(buf: ReadBuffer): unknown | NeedMore {
+      const value = attempt(buf, true);
+      // Nothing but whitespace left: it is padding, not a truncated text.
+      if (value === NEED_MORE && kind === NONE) {
+        buf.consume(buf.length);
+        reset(buf);
+      }
+      return value;
+    },
+  };
+}
+
+/**
+ * Encodes a value as a JSON text (UTF-8, no newline added, as AnyEvent::Handle; append
+ * `"\n"` yourself for line-oriented peers).
+ *
+ * @param value Any value `JSON.stringify` accepts.
+ * @returns The JSON text as bytes.
+ * @throws {TypeError} If the value has no JSON form (`undefined`, a function, a BigInt, a
+ * cycle).
+ *
+ * @example Encoding a value
+ * ```ts
+ * import { encodeJson } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new TextDecoder().decode(encodeJson({ a: [1, "x\ny"] })), '{"a":[1,"x\\ny"]}');
+ * ```
+ */
+export function encodeJson(value: unknown): Uint8Array {
+  const text = JSON.stringify(value);
+  if (typeof text !== "string") {
+    throw new TypeError(`Cannot encode ${typeof value} as JSON`);
+  }
+  return encoder.encode(text);
+}
+
+registerReadType("json", jsonDecoder);
+registerWriteType("json", encodeJson);

@@ -1,0 +1,133 @@
+/**
+ * The `regex` read type: text up to the end of a match, with AnyEvent::Handle's accept /
+ * reject / skip semantics.
+ *
+ * @module
+ */
+import type { ReadBuffer } from "../handle/buffer.ts";
+import { HandleError } from "../handle/errors.ts";
+import { byteOffsetOfUnit } from "./_utf8.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
+import { registerReadType } from "./registry.ts";
+
+/** Options for {@linkcode regexDecoder}. */
+export interface RegexOptions {
+  /**
+   * A pattern that, when `accept` does not match, makes the read fail: the data can never
+   * become acceptable (fatal `EBADMSG`, nothing consumed).
+   */
+  reject?: RegExp;
+  /**
+   * A pattern whose match marks data that no later match can start in: the search resumes
+   * after its end, so a long buffer is not rescanned from the start on every read. The
+   * skipped bytes stay in the buffer and are part of the delivered data.
+   */
+  skip?: RegExp;
+  /**
+   * The most bytes buffered without a match; more fails with a fatal `EMSGSIZE`, nothing
+   * consumed. The default is the handle's `maxFrameLength` if set, else 1 MiB.
+   *
+   * @default {1048576}
+   */
+  maxLength?: number;
+}
+
+/** What the regex read delivers: the data through the end of the match, and the match. */
+export type RegexMatch = readonly [data: string, match: RegExpExecArray];
+
+function global(re: RegExp): RegExp {
+  return new RegExp(re.source, re.flags.replace(/[gy]/g, "") + "g");
+}
+
+/**
+ * Makes a decoder that waits until `accept` matches the buffered text (decoded as UTF-8),
+ * then consumes and delivers everything from the start of the buffer to the end of the match,
+ * with the match itself (capture groups included).
+ *
+ * As in AnyEvent::Handle, `accept` is not anchored: `/\r\n\r\n/` reads an HTTP header block.
+ * If `accept` does not match and `reject` does, the read fails with a fatal `EBADMSG`
+ * (AnyEvent reports a non-fatal error and retries on every read, which cannot succeed). Then,
+ * if `skip` matches, the next search starts after the end of its match.
+ *
+ * Cost: each attempt decodes and searches the text from the skip position to the end of the
+ * buffer, so without `skip` a frame arriving in k pieces costs O(k × frame); `maxLength`
+ * bounds it. The match is found on the data buffered so far: a greedy pattern may match
+ * differently depending on how the input was split.
+ *
+ * @param accept The pattern that ends a frame.
+ * @param options `reject`, `skip` and `maxLength`.
+ * @returns A decoder of `[data, match]`.
+ * @throws {TypeError} If `accept`, `reject` or `skip` is not a RegExp.
+ * @throws {RangeError} For a bad `maxLength`.
+ *
+ * @example An HTTP header block
+ * ```ts
+ * import { ReadBuffer, regexDecoder } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"));
+ * const result = regexDecoder(/\r\n\r\n/).decode(buf);
+ * assert.notEqual(typeof result, "symbol");
+ * const [head] = result as readonly [string, RegExpExecArray];
+ * assert.equal(head, "HTTP/1.1 200 OK\r\nA: b\r\n\r\n");
+ * assert.equal(buf.text(), "body");
+ * ```
+ */
+export function regexDecoder(accept: RegExp, options: RegexOptions = {}): Decoder<RegexMatch> {
+  for (
+    const [name, re] of [["accept", accept], ["reject", options.reject], ["skip", options.skip]]
+  ) {
+    if (re !== undefined && !(re instanceof RegExp)) {
+      throw new TypeError(`Cannot use ${name} "${String(re)}": expected a RegExp`);
+    }
+  }
+  const acceptRe = global(accept);
+  const rejectRe = options.reject && new RegExp(options.reject.source, options.reject.flags);
+  const skipRe = options.skip && global(options.skip);
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  let skipAt = 0; // absolute position before which no match can start
+  let skipGeneration = 0;
+
+  return {
+    decode(buf: ReadBuffer): RegexMatch | NeedMore {
+      const base = buf.consumedTotal;
+      let from = skipAt - base;
+      if (from < 0 || skipGeneration !== buf.generation) {
+        from = 0;
+        skipGeneration = buf.generation;
+      }
+      const view = buf.view(from);
+      const text = buf.text(from);
+      acceptRe.lastIndex = 0;
+      const match = acceptRe.exec(text);
+      if (match !== null) {
+        const end = from + byteOffsetOfUnit(view, match.index + match[0].length);
+        const data = buf.text(0, end);
+        buf.consume(end);
+        skipAt = 0;
+        return [data, match];
+      }
+      if (rejectRe !== undefined && rejectRe.test(text)) {
+        throw new HandleError("EBADMSG", `Data matches the reject pattern ${rejectRe}`);
+      }
+      if (buf.length > maxLength) {
+        throw new HandleError(
+          "EMSGSIZE",
+          `No match within maxLength of ${maxLength} bytes (${buf.length} buffered)`,
+        );
+      }
+      if (skipRe !== undefined) {
+        skipRe.lastIndex = 0;
+        const skipped = skipRe.exec(text);
+        if (skipped !== null) {
+          skipAt = base + from + byteOffsetOfUnit(view, skipped.index + skipped[0].length);
+        }
+      }
+      return NEED_MORE;
+    },
+  };
+}
+
+registerReadType("regex", regexDecoder, { spread: true });
