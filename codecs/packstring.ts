@@ -36,22 +36,21 @@ interface PrefixFormat {
 const encoder = new TextEncoder();
 
 /**
- * Parses a Perl pack integer code: `C c n N v V w`, or `s S l L q Q j J i I` with an optional
- * `!` and an optional `<` (little-endian) or `>` (big-endian). Without `<`/`>` the native
+ * Parses a Perl pack integer code: `C c n N v V w`, `s S l L i I` with an optional `!`, and
+ * `s S l L i I q Q j J` with an optional `<` (little-endian) or `>` (big-endian). Without `<`/`>` the native
  * order of a 64-bit x86 or ARM Perl is used: little-endian. `l!`/`L!` are 8 bytes (64-bit
  * `long`), `s!`/`i!` as without `!`.
  */
 function parseFormat(format: string): PrefixFormat {
-  const m = /^([CcnNvVwsSlLqQjJiI])(!?)([<>]?)$/.exec(format);
+  const m = /^(?:([CcnNvVw])|([sSlLiI])(!?)([<>]?)|([qQjJ])()([<>]?))$/.exec(format);
   if (m === null) {
     throw new RangeError(
       `Cannot use packstring format "${format}": expected one of C c n N v V w, or s S l L q Q j J i I with optional ! < >`,
     );
   }
-  const [, code, bang, order] = m;
-  if (order !== "" && "CcnNvVw".includes(code)) {
-    throw new RangeError(`Cannot use packstring format "${format}": "${code}" takes no byte order`);
-  }
+  const code = m[1] ?? m[2] ?? m[5];
+  const bang = m[3] ?? "";
+  const order = m[4] ?? m[7] ?? "";
   const widths: Record<string, number> = { C: 1, c: 1, n: 2, N: 4, v: 2, V: 4, w: 0 };
   let width = widths[code];
   let littleEndian = order !== ">";

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { encodeJson, jsonDecoder, ReadBuffer } from "../mod.ts";
+import { run, sameEverySplit, utf8 } from "./_split.ts";
+
+Deno.test("json: back-to-back texts, with and without whitespace, split anywhere", () => {
+  const wire = utf8(' {"a":1}[2]\n"s\\"}" 12 true null -3.5e2{"x":["]",{}]}\r\n\t"é😀"');
+  const out = sameEverySplit(() => jsonDecoder(), wire, true);
+  assert.deepEqual(out.values, [
+    { a: 1 },
+    [2],
+    's"}',
+    12,
+    true,
+    null,
+    -350,
+    { x: ["]", {}] },
+    "é😀",
+  ]);
+  assert.equal(out.left, 0);
+});
+
+Deno.test("json: a top-level number waits for a delimiter or the end of input", () => {
+  assert.deepEqual(run(() => jsonDecoder(), [utf8("12")]).values, []);
+  assert.deepEqual(run(() => jsonDecoder(), [utf8("12"), utf8("3 ")]).values, [123]);
+  assert.deepEqual(run(() => jsonDecoder(), [utf8("12")], true).values, [12]);
+});
+
+Deno.test("json: trailing whitespace at end of input is consumed, a truncated text is not", () => {
+  assert.deepEqual(run(() => jsonDecoder(), [utf8("[1]\n\n")], true), { values: [[1]], left: 0 });
+  assert.deepEqual(run(() => jsonDecoder(), [utf8('[1, "ab')], true), { values: [], left: 7 });
+});
+
+Deno.test("json: invalid text is a non-fatal EBADMSG and is skipped", () => {
+  const out = run(() => jsonDecoder(), [utf8("[1,]")]);
+  assert.deepEqual(out.error, { code: "EBADMSG", fatal: false });
+  assert.equal(out.left, 0);
+  // The decoder continues after the bad text.
+  const buf = new ReadBuffer();
+  const d = jsonDecoder();
+  buf.append(utf8('{"a":} {"b":2}'));
+  assert.throws(() => d.decode(buf));
+  assert.deepEqual(d.decode(buf), { b: 2 });
+  // A stray byte where a value should start: skipped up to the next whitespace or bracket.
+  const stray = run(() => jsonDecoder(), [utf8("}}} [3]")]);
+  assert.deepEqual(stray.error, { code: "EBADMSG", fatal: false });
+  assert.equal(stray.left, 4);
+});
+
+Deno.test("json: a text over maxLength fails with EMSGSIZE as soon as the scan passes it", () => {
+  const out = run(() => jsonDecoder({ maxLength: 8 }), [utf8('["abcdefgh')]);
+  assert.deepEqual(out.error, { code: "EMSGSIZE", fatal: true });
+  assert.equal(out.left, 10);
+  assert.deepEqual(run(() => jsonDecoder({ maxLength: 8 }), [utf8('["abcd"]')]).values, [["abcd"]]);
+});
+
+Deno.test("json: the scan is linear: a 1 MiB text in 1 KiB pieces is scanned once", () => {
+  const text = utf8(JSON.stringify({ big: "x".repeat(1 << 20) }));
+  const buf = new ReadBuffer();
+  const d = jsonDecoder({ maxLength: 2 << 20 });
+  let value: unknown;
+  let attempts = 0;
+  for (let i = 0; i < text.length; i += 1024) {
+    buf.append(text.subarray(i, i + 1024));
+    attempts++;
+    const v = d.decode(buf);
+    if (typeof v !== "symbol") value = v;
+  }
+  assert.equal((value as { big: string }).big.length, 1 << 20);
+  assert.ok(attempts > 1000);
+});
+
+Deno.test("json: the encoder writes no newline and refuses values without a JSON form", () => {
+  assert.equal(new TextDecoder().decode(encodeJson({ a: [1, "x\ny"] })), '{"a":[1,"x\\ny"]}');
+  assert.equal(new TextDecoder().decode(encodeJson("é")), '"é"');
+  assert.throws(() => encodeJson(undefined), TypeError);
+  assert.throws(() => encodeJson(() => 1), TypeError);
+  assert.throws(() => encodeJson(1n), TypeError);
+});
