@@ -3,7 +3,7 @@
  * splits; what is decoded equals what was encoded, and no byte is lost between frames.
  */
 import assert from "node:assert/strict";
-import fc from "npm:fast-check@3.23.2";
+import fc from "fast-check";
 import {
   chunkDecoder,
   type Decoder,
