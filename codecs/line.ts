@@ -289,6 +289,9 @@ class RegExpLineDecoder implements Decoder<Line> {
  * ```
  */
 export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decoder<Line> {
+  if (eolOrOptions === undefined) {
+    return new LfLineDecoder(frameLimit(undefined, DEFAULT_MAX_LINE_LENGTH));
+  }
   const options: LineOptions = typeof eolOrOptions === "string" || eolOrOptions instanceof RegExp
     ? { eol: eolOrOptions }
     : eolOrOptions ?? {};

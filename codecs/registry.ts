@@ -111,6 +111,7 @@ export interface ReadTypeEntry {
 export type WriteEncoder = (...args: never[]) => Uint8Array;
 
 const readTypes = new Map<string, ReadTypeEntry>();
+let lastRead: ReadTypeEntry | undefined;
 const writeTypes = new Map<string, WriteEncoder>();
 
 function checkName(name: unknown, kind: string, taken: Map<string, unknown>): void {
@@ -217,7 +218,9 @@ export function registerWriteType<K extends keyof WriteTypes>(
  * ```
  */
 export function readType(name: string): ReadTypeEntry {
-  const entry = readTypes.get(name);
+  // Re-pushing the same type per frame is the common pattern: skip the map lookup for it.
+  if (name === lastRead?.name) return lastRead;
+  const entry = lastRead = readTypes.get(name);
   if (entry === undefined) throw new TypeError(`Unknown read type "${name}"`);
   return entry;
 }

@@ -1,0 +1,213 @@
+/**
+ * Throughput of @anyevent/handle against a raw Deno.Conn read loop, in one run.
+ *
+ * For each workload a producer child process (bench/producer.ts) connects over loopback and
+ * writes a fixed pattern as fast as it can; the raw loop and each Handle variant read the
+ * same amount, alternating, and the medians are compared. Sizes: BENCH_MB (default 64 MiB per
+ * line run, 4x that for chunk runs); BENCH_QUICK=1 for a short run.
+ */
+import { Handle, lineDecoder, NEED_MORE } from "../mod.ts";
+
+const QUICK = Deno.env.get("BENCH_QUICK") === "1";
+const MB = Number(Deno.env.get("BENCH_MB") ?? (QUICK ? 16 : 64));
+const RUNS = QUICK ? 1 : 3;
+const READ_SIZE = 128 * 1024;
+const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
+
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+
+/** Starts a producer and returns the accepted connection and the bytes it will send. */
+async function connect(lineLength: number, total: number) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      PRODUCER,
+      String(listener.addr.port),
+      String(lineLength),
+      String(total),
+    ],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const conn = await listener.accept();
+  const pattern = lineLength === 0
+    ? 256 * 1024
+    : Math.floor((256 * 1024) / lineLength) * lineLength;
+  return { conn, child, bytes: Math.floor(total / pattern) * pattern };
+}
+
+/** One measured reader: consumes the connection and returns what it counted. */
+type Reader = (conn: Deno.TcpConn) => Promise<number>;
+
+/** Bytes read by a raw read loop into one 128 KiB buffer. */
+const raw: Reader = async (conn) => {
+  const buf = new Uint8Array(READ_SIZE);
+  let bytes = 0;
+  for (let n; (n = await conn.read(buf)) !== null;) bytes += n;
+  conn.close();
+  return bytes;
+};
+
+/** Lines from `for await (... of h.iterate("line"))`. */
+const iterateLines: Reader = async (conn) => {
+  const h = new Handle(conn, { readSize: READ_SIZE });
+  let lines = 0;
+  let chars = 0;
+  for await (const line of h.iterate("line")) {
+    lines++;
+    chars += line.length;
+  }
+  h.destroy();
+  return chars >= 0 ? lines : -1;
+};
+
+/** Lines decoded inside onRead with a lineDecoder used directly on h.rbuf. */
+const onReadLines: Reader = (conn) =>
+  new Promise((resolve) => {
+    const decoder = lineDecoder();
+    let lines = 0;
+    new Handle(conn, {
+      readSize: READ_SIZE,
+      onRead(h) {
+        while (decoder.decode(h.rbuf) !== NEED_MORE) lines++;
+      },
+      onEof(h) {
+        h.destroy();
+        resolve(lines);
+      },
+    });
+  });
+
+/**
+ * Lines from pushRead("line", cb), re-pushed in every callback. The read still queued at end
+ * of input is an EPIPE (AnyEvent semantics): with nothing left in rbuf that is the end.
+ */
+const pushReadLines: Reader = (conn) =>
+  new Promise((resolve, reject) => {
+    let lines = 0;
+    const h = new Handle(conn, {
+      readSize: READ_SIZE,
+      onError: (h, e) => e.code === "EPIPE" && h.rbuf.length === 0 ? resolve(lines) : reject(e),
+    });
+    const onLine = (h: Handle) => {
+      lines++;
+      h.pushRead("line", onLine);
+    };
+    h.pushRead("line", onLine);
+  });
+
+/** Bytes from pushRead("chunk", 65536, cb), re-pushed. */
+const pushReadChunks: Reader = (conn) =>
+  new Promise((resolve, reject) => {
+    let bytes = 0;
+    const h = new Handle(conn, {
+      readSize: READ_SIZE,
+      onError: (h, e) => e.code === "EPIPE" && h.rbuf.length === 0 ? resolve(bytes) : reject(e),
+    });
+    const onChunk = (h: Handle, chunk: Uint8Array) => {
+      bytes += chunk.length;
+      h.pushRead("chunk", 65536, onChunk);
+    };
+    h.pushRead("chunk", 65536, onChunk);
+  });
+
+/** Seconds for one run of `reader`, checking its count. */
+async function timeRun(reader: Reader, lineLength: number, total: number, unit: number) {
+  const { conn, child, bytes } = await connect(lineLength, total);
+  const t0 = performance.now();
+  const count = await reader(conn);
+  const seconds = (performance.now() - t0) / 1000;
+  const status = await child.status;
+  if (!status.success) throw new Error("producer failed");
+  const expected = bytes / unit;
+  if (count !== expected) throw new Error(`counted ${count}, expected ${expected}`);
+  return { seconds, bytes };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Row {
+  workload: string;
+  rawMBs: number;
+  handleMBs: number;
+  unit: number;
+  target: number;
+}
+
+/** Runs raw and handle alternately; returns MB/s medians. */
+async function compare(workload: string, reader: Reader, lineLength: number, target: number) {
+  const total = (lineLength === 0 ? 4 : 1) * MB * 1024 * 1024;
+  const unit = lineLength === 0 ? 1 : lineLength;
+  await timeRun(raw, lineLength, total / 4, 1); // warm-up
+  await timeRun(reader, lineLength, total / 4, unit);
+  const rawRates: number[] = [];
+  const handleRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await timeRun(raw, lineLength, total, 1);
+    rawRates.push(r.bytes / r.seconds / 1e6);
+    const h = await timeRun(reader, lineLength, total, unit);
+    handleRates.push(h.bytes / h.seconds / 1e6);
+  }
+  const row: Row = {
+    workload,
+    rawMBs: median(rawRates),
+    handleMBs: median(handleRates),
+    unit,
+    target,
+  };
+  printRow(row);
+  return row;
+}
+
+function printRow(r: Row): void {
+  const ratio = r.handleMBs / r.rawMBs;
+  const rate = (mbs: number) =>
+    r.unit === 1
+      ? `${mbs.toFixed(0)} MB/s`
+      : `${(mbs / r.unit).toFixed(2)} M lines/s (${mbs.toFixed(0)} MB/s)`;
+  const met = r.target === 0 ? "" : ratio >= r.target ? "yes" : "no";
+  console.log(
+    `| ${r.workload} | ${rate(r.rawMBs)} | ${rate(r.handleMBs)} | ${ratio.toFixed(2)}x | ${
+      r.target ? `>= ${r.target}x` : "-"
+    } | ${met} |`,
+  );
+}
+
+console.log(
+  `Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ${navigator.hardwareConcurrency} CPUs; ` +
+    `${MB} MiB per line run, ${4 * MB} MiB per chunk run, median of ${RUNS}; ` +
+    `raw = conn.read() into one ${READ_SIZE / 1024} KiB buffer; Handle readSize ${
+      READ_SIZE / 1024
+    } KiB`,
+);
+console.log("");
+console.log("| workload | raw Deno.Conn | Handle | ratio | target | met |");
+console.log("|---|---|---|---|---|---|");
+const targets: Record<string, Record<number, number>> = {
+  iterate: { 16: 0.8, 128: 0.9 },
+  onRead: { 16: 0.8, 128: 0.9 },
+  pushRead: { 16: 0.4 },
+};
+for (const lineLength of [16, 128, 4096]) {
+  await compare(
+    `L=${lineLength} iterate("line")`,
+    iterateLines,
+    lineLength,
+    targets.iterate[lineLength] ?? 0,
+  );
+  await compare(
+    `L=${lineLength} onRead + lineDecoder`,
+    onReadLines,
+    lineLength,
+    targets.onRead[lineLength] ?? 0,
+  );
+  await compare(
+    `L=${lineLength} pushRead("line") per line`,
+    pushReadLines,
+    lineLength,
+    targets.pushRead[lineLength] ?? 0,
+  );
+}
+await compare(`chunk 64 KiB, pushRead per chunk`, pushReadChunks, 0, 0.9);
+listener.close();
