@@ -1,0 +1,73 @@
+/**
+ * Loopback helpers for handle tests: a Handle on one end of a real TCP connection on
+ * 127.0.0.1 (port 0), the raw Deno.TcpConn on the other.
+ */
+import { Handle, type HandleOptions } from "../mod.ts";
+
+/** A handle and its raw peer; `close()` releases both and the listener. */
+export interface Pair {
+  h: Handle;
+  peer: Deno.TcpConn;
+  close(): Promise<void>;
+}
+
+/** Connects a Handle (with `options`) to a raw peer over loopback. */
+export async function pair(options: HandleOptions = {}): Promise<Pair> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const peer = await accepted;
+  listener.close();
+  const h = new Handle(conn, options);
+  return {
+    h,
+    peer,
+    async close() {
+      h.destroy();
+      await h.closed.catch(() => {});
+      try {
+        peer.close();
+      } catch { /* closed by the test */ }
+    },
+  };
+}
+
+/** Writes all of `data` (a string is UTF-8). */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array | string): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+/** Reads until end of input. */
+export async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Waits `ms` milliseconds. */
+export function tick(ms = 1): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A promise with its settle functions outside. */
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+} {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}

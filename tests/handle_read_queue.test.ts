@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { type Handle, HandleError } from "../mod.ts";
+import { deferred, pair, tick, writeAll } from "./_net.ts";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Queues six reads of different kinds; resolves with what they got, in order. */
+function queueMixed(h: Handle): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const done = deferred<unknown[]>();
+  h.pushRead("line", (_h, line, eol) => seen.push(["line", line, eol]));
+  h.pushRead("chunk", 3, (_h, b) => seen.push(["chunk", text(b)]));
+  h.pushRead("line", ";", (_h, line) => seen.push(["line;", line]));
+  h.pushRead("chunk", 0, (_h, b) => seen.push(["chunk0", b.length]));
+  h.pushRead((h) => {
+    // A custom reader: a 2-byte length-free token "<x>".
+    const end = h.rbuf.indexOf(0x3e);
+    if (end < 0) return false;
+    seen.push(["custom", h.rbuf.text(0, end + 1)]);
+    h.rbuf.consume(end + 1);
+    return true;
+  });
+  h.pushRead("line", /\|\|/, (_h, line, eol) => {
+    seen.push(["regexp", line, eol]);
+    done.resolve(seen);
+  });
+  return done.promise;
+}
+const MIXED = "héllo\r\nabcfield;<tok>last||";
+const MIXED_EXPECTED = [
+  ["line", "héllo", "\r\n"],
+  ["chunk", "abc"],
+  ["line;", "field"],
+  ["chunk0", 0],
+  ["custom", "<tok>"],
+  ["regexp", "last", "||"],
+];
+
+Deno.test("queue: mixed read types in one queue, the peer sending everything in one write", async () => {
+  const p = await pair();
+  const result = queueMixed(p.h);
+  await writeAll(p.peer, MIXED);
+  assert.deepEqual(await result, MIXED_EXPECTED);
+  await p.close();
+});
+
+Deno.test("queue: the same mixed queue with the input cut at every byte boundary", async () => {
+  const bytes = new TextEncoder().encode(MIXED);
+  for (let i = 1; i < bytes.length; i++) {
+    const p = await pair();
+    const result = queueMixed(p.h);
+    await writeAll(p.peer, bytes.subarray(0, i));
+    await tick(1);
+    await writeAll(p.peer, bytes.subarray(i));
+    assert.deepEqual(await result, MIXED_EXPECTED, `cut at ${i}`);
+    await p.close();
+  }
+});
+
+Deno.test("queue: unshiftRead runs before older reads, two unshifts run last-in first-out", async () => {
+  const p = await pair();
+  const order: string[] = [];
+  const done = deferred();
+  p.h.pushRead("line", (h, line) => {
+    order.push(`A:${line}`);
+    h.pushRead("line", (_h, line) => {
+      order.push(`A-pushed:${line}`);
+      done.resolve();
+    });
+    h.unshiftRead("line", (_h, line) => order.push(`A-unshifted-1:${line}`));
+    h.unshiftRead("line", (_h, line) => order.push(`A-unshifted-2:${line}`));
+  });
+  p.h.pushRead("line", (_h, line) => order.push(`B:${line}`));
+  await writeAll(p.peer, "1\n2\n3\n4\n5\n");
+  await done.promise;
+  assert.deepEqual(order, ["A:1", "A-unshifted-2:2", "A-unshifted-1:3", "B:4", "A-pushed:5"]);
+  await p.close();
+});
+
+Deno.test("queue: a read pushed from a callback is served in the same dispatch", async () => {
+  const p = await pair();
+  const lines: string[] = [];
+  const done = deferred();
+  const onLine = (h: Handle, line: string) => {
+    lines.push(line);
+    if (line === "c") done.resolve();
+    else h.pushRead("line", onLine);
+  };
+  p.h.pushRead("line", onLine);
+  await writeAll(p.peer, "a\nb\nc\n");
+  await done.promise;
+  assert.deepEqual(lines, ["a", "b", "c"]);
+  await p.close();
+});
+
+Deno.test("queue: destroy inside the first of two satisfiable callbacks stops the second", async () => {
+  const p = await pair();
+  const calls: string[] = [];
+  p.h.pushRead("line", (h, line) => {
+    calls.push(line);
+    h.destroy();
+  });
+  p.h.pushRead("line", (_h, line) => calls.push(line));
+  await writeAll(p.peer, "one\ntwo\n");
+  await p.h.closed;
+  assert.deepEqual(calls, ["one"]);
+  await p.close();
+});
+
+Deno.test("queue: stopRead in a callback keeps later data undelivered until startRead", async () => {
+  const p = await pair();
+  const lines: string[] = [];
+  const second = deferred();
+  p.h.pushRead("line", (h, line) => {
+    lines.push(line);
+    h.stopRead();
+  });
+  p.h.pushRead("line", (_h, line) => {
+    lines.push(line);
+    second.resolve();
+  });
+  await writeAll(p.peer, "first\n");
+  await tick(20);
+  await writeAll(p.peer, "second\n");
+  await tick(50);
+  assert.deepEqual(lines, ["first"]);
+  p.h.startRead();
+  await second.promise;
+  assert.deepEqual(lines, ["first", "second"]);
+  await p.close();
+});
+
+Deno.test("queue: onRead runs only when the queue is empty, and reads it pushes run first", async () => {
+  const seen: string[] = [];
+  const done = deferred();
+  const p = await pair({
+    onRead(h) {
+      seen.push(`onRead:${h.rbuf.text()}`);
+      if (h.rbuf.text() === "bcdef") {
+        h.pushRead("chunk", 2, (_h, b) => seen.push(`chunk:${text(b)}`));
+      } else if (h.rbuf.text() === "def") {
+        h.rbuf.consume(3);
+        done.resolve();
+      }
+    },
+  });
+  p.h.pushRead("chunk", 1, (_h, b) => seen.push(`queued:${text(b)}`));
+  await writeAll(p.peer, "abcdef");
+  await done.promise;
+  assert.deepEqual(seen, ["queued:a", "onRead:bcdef", "chunk:bc", "onRead:def"]);
+  await p.close();
+});
+
+Deno.test("queue: setting onRead later dispatches what is already buffered", async () => {
+  const p = await pair();
+  p.h.pushRead("chunk", 1, () => {});
+  await writeAll(p.peer, "xyz");
+  await tick(20);
+  assert.equal(p.h.rbuf.text(), "yz");
+  let got = "";
+  p.h.onRead = (h) => {
+    got = h.rbuf.text();
+    h.rbuf.consume(h.rbuf.length);
+  };
+  assert.equal(got, "yz");
+  await p.close();
+});
+
+Deno.test("queue: promise reads and callback reads share one queue, in order", async () => {
+  const p = await pair();
+  let viaCallback = "";
+  const first = p.h.read("line");
+  p.h.pushRead("chunk", 2, (_h, b) => viaCallback = text(b));
+  const third = p.h.read("chunk", 3);
+  await writeAll(p.peer, "L1\nABxyz");
+  assert.equal(await first, "L1");
+  assert.equal(text(await third), "xyz");
+  assert.equal(viaCallback, "AB");
+  await p.close();
+});
+
+Deno.test("iterate: yields every line and ends cleanly at end of input", async () => {
+  const p = await pair();
+  await writeAll(p.peer, "a\nb\r\n\nlast\n");
+  p.peer.close();
+  const lines: string[] = [];
+  for await (const line of p.h.iterate("line")) lines.push(line);
+  assert.deepEqual(lines, ["a", "b", "", "last"]);
+  assert.equal(p.h.destroyed, false);
+  await p.close();
+});
+
+Deno.test("iterate: break leaves the bytes not yet decoded for the next reader", async () => {
+  const p = await pair();
+  await writeAll(p.peer, "one\ntwo\nthree\nrest");
+  const lines: string[] = [];
+  for await (const line of p.h.iterate("line")) {
+    lines.push(line);
+    if (lines.length === 2) break;
+  }
+  assert.deepEqual(lines, ["one", "two"]);
+  assert.equal(text(await p.h.read("chunk", 10)), "three\nrest");
+  await p.close();
+});
+
+Deno.test("iterate: end of input in the middle of a line throws EPIPE", async () => {
+  const p = await pair();
+  await writeAll(p.peer, "whole\npart");
+  p.peer.close();
+  const lines: string[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const line of p.h.iterate("line")) lines.push(line);
+    },
+    (e) => e instanceof HandleError && e.code === "EPIPE" && e.fatal,
+  );
+  assert.deepEqual(lines, ["whole"]);
+  await p.close();
+});
+
+Deno.test("iterate: interleaves with other reads through the queue", async () => {
+  const p = await pair();
+  await writeAll(p.peer, "h1\nh2\n");
+  const it = p.h.iterate("line");
+  const first = it.next();
+  const chunk = p.h.read("chunk", 3);
+  assert.deepEqual(await first, { value: "h1", done: false });
+  assert.equal(text(await chunk), "h2\n");
+  await it.return();
+  await p.close();
+});
