@@ -30,9 +30,10 @@ export interface HandleOptions {
    * unless an `iterate()` loop ended on it.
    *
    * Unlike AnyEvent::Handle, which notices end of input only while a read is queued, a
-   * handle with `onEof` keeps one read in flight while its buffer is empty, so a peer that
-   * closes an idle connection is reported. Bytes that arrive while nothing is queued stay in
-   * `h.rbuf` (reading pauses) until a reader takes them.
+   * handle with `onEof` keeps one read in flight while less than `maxReadSize` bytes are
+   * buffered, so a peer that closes an idle connection is reported. Bytes that arrive while
+   * nothing is queued stay in `h.rbuf` until a reader takes them (reading pauses once
+   * `maxReadSize` bytes wait).
    */
   onEof?: HandleCallback;
   /**

@@ -369,14 +369,15 @@ export class ReadSide {
 
   /**
    * Whether to keep a read in flight: while a read is queued or onRead is set (as in
-   * AnyEvent), and also, with onEof set, while nothing is buffered, so that a peer closing an
-   * idle connection is noticed; data that arrives meanwhile waits in rbuf for a reader.
+   * AnyEvent), and also, with onEof set, while less than `maxReadSize` is buffered, so that a
+   * peer closing an idle connection is noticed; data that arrives meanwhile waits in rbuf for
+   * a reader, and at most about one read's worth piles up.
    */
   #wantsRead(): boolean {
     const host = this.#host;
     return !this.#eof && !this.#stopped && host.isOpen() &&
       (this.#queue.length > 0 || host.onRead() !== undefined ||
-        (host.onEof() !== undefined && this.rbuf.length === 0));
+        (host.onEof() !== undefined && this.rbuf.length < this.maxReadSize));
   }
 
   /** Starts the read loop if something wants data and it is not running. */
