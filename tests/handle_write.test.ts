@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HandleError } from "../mod.ts";
+import type { HandleError } from "../mod.ts";
 import { deferred, pair, readAll, tick, writeAll } from "./_net.ts";
 
 const MIB = 1024 * 1024;
