@@ -112,6 +112,43 @@ const pushReadChunks: Reader = (conn) =>
     h.pushRead("chunk", 65536, onChunk);
   });
 
+/**
+ * Node's line splitting on the same producer, in a node child (if node is installed):
+ * MB/s, or undefined.
+ */
+async function nodeLines(lineLength: number, total: number): Promise<number | undefined> {
+  let node: Deno.ChildProcess;
+  try {
+    node = new Deno.Command("node", {
+      args: [new URL("./node_lines.mjs", import.meta.url).pathname],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+  const lines = node.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const nextLine = async () => {
+    while (!text.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error("node baseline exited early");
+      text += value;
+    }
+    const line = text.slice(0, text.indexOf("\n"));
+    text = text.slice(line.length + 1);
+    return line;
+  };
+  const port = Number(await nextLine());
+  const producer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", PRODUCER, String(port), String(lineLength), String(total)],
+  }).spawn();
+  const result = JSON.parse(await nextLine()) as { lines: number; seconds: number };
+  await lines.cancel();
+  await Promise.all([node.status, producer.status]);
+  return (result.lines * lineLength) / result.seconds / 1e6;
+}
+
 /** Seconds for one run of `reader`, checking its count. */
 async function timeRun(reader: Reader, lineLength: number, total: number, unit: number) {
   const { conn, child, bytes } = await connect(lineLength, total);
@@ -133,21 +170,31 @@ interface Row {
   handleMBs: number;
   unit: number;
   target: number;
+  nodeMBs?: number;
 }
 
 /** Runs raw and handle alternately; returns MB/s medians. */
-async function compare(workload: string, reader: Reader, lineLength: number, target: number) {
+async function compare(
+  workload: string,
+  reader: Reader,
+  lineLength: number,
+  target: number,
+  withNode = false,
+) {
   const total = (lineLength === 0 ? 4 : 1) * MB * 1024 * 1024;
   const unit = lineLength === 0 ? 1 : lineLength;
-  await timeRun(raw, lineLength, total / 4, 1); // warm-up
-  await timeRun(reader, lineLength, total / 4, unit);
+  await timeRun(raw, lineLength, total, 1); // warm-up: let the JIT settle before measuring
+  await timeRun(reader, lineLength, total, unit);
   const rawRates: number[] = [];
   const handleRates: number[] = [];
+  const nodeRates: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await timeRun(raw, lineLength, total, 1);
     rawRates.push(r.bytes / r.seconds / 1e6);
     const h = await timeRun(reader, lineLength, total, unit);
     handleRates.push(h.bytes / h.seconds / 1e6);
+    const n = withNode ? await nodeLines(lineLength, total) : undefined;
+    if (n !== undefined) nodeRates.push(n);
   }
   const row: Row = {
     workload,
@@ -155,6 +202,7 @@ async function compare(workload: string, reader: Reader, lineLength: number, tar
     handleMBs: median(handleRates),
     unit,
     target,
+    nodeMBs: nodeRates.length > 0 ? median(nodeRates) : undefined,
   };
   printRow(row);
   return row;
@@ -167,10 +215,11 @@ function printRow(r: Row): void {
       ? `${mbs.toFixed(0)} MB/s`
       : `${(mbs / r.unit).toFixed(2)} M lines/s (${mbs.toFixed(0)} MB/s)`;
   const met = r.target === 0 ? "" : ratio >= r.target ? "yes" : "no";
+  const node = r.nodeMBs === undefined ? "" : `${(r.nodeMBs / r.rawMBs).toFixed(2)}x`;
   console.log(
     `| ${r.workload} | ${rate(r.rawMBs)} | ${rate(r.handleMBs)} | ${ratio.toFixed(2)}x | ${
       r.target ? `>= ${r.target}x` : "-"
-    } | ${met} |`,
+    } | ${met} | ${node} |`,
   );
 }
 
@@ -182,8 +231,10 @@ console.log(
     } KiB`,
 );
 console.log("");
-console.log("| workload | raw Deno.Conn | Handle | ratio | target | met |");
-console.log("|---|---|---|---|---|---|");
+console.log(
+  "| workload | raw Deno.Conn | Handle | ratio | target | met | Node split, ratio to raw |",
+);
+console.log("|---|---|---|---|---|---|---|");
 const targets: Record<string, Record<number, number>> = {
   iterate: { 16: 0.8, 128: 0.9 },
   onRead: { 16: 0.8, 128: 0.9 },
@@ -195,6 +246,7 @@ for (const lineLength of [16, 128, 4096]) {
     iterateLines,
     lineLength,
     targets.iterate[lineLength] ?? 0,
+    true,
   );
   await compare(
     `L=${lineLength} onRead + lineDecoder`,
