@@ -8,6 +8,13 @@
  */
 import { Handle, lineDecoder, NEED_MORE } from "../mod.ts";
 
+/** What one run sends: lines of `size` bytes, bytes (size 0), netstrings or JSON records. */
+interface Pattern {
+  record: string;
+  /** Bytes per counted unit (a line, a record; 1 for bytes). */
+  unit: number;
+}
+
 const QUICK = Deno.env.get("BENCH_QUICK") === "1";
 const MB = Number(Deno.env.get("BENCH_MB") ?? (QUICK ? 16 : 64));
 const RUNS = QUICK ? 1 : 3;
@@ -17,24 +24,22 @@ const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 
 /** Starts a producer and returns the accepted connection and the bytes it will send. */
-async function connect(lineLength: number, total: number) {
+async function connect(pattern: Pattern, total: number) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net",
       PRODUCER,
       String(listener.addr.port),
-      String(lineLength),
+      pattern.record,
       String(total),
     ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   const conn = await listener.accept();
-  const pattern = lineLength === 0
-    ? 256 * 1024
-    : Math.floor((256 * 1024) / lineLength) * lineLength;
-  return { conn, child, bytes: Math.floor(total / pattern) * pattern };
+  const size = Math.floor((256 * 1024) / pattern.unit) * pattern.unit;
+  return { conn, child, bytes: Math.floor(total / size) * size };
 }
 
 /** One measured reader: consumes the connection and returns what it counted. */
@@ -97,6 +102,17 @@ const pushReadLines: Reader = (conn) =>
     h.pushRead("line", onLine);
   });
 
+/** Records from `for await (... of h.iterate(type))`. */
+function iterateRecords(type: "netstring" | "json"): Reader {
+  return async (conn) => {
+    const h = new Handle(conn, { readSize: READ_SIZE });
+    let records = 0;
+    for await (const _ of h.iterate(type)) records++;
+    h.destroy();
+    return records;
+  };
+}
+
 /** Bytes from pushRead("chunk", 65536, cb), re-pushed. */
 const pushReadChunks: Reader = (conn) =>
   new Promise((resolve, reject) => {
@@ -116,7 +132,7 @@ const pushReadChunks: Reader = (conn) =>
  * Node's line splitting on the same producer, in a node child (if node is installed):
  * MB/s, or undefined.
  */
-async function nodeLines(lineLength: number, total: number): Promise<number | undefined> {
+async function nodeLines(pattern: Pattern, total: number): Promise<number | undefined> {
   let node: Deno.ChildProcess;
   try {
     node = new Deno.Command("node", {
@@ -141,17 +157,17 @@ async function nodeLines(lineLength: number, total: number): Promise<number | un
   };
   const port = Number(await nextLine());
   const producer = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", PRODUCER, String(port), String(lineLength), String(total)],
+    args: ["run", "--allow-net", PRODUCER, String(port), pattern.record, String(total)],
   }).spawn();
   const result = JSON.parse(await nextLine()) as { lines: number; seconds: number };
   await lines.cancel();
   await Promise.all([node.status, producer.status]);
-  return (result.lines * lineLength) / result.seconds / 1e6;
+  return (result.lines * pattern.unit) / result.seconds / 1e6;
 }
 
 /** Seconds for one run of `reader`, checking its count. */
-async function timeRun(reader: Reader, lineLength: number, total: number, unit: number) {
-  const { conn, child, bytes } = await connect(lineLength, total);
+async function timeRun(reader: Reader, pattern: Pattern, total: number, unit: number) {
+  const { conn, child, bytes } = await connect(pattern, total);
   const t0 = performance.now();
   const count = await reader(conn);
   const seconds = (performance.now() - t0) / 1000;
@@ -177,23 +193,23 @@ interface Row {
 async function compare(
   workload: string,
   reader: Reader,
-  lineLength: number,
+  pattern: Pattern,
   target: number,
   withNode = false,
 ) {
-  const total = (lineLength === 0 ? 4 : 1) * MB * 1024 * 1024;
-  const unit = lineLength === 0 ? 1 : lineLength;
-  await timeRun(raw, lineLength, total, 1); // warm-up: let the JIT settle before measuring
-  await timeRun(reader, lineLength, total, unit);
+  const total = (pattern.unit === 1 ? 4 : 1) * MB * 1024 * 1024;
+  const unit = pattern.unit;
+  await timeRun(raw, pattern, total, 1); // warm-up: let the JIT settle before measuring
+  await timeRun(reader, pattern, total, unit);
   const rawRates: number[] = [];
   const handleRates: number[] = [];
   const nodeRates: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await timeRun(raw, lineLength, total, 1);
+    const r = await timeRun(raw, pattern, total, 1);
     rawRates.push(r.bytes / r.seconds / 1e6);
-    const h = await timeRun(reader, lineLength, total, unit);
+    const h = await timeRun(reader, pattern, total, unit);
     handleRates.push(h.bytes / h.seconds / 1e6);
-    const n = withNode ? await nodeLines(lineLength, total) : undefined;
+    const n = withNode ? await nodeLines(pattern, total) : undefined;
     if (n !== undefined) nodeRates.push(n);
   }
   const row: Row = {
@@ -213,7 +229,9 @@ function printRow(r: Row): void {
   const rate = (mbs: number) =>
     r.unit === 1
       ? `${mbs.toFixed(0)} MB/s`
-      : `${(mbs / r.unit).toFixed(2)} M lines/s (${mbs.toFixed(0)} MB/s)`;
+      : `${(mbs / r.unit).toFixed(2)} M ${r.workload.startsWith("L=") ? "lines" : "records"}/s (${
+        mbs.toFixed(0)
+      } MB/s)`;
   const met = r.target === 0 ? "" : ratio >= r.target ? "yes" : "no";
   const node = r.nodeMBs === undefined ? "" : `${(r.nodeMBs / r.rawMBs).toFixed(2)}x`;
   console.log(
@@ -240,26 +258,37 @@ const targets: Record<string, Record<number, number>> = {
   onRead: { 16: 0.8, 128: 0.9 },
   pushRead: { 16: 0.4 },
 };
-for (const lineLength of [16, 128, 4096]) {
+for (const length of [16, 128, 4096]) {
+  const lines: Pattern = { record: String(length), unit: length };
   await compare(
-    `L=${lineLength} iterate("line")`,
+    `L=${length} iterate("line")`,
     iterateLines,
-    lineLength,
-    targets.iterate[lineLength] ?? 0,
+    lines,
+    targets.iterate[length] ?? 0,
     true,
   );
   await compare(
-    `L=${lineLength} onRead + lineDecoder`,
+    `L=${length} onRead + lineDecoder`,
     onReadLines,
-    lineLength,
-    targets.onRead[lineLength] ?? 0,
+    lines,
+    targets.onRead[length] ?? 0,
   );
   await compare(
-    `L=${lineLength} pushRead("line") per line`,
+    `L=${length} pushRead("line") per line`,
     pushReadLines,
-    lineLength,
-    targets.pushRead[lineLength] ?? 0,
+    lines,
+    targets.pushRead[length] ?? 0,
   );
 }
-await compare(`chunk 64 KiB, pushRead per chunk`, pushReadChunks, 0, 0.9);
+await compare("chunk 64 KiB, pushRead per chunk", pushReadChunks, { record: "0", unit: 1 }, 0.9);
+await compare(
+  "netstring, 16-byte payloads, iterate",
+  iterateRecords("netstring"),
+  { record: "netstring:16", unit: 20 },
+  0.3,
+);
+await compare("json, 64-byte objects, iterate", iterateRecords("json"), {
+  record: "json:64",
+  unit: 64,
+}, 0);
 listener.close();

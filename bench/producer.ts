@@ -2,11 +2,13 @@
  * The benchmark's producer: connects to 127.0.0.1:<port> and writes a fixed pattern as fast as
  * it can, then closes. Run by bench/main.ts as a child process.
  *
- * Usage: producer.ts <port> <lineLength> <totalBytes>
- * With lineLength > 0 the pattern is lines of exactly that many bytes ending in "\n";
- * with 0 it is arbitrary bytes. totalBytes is rounded down to a whole pattern.
+ * Usage: producer.ts <port> <record> <totalBytes>
+ * record: a line length (lines of exactly that many bytes ending in "\n"), 0 (arbitrary
+ * bytes), "netstring:<n>" (netstrings of n-byte payloads) or "json:<n>" (JSON objects of
+ * exactly n bytes, no separator). totalBytes is rounded down to a whole pattern.
  */
-const [port, lineLength, total] = Deno.args.map(Number);
+const [port, total] = [Number(Deno.args[0]), Number(Deno.args[2])];
+const record = Deno.args[1];
 
 function pattern(lineLength: number): Uint8Array {
   const size = 256 * 1024;
@@ -19,7 +21,27 @@ function pattern(lineLength: number): Uint8Array {
   return out;
 }
 
-const buf = pattern(lineLength);
+/** `count` copies of one record, filling about 256 KiB. */
+function repeat(one: string): Uint8Array {
+  const bytes = new TextEncoder().encode(one);
+  const count = Math.max(1, Math.floor((256 * 1024) / bytes.length));
+  const out = new Uint8Array(count * bytes.length);
+  for (let i = 0; i < count; i++) out.set(bytes, i * bytes.length);
+  return out;
+}
+
+/** A JSON object of exactly `size` bytes. */
+function jsonRecord(size: number): string {
+  const base = JSON.stringify({ id: 1, name: "" });
+  return JSON.stringify({ id: 1, name: "x".repeat(Math.max(0, size - base.length)) });
+}
+
+const [kind, size] = record.includes(":") ? record.split(":") : ["lines", record];
+const buf = kind === "netstring"
+  ? repeat(`${size}:${"n".repeat(Number(size))},`)
+  : kind === "json"
+  ? repeat(jsonRecord(Number(size)))
+  : pattern(Number(size));
 const conn = await Deno.connect({ hostname: "127.0.0.1", port });
 const rounds = Math.floor(total / buf.length);
 for (let r = 0; r < rounds; r++) {

