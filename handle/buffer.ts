@@ -8,7 +8,7 @@ const INITIAL_CAPACITY = 4096;
 /** Above this capacity an empty or nearly empty buffer gives its memory back. */
 const KEEP_CAPACITY = 256 * 1024;
 /** Spans up to this length are checked for ASCII and built without TextDecoder. */
-const ASCII_FAST_PATH = 64;
+const ASCII_FAST_PATH = 24;
 
 /** Takes up to this many bytes are carved from a shared pool instead of a new ArrayBuffer. */
 const POOLED_TAKE = 1024;
