@@ -215,7 +215,7 @@ export class ReadBuffer {
    * @throws {RangeError} If `n` is negative or more than `length`.
    */
   consume(n: number): void {
-    if (!(n >= 0 && n <= this.length)) {
+    if (!(Number.isInteger(n) && n >= 0 && n <= this.length)) {
       throw new RangeError(`Cannot consume ${n} bytes: only ${this.length} are buffered`);
     }
     this.#start += n;
@@ -238,7 +238,7 @@ export class ReadBuffer {
    * @throws {RangeError} If `n` is negative or more than `length`.
    */
   take(n: number): Uint8Array {
-    if (!(n >= 0 && n <= this.length)) {
+    if (!(Number.isInteger(n) && n >= 0 && n <= this.length)) {
       throw new RangeError(`Cannot take ${n} bytes: only ${this.length} are buffered`);
     }
     const src = this.#buf.subarray(this.#start, this.#start + n);
