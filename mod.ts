@@ -24,7 +24,15 @@
  * @module
  */
 export { Handle } from "./handle/handle.ts";
-export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./handle/handle.ts";
+export type {
+  ConnectCallbacks,
+  ConnectTarget,
+  CustomReader,
+  HandleCallback,
+  HandleOptions,
+  ReadCallback,
+  ReadOptions,
+} from "./handle/handle.ts";
 export type { ReadIterator } from "./handle/iterate.ts";
 export { ReadBuffer } from "./handle/buffer.ts";
 export { HandleError, ioError } from "./handle/errors.ts";

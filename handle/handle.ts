@@ -19,6 +19,9 @@ import { frameLimit } from "../codecs/limits.ts";
 import { ReadRequest } from "./read_request.ts";
 import { type HandleSource, toTransport, type Transport } from "./transport.ts";
 import { encodeWrite, WriteSide } from "./writer.ts";
+import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
+import { StreamTransport } from "./stream_transport.ts";
+import { type TimeoutKind, Timeouts } from "./timeouts.ts";
 import {
   type ReadArgs,
   readType,
@@ -29,6 +32,22 @@ import {
 } from "../codecs/registry.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
+export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
+
+/** Options of a single promise read or drain. */
+export interface ReadOptions {
+  /** Aborting it cancels the read (nothing consumed) with a non-fatal `ECANCELED`. */
+  signal?: AbortSignal;
+}
+
+function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
+  return typeof x === "object" && x !== null && (x as ReadOptions).signal instanceof AbortSignal &&
+    Object.keys(x).length === 1;
+}
+
+function cancelled(): HandleError {
+  return new HandleError("ECANCELED", "The read was aborted", { fatal: false });
+}
 
 /**
  * Buffered, non-blocking I/O on one connection, after Perl's AnyEvent::Handle.
@@ -82,6 +101,10 @@ export class Handle {
   #onEof: HandleCallback | undefined;
   #onRead: HandleCallback | undefined;
   #onDrain: HandleCallback | undefined;
+  readonly #timeouts: Timeouts;
+  #onTimeout: Record<TimeoutKind, HandleCallback | undefined>;
+  #noDelay = false;
+  #keepalive = false;
   readonly #activeIo = new Set<Promise<void>>();
   readonly #closed: Promise<void>;
   #settleClosed!: (err: HandleError | undefined) => void;
@@ -111,6 +134,14 @@ export class Handle {
       fatal: (err: HandleError) => this.#fatal(err),
       report: (err: HandleError) => this.#report(err),
       track: (io: Promise<void>) => this.#track(io),
+      readActivity: () => this.#timeouts.readActivity(),
+      writeActivity: () => this.#timeouts.writeActivity(),
+    };
+    this.#timeouts = new Timeouts((kind) => this.#timedOut(kind));
+    this.#onTimeout = {
+      timeout: options.onTimeout,
+      rtimeout: options.onRtimeout,
+      wtimeout: options.onWtimeout,
     };
     this.#reader = new ReadSide(
       host,
@@ -130,10 +161,95 @@ export class Handle {
       this.#settleClosed = (err) => err ? reject(err) : resolve();
     });
     this.#closed.catch(() => {});
-    if (options.noDelay) transport.setNoDelay?.(true);
-    if (options.keepalive) transport.setKeepAlive?.(true);
+    this.#writer.autocork = options.autocork ?? false;
+    this.#noDelay = options.noDelay ?? false;
+    this.#keepalive = options.keepalive ?? false;
+    for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
+      this.#timeouts.set(kind, options[kind] ?? 0);
+    }
+    if (!(transport instanceof ConnectingTransport)) this.#connected();
     if (this.#onDrain) this.#writer.callDrain();
     this.#reader.wantData();
+  }
+
+  /**
+   * Connects in the background and returns the handle at once: reads and writes may be
+   * queued meanwhile and go out, in order, once connected. Every address of the host is tried
+   * in turn (see {@linkcode ConnectCallbacks} for `onPrepare`, `onConnect` with `retry()`,
+   * `onConnectError` and `signal`); `localhost` means 127.0.0.1, then ::1.
+   *
+   * @param target `{ hostname, port }` or `{ path }` (a Unix socket).
+   * @param options Handle options and connection callbacks.
+   * @returns The handle, connecting.
+   *
+   * @example Writing before the connection is up
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const h = Handle.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * h.pushWrite("early\n");
+   * const peer = new Handle(await listener.accept());
+   * assert.equal(await peer.read("line"), "early");
+   * h.destroy();
+   * peer.destroy();
+   * await Promise.all([h.closed, peer.closed]);
+   * listener.close();
+   * ```
+   */
+  static connect(
+    target: ConnectTarget,
+    options: HandleOptions & ConnectCallbacks<Handle> = {},
+  ): Handle {
+    const transport = new ConnectingTransport();
+    const h = new Handle(transport, options);
+    h.#track(transport.start(target, options, {
+      handle: h,
+      isOpen: () => h.#open,
+      connected: () => h.#connected(),
+      failed: (err, onConnectError) => {
+        if (onConnectError === undefined) return h.#fatal(err);
+        h.#error = err;
+        try {
+          onConnectError(h, err);
+        } catch (e) {
+          console.error("@anyevent/handle: onConnectError threw:", e);
+        }
+        h.#teardown(err);
+      },
+    }));
+    return h;
+  }
+
+  /**
+   * Makes a handle over a Web stream pair, such as a child process's stdout and stdin or a
+   * `fetch` body and an upload stream. End of input, half-close (`pushShutdown` closes the
+   * writable) and errors work as on a socket.
+   *
+   * @param readable Where bytes come from.
+   * @param writable Where bytes go.
+   * @param options Callbacks and limits.
+   * @returns The handle.
+   *
+   * @example Reading a child's output line by line
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+   * const h = Handle.fromStreams(readable, writable);
+   * h.pushWrite("through a stream\n");
+   * assert.equal(await h.read("line"), "through a stream");
+   * await h[Symbol.asyncDispose]();
+   * ```
+   */
+  static fromStreams(
+    readable: ReadableStream<Uint8Array>,
+    writable: WritableStream<Uint8Array>,
+    options: HandleOptions = {},
+  ): Handle {
+    return new Handle(new StreamTransport(readable, writable), options);
   }
 
   /** The read buffer: the bytes read and not yet consumed by any reader. */
@@ -322,8 +438,12 @@ export class Handle {
    * line, `chunk` with the bytes). It rejects with the `HandleError` that failed it: `EPIPE`
    * at end of input, the codec's error, or `ECANCELED` if the handle is destroyed first.
    *
+   * A last argument `{ signal }` (an object with only that key) is not passed to the type:
+   * aborting the signal removes the read from the queue without consuming a byte, rejects it
+   * with a non-fatal `ECANCELED`, and the reads after it go on.
+   *
    * @param type A registered read type.
-   * @param args The type's arguments.
+   * @param args The type's arguments, optionally followed by `{ signal }`.
    * @returns The first value the type delivers.
    * @throws {TypeError} For an unknown read type.
    *
@@ -344,14 +464,31 @@ export class Handle {
    * listener.close();
    * ```
    */
-  read<K extends keyof ReadTypes>(type: K, ...args: ReadArgs<K>): Promise<ReadValues<K>[0]> {
+  read<K extends keyof ReadTypes>(
+    type: K,
+    ...args: ReadArgs<K> | [...ReadArgs<K>, ReadOptions]
+  ): Promise<ReadValues<K>[0]> {
     const entry = readType(type as string);
+    const last = args[args.length - 1];
+    const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
     const decoder = this.#reader.createDecoder(entry, args as unknown[]);
     if (!this.#open) return Promise.reject(this.#afterDestroyError());
+    if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
       const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined);
-      request.resolve = resolve as (v: unknown) => void;
-      request.reject = reject;
+      const onAbort = () => {
+        this.#reader.remove(request);
+        reject(cancelled());
+      };
+      request.resolve = (v) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(v as ReadValues<K>[0]);
+      };
+      request.reject = (e) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(e);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.#enqueue(request, false);
     });
   }
@@ -496,11 +633,13 @@ export class Handle {
    * Resolves when every queued byte has been accepted by the transport. Rejects with the fatal
    * `HandleError`, or `ECANCELED` if the handle is destroyed first.
    *
+   * @param options `signal`: aborting it rejects with a non-fatal `ECANCELED` (the bytes stay
+   * queued).
    * @returns A promise of the drained write queue.
    */
-  drain(): Promise<void> {
+  drain(options: ReadOptions = {}): Promise<void> {
     if (!this.#open) return Promise.reject(this.#afterDestroyError());
-    return this.#writer.drain();
+    return this.#writer.drain(options.signal);
   }
 
   /**
@@ -509,6 +648,97 @@ export class Handle {
    */
   pushShutdown(): void {
     if (this.#open) this.#writer.shutdown();
+  }
+
+  // ---- timeouts and socket options ----
+
+  /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
+  get timeout(): number {
+    return this.#timeouts.get("timeout");
+  }
+  set timeout(seconds: number) {
+    this.#timeouts.set("timeout", seconds);
+  }
+
+  /** The read inactivity timeout in seconds; setting it takes effect at once. */
+  get rtimeout(): number {
+    return this.#timeouts.get("rtimeout");
+  }
+  set rtimeout(seconds: number) {
+    this.#timeouts.set("rtimeout", seconds);
+  }
+
+  /** The write inactivity timeout in seconds; setting it takes effect at once. */
+  get wtimeout(): number {
+    return this.#timeouts.get("wtimeout");
+  }
+  set wtimeout(seconds: number) {
+    this.#timeouts.set("wtimeout", seconds);
+  }
+
+  /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
+  timeoutReset(): void {
+    this.#timeouts.reset("timeout");
+  }
+
+  /** Marks activity now for `rtimeout`. */
+  rtimeoutReset(): void {
+    this.#timeouts.reset("rtimeout");
+  }
+
+  /** Marks activity now for `wtimeout`. */
+  wtimeoutReset(): void {
+    this.#timeouts.reset("wtimeout");
+  }
+
+  /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
+  get onTimeout(): HandleCallback | undefined {
+    return this.#onTimeout.timeout;
+  }
+  set onTimeout(cb: HandleCallback | undefined) {
+    this.#onTimeout.timeout = cb;
+  }
+
+  /** See {@linkcode HandleOptions.onRtimeout}. */
+  get onRtimeout(): HandleCallback | undefined {
+    return this.#onTimeout.rtimeout;
+  }
+  set onRtimeout(cb: HandleCallback | undefined) {
+    this.#onTimeout.rtimeout = cb;
+  }
+
+  /** See {@linkcode HandleOptions.onWtimeout}. */
+  get onWtimeout(): HandleCallback | undefined {
+    return this.#onTimeout.wtimeout;
+  }
+  set onWtimeout(cb: HandleCallback | undefined) {
+    this.#onTimeout.wtimeout = cb;
+  }
+
+  /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
+  get noDelay(): boolean {
+    return this.#noDelay;
+  }
+  set noDelay(on: boolean) {
+    this.#noDelay = on;
+    if (this.#open) this.#transport.setNoDelay?.(on);
+  }
+
+  /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
+  get keepalive(): boolean {
+    return this.#keepalive;
+  }
+  set keepalive(on: boolean) {
+    this.#keepalive = on;
+    if (this.#open) this.#transport.setKeepAlive?.(on);
+  }
+
+  /** See {@linkcode HandleOptions.autocork}. */
+  get autocork(): boolean {
+    return this.#writer.autocork;
+  }
+  set autocork(on: boolean) {
+    this.#writer.autocork = on;
   }
 
   // ---- closing ----
@@ -522,6 +752,24 @@ export class Handle {
     this.#teardown(undefined);
   }
 
+  /**
+   * `await using h = ...`: sends what is queued, half-closes, then destroys the handle and
+   * waits for its I/O to stop. Errors are not thrown from here (see `h.closed`).
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#open) {
+      this.pushShutdown();
+      await this.drain().catch(() => {});
+    }
+    this.destroy();
+    await this.#closed.catch(() => {});
+  }
+
+  /** `using h = ...`: destroys the handle (what is queued is dropped). */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
   // ---- internals ----
 
   #enqueue(request: ReadRequest, atFront: boolean): void {
@@ -532,6 +780,30 @@ export class Handle {
   #queueWrite(bytes: Uint8Array, atFront: boolean): void {
     if (!this.#open) throw this.#afterDestroyError("EPIPE");
     this.#writer.queue(bytes, atFront);
+  }
+
+  /** The connection exists: apply the socket options and start the timers. */
+  #connected(): void {
+    if (this.#noDelay) this.#transport.setNoDelay?.(true);
+    if (this.#keepalive) this.#transport.setKeepAlive?.(true);
+    this.#timeouts.start();
+  }
+
+  #timedOut(kind: TimeoutKind): void {
+    const cb = this.#onTimeout[kind];
+    if (cb === undefined) {
+      this.#report(
+        new HandleError("ETIMEDOUT", `No activity for ${this.#timeouts.get(kind)} s (${kind})`, {
+          fatal: false,
+        }),
+      );
+      return;
+    }
+    try {
+      cb(this);
+    } catch (e) {
+      this.#fatal(callbackError(e, `on${kind[0].toUpperCase()}${kind.slice(1)}`));
+    }
   }
 
   #track(io: Promise<void>): void {
@@ -579,6 +851,7 @@ export class Handle {
     const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
     this.#reader.failAll(reason);
     this.#open = false;
+    this.#timeouts.stop();
     this.#writer.clear(reason);
     try {
       this.#transport.close();

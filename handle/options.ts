@@ -83,6 +83,41 @@ export interface HandleOptions {
    */
   lowWaterMark?: number;
   /**
+   * Inactivity timeout in seconds (fractions allowed) for any I/O: when neither a read nor a
+   * write succeeded for that long, `onTimeout` is called, or without it a non-fatal
+   * `ETIMEDOUT` error is reported; then the timer re-arms for a full period. 0 is off.
+   * Handles made by `Handle.connect` start timing once connected.
+   *
+   * @default {0}
+   */
+  timeout?: number;
+  /**
+   * Like `timeout`, for reads only (a peer that sends nothing, or too slowly).
+   *
+   * @default {0}
+   */
+  rtimeout?: number;
+  /**
+   * Like `timeout`, for writes only (a peer that does not read).
+   *
+   * @default {0}
+   */
+  wtimeout?: number;
+  /** Called when `timeout` expires (instead of an `ETIMEDOUT` error). */
+  onTimeout?: HandleCallback;
+  /** Called when `rtimeout` expires (instead of an `ETIMEDOUT` error). */
+  onRtimeout?: HandleCallback;
+  /** Called when `wtimeout` expires (instead of an `ETIMEDOUT` error). */
+  onWtimeout?: HandleCallback;
+  /**
+   * When false, the writer starts as soon as the current synchronous code has run (everything
+   * pushed in one synchronous block leaves in one write). When true, it waits for the next
+   * macrotask, so writes pushed from several callbacks of one event-loop turn are coalesced too.
+   *
+   * @default {false}
+   */
+  autocork?: boolean;
+  /**
    * Sets `TCP_NODELAY` (TCP only).
    *
    * @default {false}

@@ -31,6 +31,8 @@ export interface ReadHost {
   report(err: HandleError): void;
   /** Keeps track of an I/O loop, so `closed` settles after it. */
   track(io: Promise<void>): void;
+  /** A read succeeded (for the inactivity timers). */
+  readActivity(): void;
 }
 
 /**
@@ -402,6 +404,7 @@ export class ReadSide {
           return;
         }
         if (!host.isOpen()) return;
+        host.readActivity();
         if (n === null) {
           if (this.#stopped) this.#eofWhileStopped = true;
           else {

@@ -11,6 +11,10 @@ import { writeType } from "../codecs/registry.ts";
 
 const encoder = new TextEncoder();
 
+function aborted(): HandleError {
+  return new HandleError("ECANCELED", "The wait was aborted", { fatal: false });
+}
+
 /** What the write side needs from its handle. */
 export interface WriteHost {
   /** The handle, passed to onDrain. */
@@ -26,6 +30,8 @@ export interface WriteHost {
   fatal(err: HandleError): void;
   /** Keeps track of an I/O loop, so `closed` settles after it. */
   track(io: Promise<void>): void;
+  /** A write succeeded (for the inactivity timers). */
+  writeActivity(): void;
 }
 
 /**
@@ -61,6 +67,8 @@ export function encodeWrite(dataOrType: string | Uint8Array, args: unknown[]): U
 export class WriteSide {
   lowWaterMark: number;
   wbufMax: number;
+  /** Whether the writer waits for the next macrotask instead of the next microtask. */
+  autocork = false;
 
   readonly #host: WriteHost;
   readonly #wq = new WriteQueue();
@@ -114,11 +122,31 @@ export class WriteSide {
   /**
    * A promise of the drained queue.
    *
+   * @param signal Aborting it rejects the promise with `ECANCELED` (the bytes stay queued).
    * @returns Resolves when nothing is unsent.
    */
-  drain(): Promise<void> {
+  drain(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(aborted());
     if (this.#wq.pending === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        reject: (e: HandleError) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.#drainWaiters.indexOf(waiter);
+        if (i >= 0) this.#drainWaiters.splice(i, 1);
+        reject(aborted());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#drainWaiters.push(waiter);
+    });
   }
 
   /** Calls onDrain (and resolves `drain()` waiters) if the queue is drained enough. */
@@ -157,13 +185,15 @@ export class WriteSide {
     const host = this.#host;
     const wq = this.#wq;
     try {
-      await undefined;
+      if (this.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
+      else await undefined;
       if (!host.isOpen()) return;
       let batch: Uint8Array | undefined;
       while ((batch = wq.takeBatch()) !== undefined) {
         while (batch.length > 0) {
           const n = await host.transport.write(batch);
           if (!host.isOpen()) return;
+          host.writeActivity();
           wq.written(n);
           batch = batch.subarray(n);
           if (wq.pending <= this.lowWaterMark) this.callDrain();

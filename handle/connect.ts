@@ -1,0 +1,213 @@
+/**
+ * Connecting in the background: a {@linkcode Transport} that exists before its connection,
+ * so a handle can queue reads and writes at once.
+ *
+ * @module
+ */
+import { HandleError, ioError } from "./errors.ts";
+import { callbackError } from "./options.ts";
+import type { Transport } from "./transport.ts";
+
+/** Where to connect: a TCP host and port, or a Unix socket path. */
+export type ConnectTarget = { hostname: string; port: number } | { path: string };
+
+/** The connection callbacks of `Handle.connect`; each receives the handle first. */
+export interface ConnectCallbacks<H> {
+  /**
+   * Called before each connection attempt. A number returned is that attempt's timeout in
+   * seconds (0 or nothing: no timeout beyond the OS's).
+   */
+  onPrepare?: (h: H) => number | void;
+  /**
+   * Called once connected, with the numeric peer address. Calling `retry()` during this
+   * callback drops this connection and tries the next address of the host.
+   */
+  onConnect?: (h: H, host: string, port: number, retry: () => void) => void;
+  /**
+   * Called when no address could be connected to; the handle is destroyed afterwards. Without
+   * it, the failure is a fatal `HandleError` with the OS's code (`ECONNREFUSED`, `ENOENT`,
+   * `ETIMEDOUT`, `EHOSTUNREACH`, ...).
+   */
+  onConnectError?: (h: H, err: HandleError) => void;
+  /** Aborts the connection attempts (and, once connected, nothing: destroy the handle). */
+  signal?: AbortSignal;
+}
+
+/** What the connector reports to its handle. */
+export interface ConnectHost<H> {
+  /** The handle, passed to callbacks. */
+  readonly handle: H;
+  /** Whether the handle is still open. */
+  isOpen(): boolean;
+  /** The connection is up: apply socket options, start timers. */
+  connected(conn: Deno.Conn): void;
+  /**
+   * No address worked: report to `onConnectError` if given (else as a fatal error) and
+   * destroy the handle.
+   */
+  failed(err: HandleError, onConnectError: ((h: H, err: HandleError) => void) | undefined): void;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** The addresses to try for a host name, in order. */
+async function resolve(hostname: string, signal: AbortSignal): Promise<string[]> {
+  if (IPV4.test(hostname) || hostname.includes(":")) return [hostname];
+  if (hostname === "localhost") return ["127.0.0.1", "::1"];
+  const found: string[] = [];
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      found.push(...await Deno.resolveDns(hostname, type, { signal }));
+    } catch { /* no such record, or no DNS: fall back below */ }
+  }
+  return found.length > 0 ? found : [hostname];
+}
+
+/**
+ * A transport whose connection is being made: reads and writes wait for it, in order, and
+ * then go to the real connection.
+ */
+export class ConnectingTransport implements Transport {
+  #conn: Deno.Conn | undefined;
+  #ready: Promise<Deno.Conn>;
+  #settle!: { resolve: (c: Deno.Conn) => void; reject: (e: unknown) => void };
+  #abort = new AbortController();
+  #closed = false;
+
+  constructor() {
+    this.#ready = new Promise((resolve, reject) => this.#settle = { resolve, reject });
+    this.#ready.catch(() => {});
+  }
+
+  /**
+   * Connects to `target`, trying each address in turn.
+   *
+   * @param target Where to connect.
+   * @param callbacks The user's connection callbacks.
+   * @param host The handle's side of the connection.
+   */
+  async start<H>(
+    target: ConnectTarget,
+    callbacks: ConnectCallbacks<H>,
+    host: ConnectHost<H>,
+  ): Promise<void> {
+    const outer = callbacks.signal;
+    const onOuterAbort = () => this.#abort.abort(outer!.reason);
+    outer?.addEventListener("abort", onOuterAbort, { once: true });
+    let lastError: HandleError = new HandleError("ECONNREFUSED", "Cannot connect: no address");
+    try {
+      if (outer?.aborted) throw new HandleError("ECANCELED", "Connecting was aborted");
+      const addresses = "path" in target
+        ? [target.path]
+        : await resolve(target.hostname, this.#abort.signal);
+      for (const address of addresses) {
+        if (!host.isOpen()) return;
+        const timeout = callbacks.onPrepare?.(host.handle);
+        const seconds = typeof timeout === "number" && timeout > 0 ? timeout : 0;
+        let conn: Deno.Conn;
+        try {
+          conn = await this.#attempt(target, address, seconds);
+        } catch (e) {
+          lastError = this.#abort.signal.aborted
+            ? new HandleError("ECANCELED", "Connecting was aborted", { cause: e })
+            : e instanceof HandleError
+            ? e
+            : ioError(e, `connect to ${address}`);
+          if (lastError.code === "ECANCELED") break;
+          continue;
+        }
+        if (!host.isOpen()) {
+          conn.close();
+          return;
+        }
+        let retried = false;
+        if (callbacks.onConnect) {
+          const peer = conn.remoteAddr as Deno.NetAddr;
+          let inCallback = true;
+          const retry = () => {
+            if (!inCallback) throw new TypeError("Cannot retry() after onConnect has returned");
+            retried = true;
+          };
+          try {
+            callbacks.onConnect(host.handle, peer.hostname ?? address, peer.port ?? 0, retry);
+          } catch (e) {
+            conn.close();
+            throw callbackError(e, "onConnect");
+          } finally {
+            inCallback = false;
+          }
+        }
+        if (retried) {
+          conn.close();
+          lastError = new HandleError("ECONNREFUSED", "Cannot connect: every address was retried");
+          continue;
+        }
+        this.#conn = conn;
+        host.connected(conn);
+        this.#settle.resolve(conn);
+        return;
+      }
+      throw lastError;
+    } catch (e) {
+      const err = e instanceof HandleError ? e : ioError(e, "connect");
+      this.#settle.reject(err);
+      if (host.isOpen()) host.failed(err, callbacks.onConnectError);
+    } finally {
+      outer?.removeEventListener("abort", onOuterAbort);
+    }
+  }
+
+  async #attempt(target: ConnectTarget, address: string, seconds: number): Promise<Deno.Conn> {
+    if ("path" in target) return await Deno.connect({ transport: "unix", path: target.path });
+    const signals = [this.#abort.signal];
+    if (seconds > 0) signals.push(AbortSignal.timeout(seconds * 1000));
+    const signal = AbortSignal.any(signals);
+    try {
+      return await Deno.connect({ hostname: address, port: target.port, signal });
+    } catch (e) {
+      if (signal.aborted && !this.#abort.signal.aborted) {
+        throw new HandleError(
+          "ETIMEDOUT",
+          `Cannot connect to ${address}: timed out after ${seconds} s`,
+          {
+            cause: e,
+          },
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** The connection, once made. */
+  get conn(): Deno.Conn | undefined {
+    return this.#conn;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    return await (this.#conn ?? await this.#ready).read(p);
+  }
+
+  async write(p: Uint8Array): Promise<number> {
+    return await (this.#conn ?? await this.#ready).write(p);
+  }
+
+  async closeWrite(): Promise<void> {
+    await (this.#conn ?? await this.#ready).closeWrite();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new HandleError("ECANCELED", "The handle was destroyed while connecting"));
+    this.#settle.reject(new HandleError("ECANCELED", "The handle was destroyed while connecting"));
+    this.#conn?.close();
+  }
+
+  setNoDelay(noDelay?: boolean): void {
+    (this.#conn as Deno.TcpConn | undefined)?.setNoDelay?.(noDelay);
+  }
+
+  setKeepAlive(keepAlive?: boolean): void {
+    (this.#conn as Deno.TcpConn | undefined)?.setKeepAlive?.(keepAlive);
+  }
+}
