@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { Handle, HandleError } from "../mod.ts";
+import { deferred } from "./_net.ts";
+
+/** A port nothing listens on (a listener opened and closed again). */
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+Deno.test("connect: writes and reads queued before the connection go out in order", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connected: [string, number][] = [];
+  let prepared = 0;
+  const h = Handle.connect({ hostname: "127.0.0.1", port: listener.addr.port }, {
+    onPrepare: () => void prepared++,
+    onConnect: (_h, host, port) => connected.push([host, port]),
+  });
+  h.pushWrite("one\n");
+  h.pushWrite("two\n");
+  const reply = h.read("line");
+  h.pushWrite("three\n");
+  const peer = new Handle(await listener.accept());
+  assert.equal(await peer.read("line"), "one");
+  assert.equal(await peer.read("line"), "two");
+  assert.equal(await peer.read("line"), "three");
+  peer.pushWrite("ok\n");
+  assert.equal(await reply, "ok");
+  assert.deepEqual(connected, [["127.0.0.1", listener.addr.port]]);
+  assert.equal(prepared, 1);
+  h.destroy();
+  peer.destroy();
+  await Promise.all([h.closed, peer.closed]);
+  listener.close();
+});
+
+Deno.test("connect: a refused port is a fatal ECONNREFUSED", async () => {
+  const errors: HandleError[] = [];
+  const h = Handle.connect({ hostname: "127.0.0.1", port: closedPort() }, {
+    onError: (_h, e) => errors.push(e),
+  });
+  const read = h.read("line");
+  await assert.rejects(h.closed, (e) => e instanceof HandleError && e.code === "ECONNREFUSED");
+  await assert.rejects(read, (e) => e instanceof HandleError && e.code === "ECONNREFUSED");
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].fatal, true);
+});
+
+Deno.test("connect: onConnectError gets the failure instead of onError", async () => {
+  const failed = deferred<HandleError>();
+  const h = Handle.connect({ hostname: "127.0.0.1", port: closedPort() }, {
+    onConnectError: (_h, e) => failed.resolve(e),
+    onError: () => assert.fail("onError must not be called"),
+  });
+  assert.equal((await failed.promise).code, "ECONNREFUSED");
+  await h.closed.catch(() => {});
+  assert.equal(h.destroyed, true);
+});
+
+Deno.test("connect: a Unix socket path, and a path that does not exist", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/s.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const h = Handle.connect({ path });
+  h.pushWrite("over unix\n");
+  const peer = new Handle(await listener.accept());
+  assert.equal(await peer.read("line"), "over unix");
+  h.destroy();
+  peer.destroy();
+  await Promise.all([h.closed, peer.closed]);
+  listener.close();
+
+  const missing = Handle.connect({ path: `${dir}/missing.sock` }, { onError: () => {} });
+  await assert.rejects(missing.closed, (e) => e instanceof HandleError && e.code === "ENOENT");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("connect: retry() in onConnect tries the next address of the host", async () => {
+  // localhost is 127.0.0.1, then ::1; both listen on the same port here.
+  const v4 = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const v6 = Deno.listen({ hostname: "::1", port: v4.addr.port });
+  const seen: string[] = [];
+  const h = Handle.connect({ hostname: "localhost", port: v4.addr.port }, {
+    onConnect(_h, host, _port, retry) {
+      seen.push(host);
+      if (seen.length === 1) retry();
+    },
+  });
+  h.pushWrite("which\n");
+  const dropped = await v4.accept();
+  dropped.close();
+  const peer = new Handle(await v6.accept());
+  assert.equal(await peer.read("line"), "which");
+  assert.deepEqual(seen, ["127.0.0.1", "::1"]);
+  h.destroy();
+  peer.destroy();
+  await Promise.all([h.closed, peer.closed]);
+  v4.close();
+  v6.close();
+});
+
+Deno.test("connect: an aborted signal cancels the attempt with ECANCELED", async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const h = Handle.connect({ hostname: "127.0.0.1", port: closedPort() }, {
+    signal: controller.signal,
+    onError: () => {},
+  });
+  await assert.rejects(h.closed, (e) => e instanceof HandleError && e.code === "ECANCELED");
+});
+
+Deno.test("connect: destroy while connecting ends everything cleanly", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const h = Handle.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const read = h.read("line");
+  h.destroy();
+  await assert.rejects(read, (e) => e instanceof HandleError && e.code === "ECANCELED");
+  await h.closed;
+  // The connection may have been accepted by the kernel already: drain the backlog.
+  let timer = 0;
+  const conn = await Promise.race([
+    listener.accept(),
+    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 50)),
+  ]);
+  clearTimeout(timer);
+  conn?.close();
+  listener.close();
+});
