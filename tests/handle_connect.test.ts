@@ -119,7 +119,7 @@ Deno.test("connect: destroy while connecting ends everything cleanly", async () 
   await assert.rejects(read, (e) => e instanceof HandleError && e.code === "ECANCELED");
   await h.closed;
   // The connection may have been accepted by the kernel already: drain the backlog.
-  let timer = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const conn = await Promise.race([
     listener.accept(),
     new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 50)),
