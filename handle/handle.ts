@@ -4,24 +4,22 @@
  * @module
  */
 import type { ReadBuffer } from "./buffer.ts";
+import { ConnectingTransport } from "./connect.ts";
+import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
+import { HandleCore } from "./core.ts";
 import { HandleError } from "./errors.ts";
 import { type ReadIterator, readIterator } from "./iterate.ts";
 import {
-  callbackError,
   checkSize,
   type CustomReader,
   type HandleCallback,
   type HandleOptions,
   type ReadCallback,
 } from "./options.ts";
-import { ReadSide } from "./reader.ts";
-import { frameLimit } from "../codecs/limits.ts";
 import { ReadRequest } from "./read_request.ts";
-import { type HandleSource, toTransport, type Transport } from "./transport.ts";
-import { encodeWrite, WriteSide } from "./writer.ts";
-import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
 import { StreamTransport } from "./stream_transport.ts";
-import { type TimeoutKind, Timeouts } from "./timeouts.ts";
+import { type HandleSource, toTransport } from "./transport.ts";
+import { encodeWrite } from "./writer.ts";
 import {
   type ReadArgs,
   readType,
@@ -92,22 +90,7 @@ function cancelled(): HandleError {
  * ```
  */
 export class Handle {
-  readonly #transport: Transport;
-  readonly #reader: ReadSide;
-  readonly #writer: WriteSide;
-  #open = true;
-  #error: HandleError | undefined;
-  #onError: HandleOptions["onError"];
-  #onEof: HandleCallback | undefined;
-  #onRead: HandleCallback | undefined;
-  #onDrain: HandleCallback | undefined;
-  readonly #timeouts: Timeouts;
-  #onTimeout: Record<TimeoutKind, HandleCallback | undefined>;
-  #noDelay = false;
-  #keepalive = false;
-  readonly #activeIo = new Set<Promise<void>>();
-  readonly #closed: Promise<void>;
-  #settleClosed!: (err: HandleError | undefined) => void;
+  readonly #core: HandleCore;
 
   /**
    * Wraps a connection.
@@ -119,57 +102,7 @@ export class Handle {
    * @throws {TypeError} If `source` is not a connection.
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
-    const transport = this.#transport = toTransport(source);
-    this.#onError = options.onError;
-    this.#onEof = options.onEof;
-    this.#onRead = options.onRead;
-    this.#onDrain = options.onDrain;
-    const host = {
-      handle: this,
-      transport,
-      isOpen: () => this.#open,
-      onRead: () => this.#onRead,
-      onEof: () => this.#onEof,
-      onDrain: () => this.#onDrain,
-      fatal: (err: HandleError) => this.#fatal(err),
-      report: (err: HandleError) => this.#report(err),
-      track: (io: Promise<void>) => this.#track(io),
-      readActivity: () => this.#timeouts.readActivity(),
-      writeActivity: () => this.#timeouts.writeActivity(),
-    };
-    this.#timeouts = new Timeouts((kind) => this.#timedOut(kind));
-    this.#onTimeout = {
-      timeout: options.onTimeout,
-      rtimeout: options.onRtimeout,
-      wtimeout: options.onWtimeout,
-    };
-    this.#reader = new ReadSide(
-      host,
-      checkSize("readSize", options.readSize, 2048, 1),
-      checkSize("maxReadSize", options.maxReadSize, 131072, 1),
-      checkSize("rbufMax", options.rbufMax, Infinity),
-    );
-    if (options.maxFrameLength !== undefined) {
-      this.#reader.maxFrameLength = frameLimit(options.maxFrameLength, Infinity);
-    }
-    this.#writer = new WriteSide(
-      host,
-      checkSize("lowWaterMark", options.lowWaterMark, 0),
-      checkSize("wbufMax", options.wbufMax, Infinity),
-    );
-    this.#closed = new Promise<void>((resolve, reject) => {
-      this.#settleClosed = (err) => err ? reject(err) : resolve();
-    });
-    this.#closed.catch(() => {});
-    this.#writer.autocork = options.autocork ?? false;
-    this.#noDelay = options.noDelay ?? false;
-    this.#keepalive = options.keepalive ?? false;
-    for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
-      this.#timeouts.set(kind, options[kind] ?? 0);
-    }
-    if (!(transport instanceof ConnectingTransport)) this.#connected();
-    if (this.#onDrain) this.#writer.callDrain();
-    this.#reader.wantData();
+    this.#core = new HandleCore(this, toTransport(source), options);
   }
 
   /**
@@ -204,20 +137,12 @@ export class Handle {
   ): Handle {
     const transport = new ConnectingTransport();
     const h = new Handle(transport, options);
-    h.#track(transport.start(target, options, {
+    const core = h.#core;
+    core.track(transport.start(target, options, {
       handle: h,
-      isOpen: () => h.#open,
-      connected: () => h.#connected(),
-      failed: (err, onConnectError) => {
-        if (onConnectError === undefined) return h.#fatal(err);
-        h.#error = err;
-        try {
-          onConnectError(h, err);
-        } catch (e) {
-          console.error("@anyevent/handle: onConnectError threw:", e);
-        }
-        h.#teardown(err);
-      },
+      isOpen: () => core.open,
+      connected: () => core.connected(),
+      failed: (err, onConnectError) => core.connectFailed(err, onConnectError),
     }));
     return h;
   }
@@ -254,22 +179,22 @@ export class Handle {
 
   /** The read buffer: the bytes read and not yet consumed by any reader. */
   get rbuf(): ReadBuffer {
-    return this.#reader.rbuf;
+    return this.#core.reader.rbuf;
   }
 
   /** Whether the handle has been destroyed (by `destroy()` or a fatal error). */
   get destroyed(): boolean {
-    return !this.#open;
+    return !this.#core.open;
   }
 
   /** The fatal error that destroyed the handle, if any. */
   get error(): HandleError | undefined {
-    return this.#error;
+    return this.#core.error;
   }
 
   /** Whether end of input has been seen. */
   get eof(): boolean {
-    return this.#reader.eof;
+    return this.#core.reader.eof;
   }
 
   /**
@@ -278,63 +203,63 @@ export class Handle {
    * as unhandled.
    */
   get closed(): Promise<void> {
-    return this.#closed;
+    return this.#core.closed;
   }
 
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
   get wbufLength(): number {
-    return this.#writer.pending;
+    return this.#core.writer.pending;
   }
 
   /** The error callback; see {@linkcode HandleOptions.onError}. */
   get onError(): HandleOptions["onError"] {
-    return this.#onError;
+    return this.#core.onError;
   }
   set onError(cb: HandleOptions["onError"]) {
-    this.#onError = cb;
+    this.#core.onError = cb;
   }
 
   /** The end-of-input callback; see {@linkcode HandleOptions.onEof}. */
   get onEof(): HandleCallback | undefined {
-    return this.#onEof;
+    return this.#core.onEof;
   }
   set onEof(cb: HandleCallback | undefined) {
-    this.#onEof = cb;
-    this.#reader.startReading();
+    this.#core.onEof = cb;
+    this.#core.reader.startReading();
   }
 
   /** The default reader; setting it dispatches what is buffered at once. */
   get onRead(): HandleCallback | undefined {
-    return this.#onRead;
+    return this.#core.onRead;
   }
   set onRead(cb: HandleCallback | undefined) {
-    this.#onRead = cb;
-    this.#reader.wantData();
+    this.#core.onRead = cb;
+    this.#core.reader.wantData();
   }
 
   /** The drain callback; setting it calls it at once if the write queue is drained. */
   get onDrain(): HandleCallback | undefined {
-    return this.#onDrain;
+    return this.#core.onDrain;
   }
   set onDrain(cb: HandleCallback | undefined) {
-    this.#onDrain = cb;
-    if (cb) this.#writer.callDrain();
+    this.#core.onDrain = cb;
+    if (cb) this.#core.writer.callDrain();
   }
 
   /** `rbufMax` (see {@linkcode HandleOptions.rbufMax}). */
   get rbufMax(): number {
-    return this.#reader.rbufMax;
+    return this.#core.reader.rbufMax;
   }
   set rbufMax(n: number) {
-    this.#reader.rbufMax = checkSize("rbufMax", n, Infinity);
+    this.#core.reader.rbufMax = checkSize("rbufMax", n, Infinity);
   }
 
   /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
   get wbufMax(): number {
-    return this.#writer.wbufMax;
+    return this.#core.writer.wbufMax;
   }
   set wbufMax(n: number) {
-    this.#writer.wbufMax = checkSize("wbufMax", n, Infinity);
+    this.#core.writer.wbufMax = checkSize("wbufMax", n, Infinity);
   }
 
   // ---- reading ----
@@ -382,7 +307,7 @@ export class Handle {
    */
   pushRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
   pushRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
-    this.#enqueue(this.#reader.makeRequest(typeOrReader, rest), false);
+    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), false);
   }
 
   /**
@@ -430,7 +355,7 @@ export class Handle {
    */
   unshiftRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
   unshiftRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
-    this.#enqueue(this.#reader.makeRequest(typeOrReader, rest), true);
+    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), true);
   }
 
   /**
@@ -471,13 +396,13 @@ export class Handle {
     const entry = readType(type as string);
     const last = args[args.length - 1];
     const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
-    const decoder = this.#reader.createDecoder(entry, args as unknown[]);
-    if (!this.#open) return Promise.reject(this.#afterDestroyError());
+    const decoder = this.#core.reader.createDecoder(entry, args as unknown[]);
+    if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
       const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined);
       const onAbort = () => {
-        this.#reader.remove(request);
+        this.#core.reader.remove(request);
         reject(cancelled());
       };
       request.resolve = (v) => {
@@ -489,7 +414,7 @@ export class Handle {
         reject(e);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#enqueue(request, false);
+      this.#core.enqueue(request, false);
     });
   }
 
@@ -529,13 +454,13 @@ export class Handle {
     ...args: ReadArgs<K>
   ): ReadIterator<ReadValues<K>[0]> {
     const entry = readType(type as string);
-    const decoder = this.#reader.createDecoder(entry, args as unknown[]);
+    const decoder = this.#core.reader.createDecoder(entry, args as unknown[]);
     return readIterator({
       request: () => new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined),
-      tryNow: () => this.#reader.tryNow(entry.name, decoder),
-      enqueue: (request) => this.#enqueue(request, false),
-      remove: (request) => this.#reader.remove(request),
-      error: () => this.#open ? undefined : this.#afterDestroyError(),
+      tryNow: () => this.#core.reader.tryNow(entry.name, decoder),
+      enqueue: (request) => this.#core.enqueue(request, false),
+      remove: (request) => this.#core.reader.remove(request),
+      error: () => this.#core.open ? undefined : this.#core.afterDestroyError(),
       spread: entry.spread,
     });
   }
@@ -563,12 +488,12 @@ export class Handle {
    * ```
    */
   stopRead(): void {
-    this.#reader.stop();
+    this.#core.reader.stop();
   }
 
   /** Resumes reading after `stopRead()` and dispatches what was buffered meanwhile. */
   startRead(): void {
-    this.#reader.start();
+    this.#core.reader.start();
   }
 
   // ---- writing ----
@@ -607,7 +532,7 @@ export class Handle {
    */
   pushWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   pushWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#queueWrite(encodeWrite(dataOrType, args), false);
+    this.#core.queueWrite(encodeWrite(dataOrType, args), false);
   }
 
   /**
@@ -626,7 +551,7 @@ export class Handle {
    */
   unshiftWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   unshiftWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#queueWrite(encodeWrite(dataOrType, args), true);
+    this.#core.queueWrite(encodeWrite(dataOrType, args), true);
   }
 
   /**
@@ -638,8 +563,8 @@ export class Handle {
    * @returns A promise of the drained write queue.
    */
   drain(options: ReadOptions = {}): Promise<void> {
-    if (!this.#open) return Promise.reject(this.#afterDestroyError());
-    return this.#writer.drain(options.signal);
+    if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
+    return this.#core.writer.drain(options.signal);
   }
 
   /**
@@ -647,98 +572,98 @@ export class Handle {
    * and reading continues until the peer's own end of input. Writing afterwards throws.
    */
   pushShutdown(): void {
-    if (this.#open) this.#writer.shutdown();
+    if (this.#core.open) this.#core.writer.shutdown();
   }
 
   // ---- timeouts and socket options ----
 
   /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
   get timeout(): number {
-    return this.#timeouts.get("timeout");
+    return this.#core.timeouts.get("timeout");
   }
   set timeout(seconds: number) {
-    this.#timeouts.set("timeout", seconds);
+    this.#core.timeouts.set("timeout", seconds);
   }
 
   /** The read inactivity timeout in seconds; setting it takes effect at once. */
   get rtimeout(): number {
-    return this.#timeouts.get("rtimeout");
+    return this.#core.timeouts.get("rtimeout");
   }
   set rtimeout(seconds: number) {
-    this.#timeouts.set("rtimeout", seconds);
+    this.#core.timeouts.set("rtimeout", seconds);
   }
 
   /** The write inactivity timeout in seconds; setting it takes effect at once. */
   get wtimeout(): number {
-    return this.#timeouts.get("wtimeout");
+    return this.#core.timeouts.get("wtimeout");
   }
   set wtimeout(seconds: number) {
-    this.#timeouts.set("wtimeout", seconds);
+    this.#core.timeouts.set("wtimeout", seconds);
   }
 
   /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
   timeoutReset(): void {
-    this.#timeouts.reset("timeout");
+    this.#core.timeouts.reset("timeout");
   }
 
   /** Marks activity now for `rtimeout`. */
   rtimeoutReset(): void {
-    this.#timeouts.reset("rtimeout");
+    this.#core.timeouts.reset("rtimeout");
   }
 
   /** Marks activity now for `wtimeout`. */
   wtimeoutReset(): void {
-    this.#timeouts.reset("wtimeout");
+    this.#core.timeouts.reset("wtimeout");
   }
 
   /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
   get onTimeout(): HandleCallback | undefined {
-    return this.#onTimeout.timeout;
+    return this.#core.onTimeout.timeout;
   }
   set onTimeout(cb: HandleCallback | undefined) {
-    this.#onTimeout.timeout = cb;
+    this.#core.onTimeout.timeout = cb;
   }
 
   /** See {@linkcode HandleOptions.onRtimeout}. */
   get onRtimeout(): HandleCallback | undefined {
-    return this.#onTimeout.rtimeout;
+    return this.#core.onTimeout.rtimeout;
   }
   set onRtimeout(cb: HandleCallback | undefined) {
-    this.#onTimeout.rtimeout = cb;
+    this.#core.onTimeout.rtimeout = cb;
   }
 
   /** See {@linkcode HandleOptions.onWtimeout}. */
   get onWtimeout(): HandleCallback | undefined {
-    return this.#onTimeout.wtimeout;
+    return this.#core.onTimeout.wtimeout;
   }
   set onWtimeout(cb: HandleCallback | undefined) {
-    this.#onTimeout.wtimeout = cb;
+    this.#core.onTimeout.wtimeout = cb;
   }
 
   /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
   get noDelay(): boolean {
-    return this.#noDelay;
+    return this.#core.noDelay;
   }
   set noDelay(on: boolean) {
-    this.#noDelay = on;
-    if (this.#open) this.#transport.setNoDelay?.(on);
+    this.#core.noDelay = on;
+    if (this.#core.open) this.#core.transport.setNoDelay?.(on);
   }
 
   /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
   get keepalive(): boolean {
-    return this.#keepalive;
+    return this.#core.keepalive;
   }
   set keepalive(on: boolean) {
-    this.#keepalive = on;
-    if (this.#open) this.#transport.setKeepAlive?.(on);
+    this.#core.keepalive = on;
+    if (this.#core.open) this.#core.transport.setKeepAlive?.(on);
   }
 
   /** See {@linkcode HandleOptions.autocork}. */
   get autocork(): boolean {
-    return this.#writer.autocork;
+    return this.#core.writer.autocork;
   }
   set autocork(on: boolean) {
-    this.#writer.autocork = on;
+    this.#core.writer.autocork = on;
   }
 
   // ---- closing ----
@@ -749,7 +674,7 @@ export class Handle {
    * Idempotent. `h.closed` resolves once the I/O has stopped.
    */
   destroy(): void {
-    this.#teardown(undefined);
+    this.#core.teardown(undefined);
   }
 
   /**
@@ -757,105 +682,16 @@ export class Handle {
    * waits for its I/O to stop. Errors are not thrown from here (see `h.closed`).
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#open) {
+    if (this.#core.open) {
       this.pushShutdown();
       await this.drain().catch(() => {});
     }
     this.destroy();
-    await this.#closed.catch(() => {});
+    await this.#core.closed.catch(() => {});
   }
 
   /** `using h = ...`: destroys the handle (what is queued is dropped). */
   [Symbol.dispose](): void {
     this.destroy();
-  }
-
-  // ---- internals ----
-
-  #enqueue(request: ReadRequest, atFront: boolean): void {
-    if (!this.#open) throw this.#afterDestroyError("EPIPE");
-    this.#reader.enqueue(request, atFront);
-  }
-
-  #queueWrite(bytes: Uint8Array, atFront: boolean): void {
-    if (!this.#open) throw this.#afterDestroyError("EPIPE");
-    this.#writer.queue(bytes, atFront);
-  }
-
-  /** The connection exists: apply the socket options and start the timers. */
-  #connected(): void {
-    if (this.#noDelay) this.#transport.setNoDelay?.(true);
-    if (this.#keepalive) this.#transport.setKeepAlive?.(true);
-    this.#timeouts.start();
-  }
-
-  #timedOut(kind: TimeoutKind): void {
-    const cb = this.#onTimeout[kind];
-    if (cb === undefined) {
-      this.#report(
-        new HandleError("ETIMEDOUT", `No activity for ${this.#timeouts.get(kind)} s (${kind})`, {
-          fatal: false,
-        }),
-      );
-      return;
-    }
-    try {
-      cb(this);
-    } catch (e) {
-      this.#fatal(callbackError(e, `on${kind[0].toUpperCase()}${kind.slice(1)}`));
-    }
-  }
-
-  #track(io: Promise<void>): void {
-    this.#activeIo.add(io);
-    io.finally(() => this.#activeIo.delete(io));
-  }
-
-  /** Reports a non-fatal error. */
-  #report(err: HandleError): void {
-    if (this.#onError === undefined) {
-      console.error(`@anyevent/handle: ${err.code}: ${err.message}`);
-      return;
-    }
-    try {
-      this.#onError(this, err);
-    } catch (e) {
-      this.#fatal(callbackError(e, "onError"));
-    }
-  }
-
-  /** Reports a fatal error: to promise readers and onError, then destroys the handle. */
-  #fatal(err: HandleError): void {
-    if (!this.#open || this.#error !== undefined) return;
-    this.#error = err;
-    let seen = this.#reader.failAll(err);
-    if (this.#onError !== undefined) {
-      seen = true;
-      try {
-        this.#onError(this, err);
-      } catch (e) {
-        console.error(`@anyevent/handle: onError threw while reporting ${err.code}:`, e);
-      }
-    }
-    if (!seen) console.error(`@anyevent/handle: uncaught ${err.code}: ${err.message}`);
-    this.#teardown(err);
-  }
-
-  #afterDestroyError(code: "EPIPE" | "ECANCELED" = "ECANCELED"): HandleError {
-    return this.#error ?? new HandleError(code, "The handle is destroyed");
-  }
-
-  #teardown(err: HandleError | undefined): void {
-    if (!this.#open) return;
-    err ??= this.#error; // destroy() called from onError while a fatal error is reported
-    const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
-    this.#reader.failAll(reason);
-    this.#open = false;
-    this.#timeouts.stop();
-    this.#writer.clear(reason);
-    try {
-      this.#transport.close();
-    } catch { /* already closed */ }
-    Promise.allSettled([...this.#activeIo]).then(() => this.#settleClosed(err));
   }
 }
