@@ -8,7 +8,10 @@
  * exactly n bytes, no separator). totalBytes is rounded down to a whole pattern.
  */
 const [port, total] = [Number(Deno.args[0]), Number(Deno.args[2])];
-const record = Deno.args[1];
+const record = Deno.args[1] ?? "";
+if (!(port > 0) || !(total >= 0) || !/^(\d+|(netstring|json):\d+)$/.test(record)) {
+  throw new TypeError(`usage: producer.ts <port> <record> <totalBytes>, got ${Deno.args}`);
+}
 
 function pattern(lineLength: number): Uint8Array {
   const size = 256 * 1024;

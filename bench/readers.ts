@@ -1,0 +1,141 @@
+/**
+ * The measured consumers of bench/main.ts: a raw `Deno.Conn` read loop and the Handle variants.
+ * Each one owns the connection it is given, reads it to end of input, closes it, and returns
+ * what it counted so the caller can check that nothing was lost.
+ *
+ * @module
+ */
+import { Handle, type HandleError, lineDecoder, NEED_MORE } from "../mod.ts";
+
+/** What a reader counted: units (lines, records or bytes) and the summed size of their values. */
+export interface Counted {
+  units: number;
+  /** Sum of `line.length` (lines) or payload bytes (records); checked against the pattern. */
+  size?: number;
+}
+
+/** One measured consumer of a connection. */
+export type Reader = (conn: Deno.TcpConn) => Promise<Counted>;
+
+/** Size of the raw loop's buffer; also the Handle's default `maxReadSize`. */
+export const RAW_READ_SIZE = 128 * 1024;
+
+/** Bytes read by a raw `conn.read()` loop into one 128 KiB buffer. */
+export async function raw(conn: Deno.TcpConn): Promise<Counted> {
+  const buf = new Uint8Array(RAW_READ_SIZE);
+  let bytes = 0;
+  try {
+    for (let n; (n = await conn.read(buf)) !== null;) bytes += n;
+  } finally {
+    conn.close();
+  }
+  return { units: bytes };
+}
+
+/**
+ * Runs `body` on a Handle with default options (plus `options`) until it settles, then
+ * destroys the handle and waits for its I/O to stop.
+ */
+async function withHandle(
+  conn: Deno.TcpConn,
+  body: (h: Handle, fail: (e: HandleError) => void) => Promise<Counted>,
+  options: ConstructorParameters<typeof Handle>[1] = {},
+): Promise<Counted> {
+  let fail!: (e: HandleError) => void;
+  const failed = new Promise<never>((_, reject) => fail = reject);
+  const h = new Handle(conn, { onError: (_h, e) => fail(e), ...options });
+  try {
+    return await Promise.race([body(h, fail), failed]);
+  } finally {
+    h.destroy();
+    await h.closed.catch(() => {});
+  }
+}
+
+/** Lines from `for await (const line of h.iterate("line"))`. */
+export function iterateLines(conn: Deno.TcpConn): Promise<Counted> {
+  return withHandle(conn, async (h) => {
+    let units = 0;
+    let size = 0;
+    for await (const line of h.iterate("line")) {
+      units++;
+      size += line.length;
+    }
+    return { units, size };
+  });
+}
+
+/** Lines decoded inside `onRead` by a `lineDecoder` used directly on `h.rbuf`. */
+export function onReadLines(conn: Deno.TcpConn): Promise<Counted> {
+  const decoder = lineDecoder();
+  let units = 0;
+  let size = 0;
+  let done!: (c: Counted) => void;
+  const finished = new Promise<Counted>((resolve) => done = resolve);
+  return withHandle(conn, () => finished, {
+    onRead(h) {
+      for (let v; (v = decoder.decode(h.rbuf)) !== NEED_MORE;) {
+        units++;
+        size += v[0].length;
+      }
+    },
+    onEof: () => done({ units, size }),
+  });
+}
+
+/**
+ * Lines from `pushRead("line", cb)`, re-pushed in every callback. The read still queued at end
+ * of input fails with `EPIPE` (AnyEvent semantics): with nothing left in rbuf, that is the end.
+ */
+export function pushReadLines(conn: Deno.TcpConn): Promise<Counted> {
+  let units = 0;
+  let size = 0;
+  return withHandle(conn, (h) =>
+    new Promise((resolve, reject) => {
+      h.onError = (h, e) =>
+        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units, size }) : reject(e);
+      const onLine = (h: Handle, line: string) => {
+        units++;
+        size += line.length;
+        h.pushRead("line", onLine);
+      };
+      h.pushRead("line", onLine);
+    }));
+}
+
+/** Bytes from `pushRead("chunk", 65536, cb)`, re-pushed in every callback. */
+export function pushReadChunks(conn: Deno.TcpConn): Promise<Counted> {
+  let units = 0;
+  return withHandle(conn, (h) =>
+    new Promise((resolve, reject) => {
+      h.onError = (h, e) =>
+        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units }) : reject(e);
+      const onChunk = (h: Handle, chunk: Uint8Array) => {
+        units += chunk.length;
+        h.pushRead("chunk", 65536, onChunk);
+      };
+      h.pushRead("chunk", 65536, onChunk);
+    }));
+}
+
+/** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */
+export function iterateNetstrings(conn: Deno.TcpConn): Promise<Counted> {
+  return withHandle(conn, async (h) => {
+    let units = 0;
+    let size = 0;
+    for await (const payload of h.iterate("netstring")) {
+      units++;
+      size += payload.length;
+    }
+    return { units, size };
+  });
+}
+
+/** JSON values from `h.iterate("json")`. */
+export function iterateJson(conn: Deno.TcpConn): Promise<Counted> {
+  return withHandle(conn, async (h) => {
+    let units = 0;
+    for await (const _ of h.iterate("json")) units++;
+    return { units };
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * Running one measurement of bench/main.ts: a fresh producer child process per run, the
+ * accepted connection handed to a reader, the count checked, the child always awaited.
+ *
+ * @module
+ */
+import type { Reader } from "./readers.ts";
+
+const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
+const NODE_LINES = new URL("./node_lines.mjs", import.meta.url).pathname;
+
+/** The producer's buffer size before rounding down to whole records (see producer.ts). */
+const PATTERN_SIZE = 256 * 1024;
+
+/** What a producer sends: its record argument and the sizes needed to check a count. */
+export interface Pattern {
+  /** The producer's record argument: a line length, "0" (bytes), "netstring:n", "json:n". */
+  record: string;
+  /** Bytes per counted unit (a line or record; 1 for bytes). */
+  unit: number;
+  /** Expected `Counted.size` per unit (chars per line, payload bytes), if checked. */
+  sizePerUnit?: number;
+}
+
+/** How many bytes a producer sends for `total`: whole 256 KiB-ish pattern buffers. */
+export function bytesSent(pattern: Pattern, total: number): number {
+  const size = Math.floor(PATTERN_SIZE / pattern.unit) * pattern.unit;
+  return Math.floor(total / size) * size;
+}
+
+function spawnProducer(port: number, pattern: Pattern, total: number): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", PRODUCER, String(port), pattern.record, String(total)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+}
+
+/** Waits for a child that may still be running, killing it first if `kill` is set. */
+async function reap(child: Deno.ChildProcess, kill: boolean): Promise<Deno.CommandStatus> {
+  if (kill) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already exited */ }
+  }
+  return await child.status;
+}
+
+/** An accept left pending by a producer that died before connecting, reused by the next run. */
+const pendingAccepts = new WeakMap<Deno.TcpListener, Promise<Deno.TcpConn>>();
+
+/** Accepts the producer's connection, or fails if the producer exits without connecting. */
+async function acceptFrom(listener: Deno.TcpListener, child: Deno.ChildProcess) {
+  let accepted = pendingAccepts.get(listener);
+  if (accepted === undefined) {
+    accepted = listener.accept();
+    accepted.catch(() => {}); // if it is left pending, closing the listener rejects it
+    pendingAccepts.set(listener, accepted);
+  }
+  const conn = await Promise.race([
+    accepted,
+    child.status.then((s) => {
+      if (s.success) return accepted;
+      throw new Error(`producer exited with code ${s.code} before connecting`);
+    }),
+  ]);
+  pendingAccepts.delete(listener);
+  return conn;
+}
+
+/**
+ * Times one reader on one fresh producer connection.
+ *
+ * @returns Seconds from accept to end of input, and the bytes transferred.
+ * @throws {Error} If the producer fails or the reader's count is not what was sent.
+ */
+export async function timeRun(
+  listener: Deno.TcpListener,
+  reader: Reader,
+  pattern: Pattern,
+  total: number,
+  unit: number,
+): Promise<{ seconds: number; bytes: number }> {
+  const bytes = bytesSent(pattern, total);
+  const child = spawnProducer(listener.addr.port, pattern, total);
+  let ok = false;
+  let result: { seconds: number; bytes: number };
+  try {
+    const conn = await acceptFrom(listener, child);
+    const t0 = performance.now();
+    const counted = await reader(conn); // the reader closes conn
+    const seconds = (performance.now() - t0) / 1000;
+    if (counted.units !== bytes / unit) {
+      throw new Error(`counted ${counted.units} units, expected ${bytes / unit}`);
+    }
+    if (unit > 1 && pattern.sizePerUnit !== undefined) {
+      const size = (bytes / unit) * pattern.sizePerUnit;
+      if (counted.size !== size) throw new Error(`counted size ${counted.size}, expected ${size}`);
+    }
+    result = { seconds, bytes };
+    ok = true;
+  } finally {
+    await reap(child, !ok);
+  }
+  const status = await child.status;
+  if (!status.success) throw new Error(`producer exited with code ${status.code}`);
+  return result;
+}
+
+/**
+ * Node's usual line splitting (bench/node_lines.mjs) on the same producer, in a node child.
+ *
+ * @returns MB/s, or undefined if `node` cannot be started.
+ */
+export async function nodeLines(pattern: Pattern, total: number): Promise<number | undefined> {
+  let node: Deno.ChildProcess;
+  try {
+    node = new Deno.Command("node", {
+      args: [NODE_LINES],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+  const out = node.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const nextLine = async () => {
+    while (!text.includes("\n")) {
+      const { value, done } = await out.read();
+      if (done) throw new Error("node baseline exited early");
+      text += value;
+    }
+    const line = text.slice(0, text.indexOf("\n"));
+    text = text.slice(line.length + 1);
+    return line;
+  };
+  let producer: Deno.ChildProcess | undefined;
+  let ok = false;
+  try {
+    producer = spawnProducer(Number(await nextLine()), pattern, total);
+    const result = JSON.parse(await nextLine()) as {
+      lines: number;
+      chars: number;
+      seconds: number;
+    };
+    const lines = bytesSent(pattern, total) / pattern.unit;
+    if (result.lines !== lines || result.chars !== lines * (pattern.unit - 1)) {
+      throw new Error(`node counted ${result.lines} lines, expected ${lines}`);
+    }
+    ok = true;
+    return (result.lines * pattern.unit) / result.seconds / 1e6;
+  } finally {
+    await out.cancel();
+    if (producer !== undefined) await reap(producer, !ok);
+    await reap(node, !ok);
+  }
+}
