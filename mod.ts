@@ -72,3 +72,5 @@ export { encodePackstring, packstringDecoder } from "./codecs/packstring.ts";
 export type { PackstringOptions } from "./codecs/packstring.ts";
 export { encodeJson, jsonDecoder } from "./codecs/json.ts";
 export type { JsonOptions } from "./codecs/json.ts";
+export { defaultTlsOptions } from "./tls/options.ts";
+export type { TlsMode, TlsOptions } from "./tls/options.ts";

@@ -14,11 +14,14 @@ import { WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import { type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
+import type { TlsOptions } from "../tls/options.ts";
+import { startTls } from "../tls/starttls.ts";
 
 /** The internals of one handle. Not part of the public API. */
 export class HandleCore {
   readonly owner: Handle;
-  readonly transport: Transport;
+  /** The transport; replaced by a TLS session when TLS starts. */
+  transport: Transport;
   readonly reader: ReadSide;
   readonly writer: WriteSide;
   readonly timeouts: Timeouts;
@@ -28,6 +31,9 @@ export class HandleCore {
   onEof: HandleCallback | undefined;
   onRead: HandleCallback | undefined;
   onDrain: HandleCallback | undefined;
+  onStarttls: HandleOptions["onStarttls"];
+  onStoptls: HandleCallback | undefined;
+  tlsOptions: TlsOptions | undefined;
   onTimeout: Record<TimeoutKind, HandleCallback | undefined>;
   noDelay = false;
   keepalive = false;
@@ -42,9 +48,17 @@ export class HandleCore {
     this.onEof = options.onEof;
     this.onRead = options.onRead;
     this.onDrain = options.onDrain;
+    this.onStarttls = options.onStarttls;
+    this.onStoptls = options.onStoptls;
+    this.tlsOptions = options.tlsOptions;
+    // deno-lint-ignore no-this-alias
+    const core = this;
     const host = {
       handle: owner,
-      transport,
+      get transport() {
+        return core.transport;
+      },
+      divert: (bytes: Uint8Array | null) => this.transport.feed?.(bytes),
       isOpen: () => this.open,
       onRead: () => this.onRead,
       onEof: () => this.onEof,
@@ -85,6 +99,7 @@ export class HandleCore {
     for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
       this.timeouts.set(kind, options[kind] ?? 0);
     }
+    if (options.tls !== undefined) startTls(this, options.tls);
     if (!(transport instanceof ConnectingTransport)) this.connected();
     if (this.onDrain) this.writer.callDrain();
     this.reader.wantData();

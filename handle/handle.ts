@@ -28,6 +28,8 @@ import {
   type WriteArgs,
   type WriteTypes,
 } from "../codecs/registry.ts";
+import type { TlsMode, TlsOptions } from "../tls/options.ts";
+import { startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
@@ -494,6 +496,89 @@ export class Handle {
   /** Resumes reading after `stopRead()` and dispatches what was buffered meanwhile. */
   startRead(): void {
     this.#core.reader.start();
+  }
+
+  // ---- TLS ----
+
+  /**
+   * Starts TLS on this connection now, in the role given (`"connect"`: client, `"accept"`:
+   * server), with `options` laid over the handle's `tlsOptions` and `defaultTlsOptions`.
+   * Callable at any time, typically from the read callback that saw the peer agree (SMTP's
+   * `220 Ready to start TLS`):
+   * - the bytes already in `h.rbuf` (and those of a read in flight) are the start of the TLS
+   *   stream: they go to TLS and are never delivered as plaintext. A peer that pipelines
+   *   plaintext after its STARTTLS command therefore fails the handshake (`EPROTO`) instead
+   *   of having that plaintext taken for data that came over TLS;
+   * - what was pushed for writing before the call leaves in plaintext, ahead of the handshake
+   *   (the `220` reply); what is pushed afterwards is encrypted;
+   * - queued reads stay queued and are satisfied from the decrypted stream.
+   *
+   * The handshake's result goes to `onStarttls(h, ok, err)`; without it a failure is a fatal
+   * `EPROTO` whose message names the problem (an unknown CA, a name mismatch, ...).
+   *
+   * @param mode `"connect"` or `"accept"`.
+   * @param options TLS settings for this session.
+   * @throws {TypeError} For a bad mode, `"accept"` without `cert` and `key`, or TLS already
+   * active.
+   * @throws {HandleError} `EPIPE` if the handle is destroyed.
+   *
+   * @example Upgrading both ends of a connection
+   * ```ts ignore
+   * const server = new Handle(await listener.accept());
+   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
+   * client.starttls("connect", { caCerts: [ca], hostname: "localhost" });
+   * server.starttls("accept", { cert, key });
+   * client.pushWrite("secret\n");
+   * console.log(await server.read("line")); // "secret", sent over TLS
+   * ```
+   */
+  starttls(mode: TlsMode, options?: TlsOptions): void {
+    if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
+    startTls(this.#core, mode, options);
+  }
+
+  /**
+   * Ends TLS with close_notify. What is pushed afterwards is written in plaintext once the
+   * close_notify has left; reads return the remaining TLS data, then, after the peer's own
+   * close_notify, plaintext (`onStoptls` is called then). A peer of this library with
+   * `onStoptls` answers the close_notify and goes on in plaintext too. Does nothing when TLS
+   * is not active.
+   *
+   * Plaintext from the peer must follow its close_notify answer, never precede it; bytes a
+   * peer sends in plaintext before it has received this side's close_notify are taken by TLS
+   * and lost (AnyEvent::Handle never answers a close_notify, so an AnyEvent peer stays in TLS).
+   */
+  stoptls(): void {
+    stopTls(this.#core);
+  }
+
+  /** Whether TLS is active: started (handshaking or established) and not stopped. */
+  get tls(): boolean {
+    return tlsActive(this.#core);
+  }
+
+  /** The handle's TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
+  get tlsOptions(): TlsOptions | undefined {
+    return this.#core.tlsOptions;
+  }
+  set tlsOptions(options: TlsOptions | undefined) {
+    this.#core.tlsOptions = options;
+  }
+
+  /** The `onStarttls` callback; see {@linkcode HandleOptions.onStarttls}. */
+  get onStarttls(): HandleOptions["onStarttls"] {
+    return this.#core.onStarttls;
+  }
+  set onStarttls(cb: HandleOptions["onStarttls"]) {
+    this.#core.onStarttls = cb;
+  }
+
+  /** The `onStoptls` callback; see {@linkcode HandleOptions.onStoptls}. */
+  get onStoptls(): HandleCallback | undefined {
+    return this.#core.onStoptls;
+  }
+  set onStoptls(cb: HandleCallback | undefined) {
+    this.#core.onStoptls = cb;
   }
 
   // ---- writing ----

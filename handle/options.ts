@@ -6,6 +6,7 @@
 import type { Handle } from "./handle.ts";
 import { HandleError } from "./errors.ts";
 import type { ReadTypes, ReadValues } from "../codecs/registry.ts";
+import type { TlsMode, TlsOptions } from "../tls/options.ts";
 
 /** A callback that receives only the handle. */
 export type HandleCallback = (h: Handle) => void;
@@ -129,6 +130,26 @@ export interface HandleOptions {
    * @default {false}
    */
   keepalive?: boolean;
+  /**
+   * Starts TLS on the first byte, in this role (`"connect"`: client, `"accept"`: server), as
+   * `h.starttls(tls, tlsOptions)` right after construction. A handle over a `Deno.TlsConn`
+   * needs no `tls`: the conn already speaks TLS.
+   */
+  tls?: TlsMode;
+  /** TLS settings for `tls` and `starttls`, laid over `defaultTlsOptions`. */
+  tlsOptions?: TlsOptions;
+  /**
+   * Called when a TLS handshake ends: `ok` is true on success; on failure `err` is the
+   * `EPROTO` error and the handle is destroyed right after this returns. Without it, a failed
+   * handshake is a fatal `EPROTO` error through `onError`.
+   */
+  onStarttls?: (h: Handle, ok: boolean, err?: HandleError) => void;
+  /**
+   * Called when the peer ends TLS with close_notify and the connection goes on in
+   * plaintext. Without it, the peer's close_notify is end of input (as in AnyEvent::Handle),
+   * unless this side called `stoptls()` first.
+   */
+  onStoptls?: HandleCallback;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface ReadHost {
   track(io: Promise<void>): void;
   /** A read succeeded (for the inactivity timers). */
   readActivity(): void;
+  /**
+   * The transport changed (TLS started) while a read was in flight on the old one: these
+   * bytes (or `null`, end of input) belong to the new transport.
+   */
+  divert(bytes: Uint8Array | null): void;
 }
 
 /**
@@ -46,6 +51,8 @@ export class ReadSide {
   readSize: number;
   maxReadSize: number;
   rbufMax: number;
+  /** The raw read in flight, if any (TLS waits for it before reading itself). */
+  readInFlight: Promise<unknown> | undefined = undefined;
   /** The default `maxLength` of the decoders this handle makes. */
   maxFrameLength: number | undefined = undefined;
 
@@ -397,13 +404,22 @@ export class ReadSide {
         const size = this.readSize;
         const region = rbuf.reserve(size);
         let n: number | null;
+        const transport = host.transport;
         try {
-          n = await host.transport.read(region);
+          const pending = transport.read(region);
+          this.readInFlight = pending;
+          n = await pending;
         } catch (e) {
-          if (host.isOpen()) host.fatal(ioError(e, "read"));
+          if (host.isOpen() && host.transport === transport) host.fatal(ioError(e, "read"));
           return;
+        } finally {
+          this.readInFlight = undefined;
         }
         if (!host.isOpen()) return;
+        if (host.transport !== transport) {
+          host.divert(n === null ? null : region.slice(0, n));
+          continue;
+        }
         host.readActivity();
         if (n === null) {
           if (this.#stopped) this.#eofWhileStopped = true;

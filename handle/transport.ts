@@ -23,6 +23,12 @@ export interface Transport {
   setNoDelay?(noDelay?: boolean): void;
   /** `SO_KEEPALIVE`, where the transport is a TCP socket. */
   setKeepAlive?(keepAlive?: boolean): void;
+  /**
+   * Takes bytes that a read on the transport this one replaced returned after the switch
+   * (`null`: end of input), ahead of anything this one reads itself. A TLS session that took
+   * over a connection mid-read has it.
+   */
+  feed?(bytes: Uint8Array | null): void;
 }
 
 /** Something that reads, such as `Deno.stdin` or a child process's output file. */

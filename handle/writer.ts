@@ -69,6 +69,8 @@ export class WriteSide {
   wbufMax: number;
   /** Whether the writer waits for the next macrotask instead of the next microtask. */
   autocork = false;
+  /** Settles when the batch being written has left (TLS waits for it before writing). */
+  batchInFlight: Promise<unknown> | undefined = undefined;
 
   readonly #host: WriteHost;
   readonly #wq = new WriteQueue();
@@ -110,6 +112,34 @@ export class WriteSide {
       return;
     }
     this.#start();
+  }
+
+  /**
+   * Sends everything queued so far to the current transport, after the batch in flight; what
+   * is queued from now on goes to whatever transport replaces it (TLS starting: the bytes
+   * pushed before `starttls` leave in plaintext, ahead of the handshake).
+   *
+   * @returns Settles once those bytes have been accepted (or the handle failed).
+   */
+  flushToCurrent(): Promise<void> {
+    const host = this.#host;
+    const transport = host.transport;
+    const batches: Uint8Array[] = [];
+    for (let b; (b = this.#wq.takeBatch()) !== undefined;) batches.push(b);
+    const before = this.batchInFlight ?? Promise.resolve();
+    if (batches.length === 0) return before.then(() => {});
+    const flushed = before.then(async () => {
+      try {
+        for (const batch of batches) {
+          if (!host.isOpen()) return;
+          await this.#writeBatch(transport, batch);
+        }
+      } catch (e) {
+        if (host.isOpen()) host.fatal(ioError(e, "write"));
+      }
+    });
+    host.track(flushed);
+    return flushed;
   }
 
   /** Half-closes the transport once everything queued has been written. */
@@ -190,15 +220,18 @@ export class WriteSide {
       if (!host.isOpen()) return;
       let batch: Uint8Array | undefined;
       while ((batch = wq.takeBatch()) !== undefined) {
-        while (batch.length > 0) {
-          const n = await host.transport.write(batch);
-          if (!host.isOpen()) return;
-          host.writeActivity();
-          wq.written(n);
-          batch = batch.subarray(n);
-          if (wq.pending <= this.lowWaterMark) this.callDrain();
-          if (!host.isOpen()) return;
+        // A batch goes entirely to the transport it started on: bytes queued before starttls
+        // leave in plaintext, ahead of the handshake.
+        const transport = host.transport;
+        let batchDone!: () => void;
+        this.batchInFlight = new Promise<void>((resolve) => batchDone = resolve);
+        try {
+          await this.#writeBatch(transport, batch);
+        } finally {
+          batchDone();
+          this.batchInFlight = undefined;
         }
+        if (!host.isOpen()) return;
       }
       if (this.#shutdownRequested && !this.#shutdownDone) {
         this.#shutdownDone = true;
@@ -208,6 +241,21 @@ export class WriteSide {
       if (host.isOpen()) host.fatal(ioError(e, "write"));
     } finally {
       this.#writing = false;
+    }
+  }
+
+  /** Writes one batch, resuming after partial writes. */
+  async #writeBatch(transport: Transport, batch: Uint8Array): Promise<void> {
+    const host = this.#host;
+    const wq = this.#wq;
+    while (batch.length > 0) {
+      const n = await transport.write(batch);
+      if (!host.isOpen()) return;
+      host.writeActivity();
+      wq.written(n);
+      batch = batch.subarray(n);
+      if (wq.pending <= this.lowWaterMark) this.callDrain();
+      if (!host.isOpen()) return;
     }
   }
 }

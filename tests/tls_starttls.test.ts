@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import type { HandleError } from "../mod.ts";
+import { deferred } from "./_net.ts";
+import { CLIENT, handlePair, SERVER } from "./_tls.ts";
+
+Deno.test("starttls: an SMTP-style upgrade from inside read callbacks on both sides", async () => {
+  const p = await handlePair();
+  const { client, server } = p;
+  const serverStarted = deferred<boolean>();
+  const clientStarted = deferred<boolean>();
+  server.onStarttls = (_h, ok) => serverStarted.resolve(ok);
+  client.onStarttls = (_h, ok) => clientStarted.resolve(ok);
+
+  server.pushRead("line", (h, line) => {
+    assert.equal(line, "STARTTLS");
+    h.pushWrite("220 Go ahead\r\n"); // queued before starttls: leaves in plaintext
+    h.starttls("accept", SERVER);
+    h.pushRead("line", (h, line) => h.pushWrite(`250 got ${line}\r\n`));
+  });
+  client.pushWrite("STARTTLS\r\n");
+  const reply = await client.read("line");
+  assert.equal(reply, "220 Go ahead");
+  client.starttls("connect", CLIENT);
+  client.pushWrite("MAIL FROM:<a@b>\r\n");
+  assert.equal(await client.read("line"), "250 got MAIL FROM:<a@b>");
+  assert.deepEqual(await Promise.all([serverStarted.promise, clientStarted.promise]), [true, true]);
+  assert.equal(client.tls, true);
+  assert.equal(server.tls, true);
+  await p.close();
+});
+
+Deno.test("starttls: TLS from the first byte with the tls option, lines both ways", async () => {
+  const p = await handlePair(
+    { tls: "connect", tlsOptions: CLIENT },
+    { tls: "accept", tlsOptions: SERVER },
+  );
+  p.client.pushWrite("ping\n");
+  assert.equal(await p.server.read("line"), "ping");
+  p.server.pushWrite("pong\n");
+  assert.equal(await p.client.read("line"), "pong");
+  await p.close();
+});
+
+Deno.test("starttls: large transfers keep every byte in order", async () => {
+  const p = await handlePair(
+    { tls: "connect", tlsOptions: CLIENT },
+    { tls: "accept", tlsOptions: SERVER },
+  );
+  const data = new Uint8Array(3 * 1024 * 1024 + 7);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 9)) & 0xff;
+  p.client.pushWrite(data);
+  const got = await p.server.read("chunk", data.length);
+  assert.deepEqual(got, data);
+  await p.close();
+});
+
+Deno.test("starttls: pipelined plaintext after STARTTLS never reaches the reader as TLS data", async () => {
+  const p = await handlePair();
+  const lines: string[] = [];
+  const failed = deferred<HandleError>();
+  p.server.onError = (_h, e) => failed.resolve(e);
+  p.server.pushRead("line", (h, line) => {
+    assert.equal(line, "STARTTLS");
+    h.pushWrite("220 Go ahead\r\n");
+    h.starttls("accept", SERVER);
+    h.pushRead("line", (_h, line) => lines.push(line));
+  });
+  // One write: the command and injected plaintext. Then a real handshake.
+  p.client.pushWrite("STARTTLS\r\nINJECTED\r\n");
+  assert.equal(await p.client.read("line"), "220 Go ahead");
+  p.client.onError = () => {};
+  p.client.starttls("connect", CLIENT);
+  const err = await failed.promise;
+  assert.equal(err.code, "EPROTO");
+  assert.equal(err.fatal, true);
+  assert.deepEqual(lines, []);
+  assert.equal(p.server.destroyed, true);
+  await p.close();
+});
+
+Deno.test("starttls: twice is a TypeError, a bad mode is a TypeError, accept needs a certificate", async () => {
+  const p = await handlePair();
+  p.client.onError = () => {};
+  assert.throws(() => p.server.starttls("accept"), TypeError);
+  assert.throws(() => p.server.starttls("listen" as never, SERVER), TypeError);
+  p.client.starttls("connect", CLIENT);
+  assert.throws(() => p.client.starttls("connect", CLIENT), /already active/);
+  await p.close();
+});

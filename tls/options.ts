@@ -1,0 +1,110 @@
+/**
+ * TLS settings of a handle ({@linkcode TlsOptions}), the shared defaults every handle inherits
+ * ({@linkcode defaultTlsOptions}, the `TLS_CTX` of AnyEvent::Handle), and how a TLS failure
+ * becomes a {@linkcode HandleError}.
+ *
+ * @module
+ */
+import { HandleError } from "../handle/errors.ts";
+
+/** Which side of the handshake this end plays: `"connect"` (client) or `"accept"` (server). */
+export type TlsMode = "connect" | "accept";
+
+/** TLS settings, with Deno's names where Deno has one. */
+export interface TlsOptions {
+  /**
+   * The name the server's certificate must match (client role), also sent as SNI unless it
+   * is an IP address.
+   *
+   * @default {"localhost"}
+   */
+  hostname?: string;
+  /** AnyEvent::Handle's name for `hostname`; `hostname` wins when both are set. */
+  peername?: string;
+  /** PEM CA certificates to trust instead of the built-in roots. */
+  caCerts?: string[];
+  /** PEM certificate chain: required to accept, optional to connect (mutual TLS). */
+  cert?: string;
+  /** The PEM private key of `cert`. */
+  key?: string;
+  /** ALPN protocols to offer (client) or accept (server), most preferred first. */
+  alpnProtocols?: string[];
+  /**
+   * Accept a server certificate whose name does not match `hostname`; the chain is still
+   * verified.
+   *
+   * @default {false}
+   */
+  unsafelyDisableHostnameVerification?: boolean;
+  /**
+   * Server role: ask for a client certificate and fail the handshake without a valid one.
+   *
+   * @default {false}
+   */
+  requireClientCert?: boolean;
+}
+
+/**
+ * The TLS settings every handle starts from: `tlsOptions` given to a handle or to
+ * `starttls` are laid over these, key by key. Set them once at start-up (the CA a whole
+ * program trusts, a server's certificate) instead of passing them to every handle.
+ *
+ * @example Trusting a private CA in every handle
+ * ```ts
+ * import { defaultTlsOptions } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const saved = { ...defaultTlsOptions };
+ * defaultTlsOptions.caCerts = ["-----BEGIN CERTIFICATE-----\n..."];
+ * assert.equal(defaultTlsOptions.caCerts.length, 1);
+ * delete defaultTlsOptions.caCerts;
+ * assert.deepEqual(defaultTlsOptions, saved);
+ * ```
+ */
+export const defaultTlsOptions: TlsOptions = {};
+
+/**
+ * Lays `options` over {@linkcode defaultTlsOptions} (and an optional handle-level layer).
+ *
+ * @param layers TLS options, later ones winning key by key; `undefined` entries are skipped.
+ * @returns The merged options.
+ */
+export function mergeTlsOptions(...layers: (TlsOptions | undefined)[]): TlsOptions {
+  const merged: TlsOptions = { ...defaultTlsOptions };
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+    }
+  }
+  return merged;
+}
+
+/**
+ * Checks a TLS mode argument.
+ *
+ * @param mode What the caller passed.
+ * @returns The mode.
+ * @throws {TypeError} If it is neither `"connect"` nor `"accept"`.
+ */
+export function checkTlsMode(mode: unknown): TlsMode {
+  if (mode !== "connect" && mode !== "accept") {
+    throw new TypeError(`Cannot start TLS: mode must be "connect" or "accept", got "${mode}"`);
+  }
+  return mode;
+}
+
+/**
+ * Turns a TLS failure into a fatal `EPROTO` whose message names the problem (the TLS
+ * library's code and message, such as a certificate that cannot be verified).
+ *
+ * @param cause What the TLS layer reported.
+ * @param during What was being done: "handshake", "read", "write".
+ * @returns The error.
+ */
+export function tlsError(cause: unknown, during: string): HandleError {
+  if (cause instanceof HandleError) return cause;
+  const e = cause as { message?: string; code?: string } | undefined;
+  const detail = [e?.code, e?.message].filter(Boolean).join(": ") || String(cause);
+  return new HandleError("EPROTO", `TLS ${during} failed: ${detail}`, { cause });
+}
