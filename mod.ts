@@ -74,3 +74,5 @@ export { encodeJson, jsonDecoder } from "./codecs/json.ts";
 export type { JsonOptions } from "./codecs/json.ts";
 export { defaultTlsOptions } from "./tls/options.ts";
 export type { TlsMode, TlsOptions } from "./tls/options.ts";
+export { detectTls, tlsDetectDecoder } from "./tls/detect.ts";
+export type { TlsDetection } from "./tls/detect.ts";

@@ -11,6 +11,7 @@ import type { LineOptions } from "./line.ts";
 import type { NetstringOptions } from "./netstring.ts";
 import type { PackstringOptions } from "./packstring.ts";
 import type { RegexOptions } from "./regex.ts";
+import type { TlsOptions } from "../tls/options.ts";
 
 /**
  * The read types known to the type checker: each key is a type name, each value describes the
@@ -45,6 +46,19 @@ export interface ReadTypes {
   };
   /** `pushRead("json", [options,] (h, value) => ...)` (`codecs/json.ts`). */
   json: { args: [] | [options: JsonOptions]; values: [value: unknown] };
+  /**
+   * `pushRead("tls_detect", (h, detect, major, minor) => ...)`: whether the peer is starting
+   * TLS; consumes nothing (`tls/detect.ts`).
+   */
+  tls_detect: {
+    args: [];
+    values: [detect: "accept" | null, major: number | undefined, minor: number | undefined];
+  };
+  /**
+   * `pushRead("tls_autostart", [tlsOptions,] (h, started) => ...)`: starts TLS as the server
+   * if the peer is starting TLS, else leaves the plaintext to the next reader (`tls/detect.ts`).
+   */
+  tls_autostart: { args: [] | [options: TlsOptions]; values: [started: boolean] };
 }
 
 /**
@@ -95,6 +109,13 @@ export interface RegisterReadTypeOptions {
    * @default {false}
    */
   spread?: boolean;
+  /**
+   * An action on the handle, run with the decoded value (and the decoder that produced it)
+   * before the callback or promise gets the value: for read types that change the
+   * connection, as `tls_autostart` starts TLS. What it throws is a fatal error.
+   */
+  // deno-lint-ignore no-explicit-any
+  act?: (h: any, value: unknown, decoder: Decoder<unknown>) => void;
 }
 
 /** A registered read type, as the handle uses it. */
@@ -105,6 +126,9 @@ export interface ReadTypeEntry {
   readonly create: (...args: unknown[]) => Decoder<unknown>;
   /** Whether the decoded tuple is spread into the callback's arguments. */
   readonly spread: boolean;
+  /** The read type's action on the handle, if any (see {@linkcode RegisterReadTypeOptions}). */
+  // deno-lint-ignore no-explicit-any
+  readonly act?: (h: any, value: unknown, decoder: Decoder<unknown>) => void;
 }
 
 /** A registered write type: arguments in, bytes out. */
@@ -166,6 +190,7 @@ export function registerReadType<K extends keyof ReadTypes>(
     name: name as string,
     create: create as (...args: unknown[]) => Decoder<unknown>,
     spread: options.spread ?? false,
+    act: options.act,
   });
 }
 

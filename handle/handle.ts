@@ -28,6 +28,7 @@ import {
   type WriteArgs,
   type WriteTypes,
 } from "../codecs/registry.ts";
+import { NEED_MORE } from "../codecs/decoder.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 import { startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 
@@ -402,7 +403,7 @@ export class Handle {
     if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
-      const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined);
+      const request = ReadRequest.typed(entry, decoder);
       const onAbort = () => {
         this.#core.reader.remove(request);
         reject(cancelled());
@@ -458,8 +459,9 @@ export class Handle {
     const entry = readType(type as string);
     const decoder = this.#core.reader.createDecoder(entry, args as unknown[]);
     return readIterator({
-      request: () => new ReadRequest(entry.name, decoder, undefined, entry.spread, undefined),
-      tryNow: () => this.#core.reader.tryNow(entry.name, decoder),
+      request: () => ReadRequest.typed(entry, decoder),
+      // A read type with an action on the handle always goes through the queue.
+      tryNow: () => entry.act ? NEED_MORE : this.#core.reader.tryNow(entry.name, decoder),
       enqueue: (request) => this.#core.enqueue(request, false),
       remove: (request) => this.#core.reader.remove(request),
       error: () => this.#core.open ? undefined : this.#core.afterDestroyError(),

@@ -5,6 +5,7 @@
  */
 import type { Decoder } from "../codecs/decoder.ts";
 import type { HandleError } from "./errors.ts";
+import type { ReadTypeEntry } from "../codecs/registry.ts";
 
 /**
  * A queued read: a decoder (typed reads) or a custom reader function, and where its result
@@ -17,6 +18,28 @@ export class ReadRequest {
   reject: ((err: HandleError) => void) | undefined = undefined;
   /** Ends an iterator cleanly: set only on iterator steps, which may end at end of input. */
   end: (() => void) | undefined = undefined;
+  /** The read type's action on the handle, run before the value is delivered. */
+  // deno-lint-ignore no-explicit-any
+  act: ((h: any, value: unknown, decoder: Decoder<unknown>) => void) | undefined = undefined;
+
+  /**
+   * A typed read of a registered read type.
+   *
+   * @param entry The read type.
+   * @param decoder This read's decoder.
+   * @param callback The callback, or `undefined` for a promise read or an iterator step.
+   * @returns The entry.
+   */
+  static typed(
+    entry: ReadTypeEntry,
+    decoder: Decoder<unknown>,
+    // deno-lint-ignore no-explicit-any
+    callback?: (h: any, ...values: unknown[]) => void,
+  ): ReadRequest {
+    const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, callback);
+    request.act = entry.act;
+    return request;
+  }
 
   constructor(
     /** The read type's name, for error messages. */

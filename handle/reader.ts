@@ -97,13 +97,7 @@ export class ReadSide {
       );
     }
     const decoder = this.createDecoder(entry, rest);
-    return new ReadRequest(
-      entry.name,
-      decoder,
-      undefined,
-      entry.spread,
-      callback as (h: unknown, ...values: unknown[]) => void,
-    );
+    return ReadRequest.typed(entry, decoder, callback as (h: unknown, ...v: unknown[]) => void);
   }
 
   /**
@@ -287,6 +281,16 @@ export class ReadSide {
   }
 
   #deliver(request: ReadRequest, value: unknown): void {
+    if (request.act !== undefined) {
+      try {
+        request.act(this.#host.handle, value, request.decoder!);
+      } catch (e) {
+        const err = e instanceof HandleError ? e : callbackError(e, `Read type "${request.type}"`);
+        request.reject?.(err);
+        this.#host.fatal(err);
+        return;
+      }
+    }
     if (request.resolve !== undefined) {
       request.resolve(request.spread ? (value as unknown[])[0] : value);
       return;

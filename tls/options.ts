@@ -22,13 +22,13 @@ export interface TlsOptions {
   /** AnyEvent::Handle's name for `hostname`; `hostname` wins when both are set. */
   peername?: string;
   /** PEM CA certificates to trust instead of the built-in roots. */
-  caCerts?: string[];
+  caCerts?: readonly string[];
   /** PEM certificate chain: required to accept, optional to connect (mutual TLS). */
   cert?: string;
   /** The PEM private key of `cert`. */
   key?: string;
   /** ALPN protocols to offer (client) or accept (server), most preferred first. */
-  alpnProtocols?: string[];
+  alpnProtocols?: readonly string[];
   /**
    * Accept a server certificate whose name does not match `hostname`; the chain is still
    * verified.

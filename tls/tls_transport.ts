@@ -24,6 +24,8 @@ type After = "tls" | "eof" | "plain";
 
 const IP_ADDRESS = /^[\d.]+$|:/;
 
+const copy = (list: readonly string[] | undefined) => list === undefined ? undefined : [...list];
+
 /**
  * TLS over a byte transport, as a {@linkcode Transport} of plaintext. `handshake` settles
  * when the handshake succeeds or fails; reads and writes wait for it. After
@@ -76,11 +78,15 @@ export class TlsTransport implements Transport {
     this.#socket = mode === "accept" ? this.#accept(options) : this.#connect(options);
     const socket = this.#socket;
     this.handshake = new Promise<void>((resolve, reject) => {
+      const endedEarly = () => {
+        reject(
+          new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
+        );
+      };
       socket.once(mode === "accept" ? "secure" : "secureConnect", () => resolve());
       socket.once("error", (e) => reject(tlsError(e, "handshake")));
-      socket.once("close", () => {
-        reject(new HandleError("EPROTO", "TLS handshake failed: the connection closed first"));
-      });
+      socket.once("end", endedEarly);
+      socket.once("close", endedEarly);
     });
     this.handshake.catch(() => {});
     socket.on("data", (chunk: Uint8Array) => {
@@ -102,8 +108,8 @@ export class TlsTransport implements Transport {
       isServer: true,
       cert: options.cert,
       key: options.key,
-      ca: options.caCerts,
-      ALPNProtocols: options.alpnProtocols,
+      ca: copy(options.caCerts),
+      ALPNProtocols: copy(options.alpnProtocols),
       requestCert: requireCert,
       rejectUnauthorized: requireCert,
     });
@@ -113,10 +119,10 @@ export class TlsTransport implements Transport {
     const hostname = options.hostname ?? options.peername ?? "localhost";
     return tls.connect({
       socket: this.#duplex as never,
-      ca: options.caCerts,
+      ca: copy(options.caCerts),
       cert: options.cert,
       key: options.key,
-      ALPNProtocols: options.alpnProtocols,
+      ALPNProtocols: copy(options.alpnProtocols),
       servername: IP_ADDRESS.test(hostname) ? undefined : hostname,
       rejectUnauthorized: true,
       checkServerIdentity: options.unsafelyDisableHostnameVerification
