@@ -6,8 +6,27 @@
  */
 import { Duplex } from "node:stream";
 import type { Transport } from "../handle/transport.ts";
+import { recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** What the duplex reports to its session. */
+export interface RawDuplexEvents {
+  /**
+   * After this side's close_notify, the peer sent bytes that are not a TLS record: it has
+   * gone back to plaintext. Those bytes wait for {@linkcode RawDuplex.detach}.
+   */
+  plaintextAfterStop(): void;
+}
 
 /**
  * A Node `Duplex` over a {@linkcode Transport}. It feeds `node:tls` first the bytes that were
@@ -15,30 +34,42 @@ const READ_SIZE = 64 * 1024;
  * plaintext, and the result of a read that was in flight), then what it reads itself, once
  * the read in flight has settled: at most one read is ever pending on the transport.
  *
- * After {@linkcode RawDuplex.detach} (the TLS session ended with close_notify and the
- * connection goes back to plaintext) it stops feeding TLS, and what it reads from then on,
- * including a read that was in flight, is handed back as plaintext.
+ * It feeds whole TLS records only. Bytes that do not start a record are held back for one
+ * macrotask, so that a close_notify fed just before them can end the session first: then
+ * they are plaintext that followed the close_notify, and {@linkcode RawDuplex.detach} hands
+ * them back; otherwise they go to TLS, which reports them as a protocol error.
  */
 export class RawDuplex extends Duplex {
   readonly #raw: Transport;
+  readonly #events: RawDuplexEvents;
   readonly #early: Uint8Array[] = [];
   #earlyEof = false;
   readonly #readBarrier: Promise<unknown>;
   readonly #writeBarrier: Promise<unknown>;
   #pulling: Promise<Uint8Array | null> | undefined;
+  /** Bytes read and not yet fed: a partial record, or bytes held back. */
+  #pending: Uint8Array = EMPTY;
   #detached = false;
   #rawEnded = false;
+  #stopped = false;
   /** Whether `end()` leaves the transport's writing half open (stoptls). */
   keepRawOpen = false;
 
   /**
    * @param raw The transport that carries the ciphertext.
+   * @param events Where a peer's return to plaintext is reported.
    * @param readBarrier Settles when the handle's last read on `raw` has been fed in.
    * @param writeBarrier Settles when the plaintext queued before TLS has been written.
    */
-  constructor(raw: Transport, readBarrier: Promise<unknown>, writeBarrier: Promise<unknown>) {
+  constructor(
+    raw: Transport,
+    events: RawDuplexEvents,
+    readBarrier: Promise<unknown>,
+    writeBarrier: Promise<unknown>,
+  ) {
     super({ allowHalfOpen: true });
     this.#raw = raw;
+    this.#events = events;
     this.#readBarrier = readBarrier.then(() => {}, () => {});
     this.#writeBarrier = writeBarrier.then(() => {}, () => {});
   }
@@ -58,24 +89,32 @@ export class RawDuplex extends Duplex {
     else if (bytes.length > 0) this.#early.push(bytes);
   }
 
+  /** This side sent close_notify: bytes that are not a TLS record are the peer's plaintext. */
+  stopped(): void {
+    this.#stopped = true;
+  }
+
   /**
-   * Stops feeding TLS. Resolves with what was read but not fed (bytes that followed the
-   * close_notify in the same read, or `null` at end of input), after any read in flight.
+   * Stops feeding TLS. Resolves with what was read but not fed (the plaintext that followed
+   * the close_notify), after any read in flight.
    *
    * @returns The leftover bytes, in order, and whether end of input was reached.
    */
   async detach(): Promise<{ leftover: Uint8Array[]; eof: boolean }> {
     this.#detached = true;
-    const leftover = this.#early.splice(0);
-    let eof = this.#earlyEof;
+    const leftover: Uint8Array[] = [];
+    let eof = false;
     if (this.#pulling !== undefined) {
       try {
         const last = await this.#pulling;
         if (last === null) eof = true;
-        else leftover.push(last);
+        else if (last.length > 0) leftover.push(last);
       } catch { /* the next plaintext read reports it */ }
     }
-    return { leftover, eof };
+    if (this.#pending.length > 0) leftover.push(this.#pending);
+    this.#pending = EMPTY;
+    leftover.push(...this.#early.splice(0));
+    return { leftover, eof: eof || this.#earlyEof };
   }
 
   override _read(): void {
@@ -95,8 +134,46 @@ export class RawDuplex extends Duplex {
     );
   }
 
+  /**
+   * The next bytes to feed: the whole records at the front of what was read, reading more
+   * while there is only part of one. `null` at end of input.
+   */
   async #pull(): Promise<Uint8Array | null> {
     await this.#readBarrier;
+    for (;;) {
+      const pending = this.#pending;
+      const { length, valid } = recordPrefix(pending);
+      if (length > 0) {
+        this.#pending = pending.subarray(length);
+        return pending.subarray(0, length);
+      }
+      if (!valid) return await this.#notARecord();
+      const more = await this.#readMore();
+      if (more === null) {
+        this.#pending = EMPTY;
+        return pending.length > 0 ? pending : null; // a truncated record: TLS reports it
+      }
+      this.#pending = concat(pending, more);
+    }
+  }
+
+  /** The front of what was read is not a TLS record. */
+  async #notARecord(): Promise<Uint8Array> {
+    if (this.#stopped) {
+      this.#events.plaintextAfterStop();
+      return EMPTY;
+    }
+    // Let a close_notify fed just before take effect (the session detaches us), else feed
+    // the bytes to TLS, which fails the session with a protocol error.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (this.#detached) return EMPTY;
+    const bytes = this.#pending;
+    this.#pending = EMPTY;
+    return bytes;
+  }
+
+  /** The next bytes from the early queue or the transport (`null` at end of input). */
+  async #readMore(): Promise<Uint8Array | null> {
     const early = this.#early.shift();
     if (early !== undefined) return early;
     if (this.#earlyEof) return null;
@@ -109,12 +186,8 @@ export class RawDuplex extends Duplex {
     this.#writeAll(chunk).then(() => done(), (e) => done(e));
   }
 
-  override _writev(
-    chunks: { chunk: Uint8Array }[],
-    done: (e?: Error | null) => void,
-  ): void {
-    const total = chunks.reduce((sum, c) => sum + c.chunk.length, 0);
-    const joined = new Uint8Array(total);
+  override _writev(chunks: { chunk: Uint8Array }[], done: (e?: Error | null) => void): void {
+    const joined = new Uint8Array(chunks.reduce((sum, c) => sum + c.chunk.length, 0));
     let at = 0;
     for (const { chunk } of chunks) {
       joined.set(chunk, at);
@@ -131,9 +204,5 @@ export class RawDuplex extends Duplex {
   override _final(done: (e?: Error | null) => void): void {
     if (this.keepRawOpen) return done();
     this.#writeBarrier.then(() => this.#raw.closeWrite()).then(() => done(), (e) => done(e));
-  }
-
-  override _destroy(err: Error | null, done: (e?: Error | null) => void): void {
-    done(err);
   }
 }

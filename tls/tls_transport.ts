@@ -46,6 +46,7 @@ export class TlsTransport implements Transport {
   #ended = false;
   #after: After = "tls";
   #plain: Promise<{ leftover: Uint8Array[]; eof: boolean }> | undefined;
+  /** Settles once this side's close_notify has been written. */
   #stopped: Promise<void> | undefined;
   #error: HandleError | undefined;
   #wake: (() => void) | undefined;
@@ -74,7 +75,12 @@ export class TlsTransport implements Transport {
     this.mode = mode;
     this.#raw = raw;
     this.#events = events;
-    this.#duplex = new RawDuplex(raw, readBarrier, writeBarrier);
+    this.#duplex = new RawDuplex(
+      raw,
+      { plaintextAfterStop: () => this.#sessionEnded(true) },
+      readBarrier,
+      writeBarrier,
+    );
     this.#socket = mode === "accept" ? this.#accept(options) : this.#connect(options);
     const socket = this.#socket;
     this.handshake = new Promise<void>((resolve, reject) => {
@@ -131,11 +137,14 @@ export class TlsTransport implements Transport {
     });
   }
 
-  /** The TLS session ended: by close_notify (the transport still open) or end of input. */
-  #sessionEnded(): void {
+  /**
+   * The TLS session ended: by close_notify (the transport still open), by the peer going
+   * back to plaintext after our close_notify, or by end of input.
+   */
+  #sessionEnded(peerStopped = false): void {
     this.#ended = true;
     if (this.#after === "tls") {
-      const closeNotify = !this.#duplex.rawEnded && !this.#closed;
+      const closeNotify = peerStopped || (!this.#duplex.rawEnded && !this.#closed);
       const wantsPlain = closeNotify && this.#events.closeNotify();
       if (wantsPlain || this.#stopped !== undefined) this.#goPlain();
       else this.#after = "eof";
@@ -148,7 +157,7 @@ export class TlsTransport implements Transport {
     this.#after = "plain";
     this.#duplex.keepRawOpen = true;
     this.#plain = this.#duplex.detach();
-    // Answer the peer's close_notify (if we have not sent ours) before any plaintext.
+    // Answer the peer's close_notify, where the TLS layer does, before any plaintext.
     this.#stopped ??= new Promise<void>((resolve) => this.#socket.end(resolve));
   }
 
@@ -162,12 +171,14 @@ export class TlsTransport implements Transport {
   }
 
   /**
-   * Sends close_notify. Writes made afterwards go out in plaintext once it has left; reads
-   * return TLS data until the peer's close_notify, then the plaintext that follows it.
+   * Sends close_notify. Reads return TLS data until the peer's close_notify (or, from a peer
+   * that does not answer one, the first bytes that are not a TLS record), then plaintext;
+   * writes made afterwards go out in plaintext once the close_notify has left.
    */
   stop(): void {
     if (this.#stopped !== undefined || this.#closed) return;
     this.#duplex.keepRawOpen = true;
+    this.#duplex.stopped();
     this.#stopped = this.handshake.then(
       () => new Promise<void>((resolve) => this.#socket.end(resolve)),
     );
@@ -198,11 +209,9 @@ export class TlsTransport implements Transport {
   async read(p: Uint8Array): Promise<number | null> {
     await this.handshake;
     while (this.#chunks.length === 0) {
+      if (this.#after === "plain") return await this.#readPlain(p);
       if (this.#error) throw this.#error;
-      if (this.#closed) return null;
-      if (this.#ended && this.#after !== "tls") {
-        return this.#after === "plain" ? await this.#readPlain(p) : null;
-      }
+      if (this.#closed || this.#after === "eof") return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
     const chunk = this.#chunks[0];
