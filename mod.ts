@@ -24,6 +24,7 @@
  * @module
  */
 export { Handle } from "./handle/handle.ts";
+export { HandleSettings } from "./handle/settings.ts";
 export type {
   ConnectCallbacks,
   ConnectTarget,

@@ -17,6 +17,28 @@ import { frameLimit } from "../codecs/limits.ts";
 import type { TlsOptions } from "../tls/options.ts";
 import { startTls } from "../tls/starttls.ts";
 
+const cores = new WeakMap<object, HandleCore>();
+
+/**
+ * Links a handle to its internals (for the parts of the class defined in other modules).
+ *
+ * @param owner The handle.
+ * @param core Its internals.
+ */
+export function registerCore(owner: object, core: HandleCore): void {
+  cores.set(owner, core);
+}
+
+/**
+ * The internals of a handle.
+ *
+ * @param owner The handle.
+ * @returns Its internals.
+ */
+export function coreOf(owner: object): HandleCore {
+  return cores.get(owner)!;
+}
+
 /** The internals of one handle. Not part of the public API. */
 export class HandleCore {
   readonly owner: Handle;

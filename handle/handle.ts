@@ -6,16 +6,11 @@
 import type { ReadBuffer } from "./buffer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-import { HandleCore } from "./core.ts";
+import { HandleCore, registerCore } from "./core.ts";
+import { HandleSettings } from "./settings.ts";
 import { HandleError } from "./errors.ts";
 import { type ReadIterator, readIterator } from "./iterate.ts";
-import {
-  checkSize,
-  type CustomReader,
-  type HandleCallback,
-  type HandleOptions,
-  type ReadCallback,
-} from "./options.ts";
+import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { type HandleSource, toTransport } from "./transport.ts";
@@ -30,7 +25,7 @@ import {
 } from "../codecs/registry.ts";
 import { NEED_MORE } from "../codecs/decoder.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
-import { startTls, stopTls, tlsActive } from "../tls/starttls.ts";
+import { alpnProtocol, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
@@ -92,7 +87,7 @@ function cancelled(): HandleError {
  * listener.close();
  * ```
  */
-export class Handle {
+export class Handle extends HandleSettings {
   readonly #core: HandleCore;
 
   /**
@@ -105,7 +100,9 @@ export class Handle {
    * @throws {TypeError} If `source` is not a connection.
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
+    super();
     this.#core = new HandleCore(this, toTransport(source), options);
+    registerCore(this, this.#core);
   }
 
   /**
@@ -212,57 +209,6 @@ export class Handle {
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
   get wbufLength(): number {
     return this.#core.writer.pending;
-  }
-
-  /** The error callback; see {@linkcode HandleOptions.onError}. */
-  get onError(): HandleOptions["onError"] {
-    return this.#core.onError;
-  }
-  set onError(cb: HandleOptions["onError"]) {
-    this.#core.onError = cb;
-  }
-
-  /** The end-of-input callback; see {@linkcode HandleOptions.onEof}. */
-  get onEof(): HandleCallback | undefined {
-    return this.#core.onEof;
-  }
-  set onEof(cb: HandleCallback | undefined) {
-    this.#core.onEof = cb;
-    this.#core.reader.startReading();
-  }
-
-  /** The default reader; setting it dispatches what is buffered at once. */
-  get onRead(): HandleCallback | undefined {
-    return this.#core.onRead;
-  }
-  set onRead(cb: HandleCallback | undefined) {
-    this.#core.onRead = cb;
-    this.#core.reader.wantData();
-  }
-
-  /** The drain callback; setting it calls it at once if the write queue is drained. */
-  get onDrain(): HandleCallback | undefined {
-    return this.#core.onDrain;
-  }
-  set onDrain(cb: HandleCallback | undefined) {
-    this.#core.onDrain = cb;
-    if (cb) this.#core.writer.callDrain();
-  }
-
-  /** `rbufMax` (see {@linkcode HandleOptions.rbufMax}). */
-  get rbufMax(): number {
-    return this.#core.reader.rbufMax;
-  }
-  set rbufMax(n: number) {
-    this.#core.reader.rbufMax = checkSize("rbufMax", n, Infinity);
-  }
-
-  /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
-  get wbufMax(): number {
-    return this.#core.writer.wbufMax;
-  }
-  set wbufMax(n: number) {
-    this.#core.writer.wbufMax = checkSize("wbufMax", n, Infinity);
   }
 
   // ---- reading ----
@@ -559,28 +505,13 @@ export class Handle {
     return tlsActive(this.#core);
   }
 
-  /** The handle's TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
-  get tlsOptions(): TlsOptions | undefined {
-    return this.#core.tlsOptions;
-  }
-  set tlsOptions(options: TlsOptions | undefined) {
-    this.#core.tlsOptions = options;
-  }
-
-  /** The `onStarttls` callback; see {@linkcode HandleOptions.onStarttls}. */
-  get onStarttls(): HandleOptions["onStarttls"] {
-    return this.#core.onStarttls;
-  }
-  set onStarttls(cb: HandleOptions["onStarttls"]) {
-    this.#core.onStarttls = cb;
-  }
-
-  /** The `onStoptls` callback; see {@linkcode HandleOptions.onStoptls}. */
-  get onStoptls(): HandleCallback | undefined {
-    return this.#core.onStoptls;
-  }
-  set onStoptls(cb: HandleCallback | undefined) {
-    this.#core.onStoptls = cb;
+  /**
+   * The ALPN protocol negotiated by `starttls` or the `tls` option: a name, `false` if none
+   * (or before the handshake ends), `undefined` if the handle started no TLS (for a
+   * `Deno.TlsConn`, ask the conn's `handshake()`).
+   */
+  get alpnProtocol(): string | false | undefined {
+    return alpnProtocol(this.#core);
   }
 
   // ---- writing ----
@@ -660,97 +591,6 @@ export class Handle {
    */
   pushShutdown(): void {
     if (this.#core.open) this.#core.writer.shutdown();
-  }
-
-  // ---- timeouts and socket options ----
-
-  /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
-  get timeout(): number {
-    return this.#core.timeouts.get("timeout");
-  }
-  set timeout(seconds: number) {
-    this.#core.timeouts.set("timeout", seconds);
-  }
-
-  /** The read inactivity timeout in seconds; setting it takes effect at once. */
-  get rtimeout(): number {
-    return this.#core.timeouts.get("rtimeout");
-  }
-  set rtimeout(seconds: number) {
-    this.#core.timeouts.set("rtimeout", seconds);
-  }
-
-  /** The write inactivity timeout in seconds; setting it takes effect at once. */
-  get wtimeout(): number {
-    return this.#core.timeouts.get("wtimeout");
-  }
-  set wtimeout(seconds: number) {
-    this.#core.timeouts.set("wtimeout", seconds);
-  }
-
-  /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
-  timeoutReset(): void {
-    this.#core.timeouts.reset("timeout");
-  }
-
-  /** Marks activity now for `rtimeout`. */
-  rtimeoutReset(): void {
-    this.#core.timeouts.reset("rtimeout");
-  }
-
-  /** Marks activity now for `wtimeout`. */
-  wtimeoutReset(): void {
-    this.#core.timeouts.reset("wtimeout");
-  }
-
-  /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
-  get onTimeout(): HandleCallback | undefined {
-    return this.#core.onTimeout.timeout;
-  }
-  set onTimeout(cb: HandleCallback | undefined) {
-    this.#core.onTimeout.timeout = cb;
-  }
-
-  /** See {@linkcode HandleOptions.onRtimeout}. */
-  get onRtimeout(): HandleCallback | undefined {
-    return this.#core.onTimeout.rtimeout;
-  }
-  set onRtimeout(cb: HandleCallback | undefined) {
-    this.#core.onTimeout.rtimeout = cb;
-  }
-
-  /** See {@linkcode HandleOptions.onWtimeout}. */
-  get onWtimeout(): HandleCallback | undefined {
-    return this.#core.onTimeout.wtimeout;
-  }
-  set onWtimeout(cb: HandleCallback | undefined) {
-    this.#core.onTimeout.wtimeout = cb;
-  }
-
-  /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
-  get noDelay(): boolean {
-    return this.#core.noDelay;
-  }
-  set noDelay(on: boolean) {
-    this.#core.noDelay = on;
-    if (this.#core.open) this.#core.transport.setNoDelay?.(on);
-  }
-
-  /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
-  get keepalive(): boolean {
-    return this.#core.keepalive;
-  }
-  set keepalive(on: boolean) {
-    this.#core.keepalive = on;
-    if (this.#core.open) this.#core.transport.setKeepAlive?.(on);
-  }
-
-  /** See {@linkcode HandleOptions.autocork}. */
-  get autocork(): boolean {
-    return this.#core.writer.autocork;
-  }
-  set autocork(on: boolean) {
-    this.#core.writer.autocork = on;
   }
 
   // ---- closing ----

@@ -36,6 +36,17 @@ export function tlsActive(core: HandleCore): boolean {
 }
 
 /**
+ * The ALPN protocol the session negotiated.
+ *
+ * @param core The handle.
+ * @returns The protocol, `false` if none was agreed (or the handshake has not finished), or
+ * `undefined` without a TLS session started by the handle.
+ */
+export function alpnProtocol(core: HandleCore): string | false | undefined {
+  return core.transport instanceof TlsTransport ? core.transport.alpnProtocol : undefined;
+}
+
+/**
  * Puts TLS between the handle and its transport, at once:
  * - the bytes in `h.rbuf` and the result of a read in flight are the start of the TLS
  *   stream: they are fed to TLS, never delivered as plaintext;

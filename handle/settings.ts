@@ -1,0 +1,198 @@
+/**
+ * {@linkcode HandleSettings}: the callbacks, limits, timeouts, socket options and TLS
+ * settings of a handle, readable and settable after construction. `Handle` extends it.
+ *
+ * @module
+ */
+import { coreOf } from "./core.ts";
+import { checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
+import type { TlsOptions } from "../tls/options.ts";
+
+/**
+ * The settable state of a {@linkcode Handle}: each accessor mirrors the constructor option of
+ * the same name (see {@linkcode HandleOptions}) and takes effect at once.
+ *
+ * @example Changing settings on a live handle
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * h.rtimeout = 30;
+ * h.noDelay = true;
+ * assert.equal(h.rtimeout, 30);
+ * h.destroy();
+ * (await listener.accept()).close();
+ * listener.close();
+ * ```
+ */
+export class HandleSettings {
+  /** The error callback; see {@linkcode HandleOptions.onError}. */
+  get onError(): HandleOptions["onError"] {
+    return coreOf(this).onError;
+  }
+  set onError(cb: HandleOptions["onError"]) {
+    coreOf(this).onError = cb;
+  }
+
+  /** The end-of-input callback; see {@linkcode HandleOptions.onEof}. */
+  get onEof(): HandleCallback | undefined {
+    return coreOf(this).onEof;
+  }
+  set onEof(cb: HandleCallback | undefined) {
+    coreOf(this).onEof = cb;
+    coreOf(this).reader.startReading();
+  }
+
+  /** The default reader; setting it dispatches what is buffered at once. */
+  get onRead(): HandleCallback | undefined {
+    return coreOf(this).onRead;
+  }
+  set onRead(cb: HandleCallback | undefined) {
+    coreOf(this).onRead = cb;
+    coreOf(this).reader.wantData();
+  }
+
+  /** The drain callback; setting it calls it at once if the write queue is drained. */
+  get onDrain(): HandleCallback | undefined {
+    return coreOf(this).onDrain;
+  }
+  set onDrain(cb: HandleCallback | undefined) {
+    coreOf(this).onDrain = cb;
+    if (cb) coreOf(this).writer.callDrain();
+  }
+
+  /** `rbufMax` (see {@linkcode HandleOptions.rbufMax}). */
+  get rbufMax(): number {
+    return coreOf(this).reader.rbufMax;
+  }
+  set rbufMax(n: number) {
+    coreOf(this).reader.rbufMax = checkSize("rbufMax", n, Infinity);
+  }
+
+  /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
+  get wbufMax(): number {
+    return coreOf(this).writer.wbufMax;
+  }
+  set wbufMax(n: number) {
+    coreOf(this).writer.wbufMax = checkSize("wbufMax", n, Infinity);
+  }
+
+  // ---- TLS settings ----
+
+  /** The handle's TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
+  get tlsOptions(): TlsOptions | undefined {
+    return coreOf(this).tlsOptions;
+  }
+  set tlsOptions(options: TlsOptions | undefined) {
+    coreOf(this).tlsOptions = options;
+  }
+
+  /** The `onStarttls` callback; see {@linkcode HandleOptions.onStarttls}. */
+  get onStarttls(): HandleOptions["onStarttls"] {
+    return coreOf(this).onStarttls;
+  }
+  set onStarttls(cb: HandleOptions["onStarttls"]) {
+    coreOf(this).onStarttls = cb;
+  }
+
+  /** The `onStoptls` callback; see {@linkcode HandleOptions.onStoptls}. */
+  get onStoptls(): HandleCallback | undefined {
+    return coreOf(this).onStoptls;
+  }
+  set onStoptls(cb: HandleCallback | undefined) {
+    coreOf(this).onStoptls = cb;
+  }
+
+  // ---- timeouts and socket options ----
+
+  /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
+  get timeout(): number {
+    return coreOf(this).timeouts.get("timeout");
+  }
+  set timeout(seconds: number) {
+    coreOf(this).timeouts.set("timeout", seconds);
+  }
+
+  /** The read inactivity timeout in seconds; setting it takes effect at once. */
+  get rtimeout(): number {
+    return coreOf(this).timeouts.get("rtimeout");
+  }
+  set rtimeout(seconds: number) {
+    coreOf(this).timeouts.set("rtimeout", seconds);
+  }
+
+  /** The write inactivity timeout in seconds; setting it takes effect at once. */
+  get wtimeout(): number {
+    return coreOf(this).timeouts.get("wtimeout");
+  }
+  set wtimeout(seconds: number) {
+    coreOf(this).timeouts.set("wtimeout", seconds);
+  }
+
+  /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
+  timeoutReset(): void {
+    coreOf(this).timeouts.reset("timeout");
+  }
+
+  /** Marks activity now for `rtimeout`. */
+  rtimeoutReset(): void {
+    coreOf(this).timeouts.reset("rtimeout");
+  }
+
+  /** Marks activity now for `wtimeout`. */
+  wtimeoutReset(): void {
+    coreOf(this).timeouts.reset("wtimeout");
+  }
+
+  /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
+  get onTimeout(): HandleCallback | undefined {
+    return coreOf(this).onTimeout.timeout;
+  }
+  set onTimeout(cb: HandleCallback | undefined) {
+    coreOf(this).onTimeout.timeout = cb;
+  }
+
+  /** See {@linkcode HandleOptions.onRtimeout}. */
+  get onRtimeout(): HandleCallback | undefined {
+    return coreOf(this).onTimeout.rtimeout;
+  }
+  set onRtimeout(cb: HandleCallback | undefined) {
+    coreOf(this).onTimeout.rtimeout = cb;
+  }
+
+  /** See {@linkcode HandleOptions.onWtimeout}. */
+  get onWtimeout(): HandleCallback | undefined {
+    return coreOf(this).onTimeout.wtimeout;
+  }
+  set onWtimeout(cb: HandleCallback | undefined) {
+    coreOf(this).onTimeout.wtimeout = cb;
+  }
+
+  /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
+  get noDelay(): boolean {
+    return coreOf(this).noDelay;
+  }
+  set noDelay(on: boolean) {
+    coreOf(this).noDelay = on;
+    if (coreOf(this).open) coreOf(this).transport.setNoDelay?.(on);
+  }
+
+  /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
+  get keepalive(): boolean {
+    return coreOf(this).keepalive;
+  }
+  set keepalive(on: boolean) {
+    coreOf(this).keepalive = on;
+    if (coreOf(this).open) coreOf(this).transport.setKeepAlive?.(on);
+  }
+
+  /** See {@linkcode HandleOptions.autocork}. */
+  get autocork(): boolean {
+    return coreOf(this).writer.autocork;
+  }
+  set autocork(on: boolean) {
+    coreOf(this).writer.autocork = on;
+  }
+}

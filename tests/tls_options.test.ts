@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { defaultTlsOptions, Handle, HandleError } from "../mod.ts";
+import { deferred } from "./_net.ts";
+import { CA, CERT, CLIENT, handlePair, KEY, SERVER } from "./_tls.ts";
+
+Deno.test("tls options: a Handle over Deno.listenTls / Deno.connectTls conns needs no tls option", async () => {
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
+  const accepted = listener.accept();
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: listener.addr.port,
+    caCerts: [CA],
+  });
+  const server = new Handle(await accepted);
+  listener.close();
+  const client = new Handle(conn);
+  client.pushWrite("hello\n");
+  assert.equal(await server.read("line"), "hello");
+  server.pushWrite("netstring");
+  server.pushWrite("netstring", "payload");
+  assert.equal(await client.read("chunk", 9).then((b) => new TextDecoder().decode(b)), "netstring");
+  assert.deepEqual(await client.read("netstring"), new TextEncoder().encode("payload"));
+  client.destroy();
+  server.destroy();
+  await Promise.all([client.closed, server.closed]);
+});
+
+Deno.test("tls options: mutual TLS, a client certificate is required and verified", async () => {
+  const p = await handlePair(
+    { tls: "connect", tlsOptions: { ...CLIENT, cert: CERT, key: KEY } },
+    { tls: "accept", tlsOptions: { ...SERVER, caCerts: [CA], requireClientCert: true } },
+  );
+  p.client.pushWrite("authenticated\n");
+  assert.equal(await p.server.read("line"), "authenticated");
+  await p.close();
+
+  const q = await handlePair(
+    { tls: "connect", tlsOptions: CLIENT, onError: () => {} },
+    { tls: "accept", tlsOptions: { ...SERVER, caCerts: [CA], requireClientCert: true } },
+  );
+  const failed = deferred<HandleError>();
+  q.server.onError = (_h, e) => failed.resolve(e);
+  q.server.pushRead("line", () => {});
+  q.client.pushWrite("anonymous\n");
+  const err = await failed.promise;
+  assert.equal(err.code, "EPROTO");
+  assert.equal(err.fatal, true);
+  await q.close();
+});
+
+Deno.test("tls options: ALPN picks the server's protocol among the client's", async () => {
+  const started = deferred();
+  const p = await handlePair(
+    { tls: "connect", tlsOptions: { ...CLIENT, alpnProtocols: ["h2", "smtp"] } },
+    {
+      tls: "accept",
+      tlsOptions: { ...SERVER, alpnProtocols: ["smtp"] },
+      onStarttls: () => started.resolve(),
+    },
+  );
+  p.client.pushWrite("x\n");
+  assert.equal(await p.server.read("line"), "x");
+  await started.promise;
+  assert.equal(p.server.alpnProtocol, "smtp");
+  assert.equal(p.client.alpnProtocol, "smtp");
+  await p.close();
+});
+
+Deno.test("tls options: handles inherit defaultTlsOptions, their own options win", async () => {
+  defaultTlsOptions.caCerts = [CA];
+  defaultTlsOptions.hostname = "wrong.example";
+  try {
+    const p = await handlePair(
+      { tls: "connect", tlsOptions: { hostname: "localhost" } },
+      { tls: "accept", tlsOptions: SERVER },
+    );
+    p.client.pushWrite("inherited\n");
+    assert.equal(await p.server.read("line"), "inherited");
+    await p.close();
+  } finally {
+    delete defaultTlsOptions.caCerts;
+    delete defaultTlsOptions.hostname;
+  }
+});
+
+Deno.test("tls options: starttls after destroy throws EPIPE", async () => {
+  const p = await handlePair();
+  p.client.destroy();
+  assert.throws(
+    () => p.client.starttls("connect", CLIENT),
+    (e) => e instanceof HandleError && e.code === "EPIPE",
+  );
+  await p.close();
+});
