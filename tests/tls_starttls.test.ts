@@ -87,3 +87,38 @@ Deno.test("starttls: twice is a TypeError, a bad mode is a TypeError, accept nee
   assert.throws(() => p.client.starttls("connect", CLIENT), /already active/);
   await p.close();
 });
+
+Deno.test("starttls: called while a read is in flight on the conn, the peer's handshake reaches TLS", async () => {
+  const p = await handlePair();
+  const lines: string[] = [];
+  const got = deferred();
+  // The server has a read in flight (a queued line) when it upgrades, from outside any callback.
+  p.server.pushRead("line", (_h, line) => {
+    lines.push(line);
+    got.resolve();
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  p.server.starttls("accept", SERVER);
+  p.client.starttls("connect", CLIENT);
+  p.client.pushWrite("first over tls\n");
+  await got.promise;
+  assert.deepEqual(lines, ["first over tls"]);
+  await p.close();
+});
+
+Deno.test("starttls: a ClientHello sent right behind STARTTLS, without waiting for a reply, is not lost", async () => {
+  const p = await handlePair();
+  const upgraded = deferred<string>();
+  p.server.pushRead("line", (h, line) => {
+    assert.equal(line, "STARTTLS");
+    h.starttls("accept", SERVER);
+    h.pushRead("line", (_h, line) => upgraded.resolve(line));
+  });
+  // The client does not wait for a reply: its ClientHello follows the command at once, so the
+  // server finds it already buffered in h.rbuf when it calls starttls.
+  p.client.pushWrite("STARTTLS\n");
+  p.client.starttls("connect", CLIENT);
+  p.client.pushWrite("pipelined\n");
+  assert.equal(await upgraded.promise, "pipelined");
+  await p.close();
+});
