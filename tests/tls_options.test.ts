@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { defaultTlsOptions, Handle, HandleError } from "../mod.ts";
 import { deferred } from "./_net.ts";
-import { CA, CERT, CLIENT, handlePair, KEY, SERVER } from "./_tls.ts";
+import { CA, CERT, CLIENT, handlePair, KEY, OTHER_CA, SERVER } from "./_tls.ts";
 
 Deno.test("tls options: a Handle over Deno.listenTls / Deno.connectTls conns needs no tls option", async () => {
   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
@@ -46,6 +46,23 @@ Deno.test("tls options: mutual TLS, a client certificate is required and verifie
   assert.equal(err.code, "EPROTO");
   assert.equal(err.fatal, true);
   await q.close();
+});
+
+Deno.test("tls options: requireClientCert refuses a client certificate from an untrusted CA", async () => {
+  const p = await handlePair(
+    { tls: "connect", tlsOptions: { ...CLIENT, cert: CERT, key: KEY }, onError: () => {} },
+    { tls: "accept", tlsOptions: { ...SERVER, caCerts: [OTHER_CA], requireClientCert: true } },
+  );
+  const failed = deferred<HandleError>();
+  const lines: string[] = [];
+  p.server.onError = (_h, e) => failed.resolve(e);
+  p.server.pushRead("line", (_h, line) => lines.push(line));
+  p.client.pushWrite("accepted?\n");
+  const err = await failed.promise;
+  assert.equal(err.code, "EPROTO");
+  assert.match(err.message, /trusted CA/);
+  assert.deepEqual(lines, []);
+  await p.close();
 });
 
 Deno.test("tls options: ALPN picks the server's protocol among the client's", async () => {

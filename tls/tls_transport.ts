@@ -9,6 +9,7 @@ import { HandleError } from "../handle/errors.ts";
 import type { Transport } from "../handle/transport.ts";
 import { tlsError, type TlsMode, type TlsOptions } from "./options.ts";
 import { RawDuplex } from "./raw_duplex.ts";
+import { clientCertProblem } from "./client_cert.ts";
 
 /** What a TLS session reports back to its handle. */
 export interface TlsEvents {
@@ -89,7 +90,14 @@ export class TlsTransport implements Transport {
           new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
         );
       };
-      socket.once(mode === "accept" ? "secure" : "secureConnect", () => resolve());
+      socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
+        const problem = mode === "accept" && options.requireClientCert
+          ? clientCertProblem(socket, options.caCerts)
+          : undefined;
+        if (problem === undefined) return resolve();
+        reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
+        socket.destroy();
+      });
       socket.once("error", (e) => reject(tlsError(e, "handshake")));
       socket.once("end", endedEarly);
       socket.once("close", endedEarly);

@@ -1,0 +1,399 @@
+/**
+ * STARTTLS the SMTP way (RFC 3207), server and client in one process over loopback, printed
+ * as a transcript:
+ *
+ *     deno run --allow-net --allow-read examples/smtp_starttls.ts
+ *
+ * The server ({@linkcode startSmtpServer}) greets, advertises `STARTTLS` in its `EHLO` reply,
+ * refuses mail (`530`) until the session is encrypted, answers `STARTTLS` with
+ * `220 Ready to start TLS` (pushed before `h.starttls("accept", ...)`, so it leaves in
+ * plaintext) and goes on over TLS with the same read queue: `EHLO` again, `MAIL FROM`,
+ * `RCPT TO`, `DATA` (lines up to a lone `.`), `QUIT`. The client reads replies with the promise
+ * API and upgrades with `h.starttls("connect", ...)` once it has the `220`.
+ *
+ * The certificates are the test ones in `tests/certs/` (a private CA, a leaf for `localhost`).
+ *
+ * @module
+ */
+import { Handle, type HandleError } from "../mod.ts";
+
+/** Options for {@linkcode startSmtpServer}. */
+export interface SmtpServerOptions {
+  /** The server's PEM certificate chain, used after `STARTTLS`. */
+  cert: string;
+  /** The PEM private key of `cert`. */
+  key: string;
+  /**
+   * The address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; 0 picks a free one (read it back from `port`).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * The name the server gives itself in its replies.
+   *
+   * @default {"localhost"}
+   */
+  name?: string;
+  /**
+   * Seconds without any traffic after which a session is dropped (0: never).
+   *
+   * @default {60}
+   */
+  timeout?: number;
+  /**
+   * Receives the server's side of every session as text: `C: ` lines received, `S: ` lines
+   * sent, and `-- ` notes (TLS started, errors, closed).
+   */
+  log?: (line: string) => void;
+}
+
+/** A message the server accepted. */
+export interface SmtpMessage {
+  /** The reverse path of `MAIL FROM:<...>`. */
+  from: string;
+  /** The forward paths of the `RCPT TO:<...>` commands. */
+  to: string[];
+  /** The message's lines, dot-unstuffed, without the terminating `.`. */
+  lines: string[];
+  /** Whether it arrived over TLS (always true: mail is refused before `STARTTLS`). */
+  tls: boolean;
+}
+
+/** A running server: its port, what it received, and how to stop it. */
+export interface SmtpServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** The messages accepted so far, in order. */
+  readonly messages: SmtpMessage[];
+  /** Stops listening, destroys the sessions still open and waits until all is closed. */
+  close(): Promise<void>;
+}
+
+/** The longest line read (RFC 5321 allows 998 bytes in a text line, 510 in a command). */
+const MAX_LINE = 4096;
+
+/**
+ * Starts an SMTP-style server that requires STARTTLS before it takes mail. Each connection
+ * is one {@linkcode Handle}, driven by a chain of `pushRead("line", ...)` callbacks; the
+ * upgrade happens inside the callback that read `STARTTLS`, and the next `pushRead` is
+ * satisfied from the decrypted stream.
+ *
+ * | command              | before STARTTLS                             | after                         |
+ * | -------------------- | ------------------------------------------- | ----------------------------- |
+ * | `EHLO name`          | `250-name Hello`, `250-STARTTLS`, `250 ...` | the same without STARTTLS     |
+ * | `STARTTLS`           | `220 Ready to start TLS`, then TLS          | `503`                         |
+ * | `MAIL`/`RCPT`/`DATA` | `530 Must issue a STARTTLS command first`   | `250` / `354`, message, `250` |
+ * | `RSET`, `NOOP`       | `250 OK`                                    | `250 OK`                      |
+ * | `QUIT`               | `221`, then half-close                      | the same                      |
+ *
+ * @param options The certificate and key, where to listen, a log.
+ * @returns The running server.
+ *
+ * @example Serving on a free port
+ * ```ts ignore
+ * import { startSmtpServer } from "./examples/smtp_starttls.ts";
+ *
+ * const server = startSmtpServer({
+ *   cert: Deno.readTextFileSync("tests/certs/server.pem"),
+ *   key: Deno.readTextFileSync("tests/certs/server.key"),
+ *   log: (line) => console.log(`server ${line}`),
+ * });
+ * // openssl s_client -connect 127.0.0.1:<port> -starttls smtp -CAfile tests/certs/ca.pem
+ * console.log(`listening on 127.0.0.1:${server.port}`);
+ * // ... later
+ * await server.close();
+ * console.log(server.messages);
+ * ```
+ */
+export function startSmtpServer(options: SmtpServerOptions): SmtpServer {
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+  });
+  const messages: SmtpMessage[] = [];
+  const sessions = new Set<Handle>();
+  let closing = false;
+
+  const acceptLoop = (async () => {
+    while (!closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (!closing) options.log?.(`-- accept failed: ${(e as Error).message}`);
+        return;
+      }
+      if (closing) {
+        conn.close();
+        return;
+      }
+      const h = serveSession(conn, options, messages);
+      sessions.add(h);
+      h.closed.catch(() => {}).finally(() => sessions.delete(h));
+    }
+  })();
+
+  return {
+    port: listener.addr.port,
+    messages,
+    async close() {
+      if (!closing) {
+        closing = true;
+        listener.close();
+      }
+      const open = [...sessions];
+      for (const h of open) h.destroy();
+      await Promise.allSettled([acceptLoop, ...open.map((h) => h.closed)]);
+    },
+  };
+}
+
+/** One SMTP session on one connection. */
+function serveSession(
+  conn: Deno.TcpConn,
+  options: SmtpServerOptions,
+  messages: SmtpMessage[],
+): Handle {
+  const name = options.name ?? "localhost";
+  const log = options.log ?? (() => {});
+  const tlsOptions = { cert: options.cert, key: options.key };
+  let tls = false;
+  let greeted = false;
+  let from: string | undefined;
+  let to: string[] = [];
+  const reset = () => {
+    from = undefined;
+    to = [];
+  };
+
+  const h = new Handle(conn, {
+    noDelay: true,
+    timeout: options.timeout ?? 60,
+    onTimeout: (h) => {
+      log("-- no traffic, closing");
+      h.destroy();
+    },
+    onEof: (h) => {
+      log("-- client closed the connection");
+      h.destroy();
+    },
+    onError: (_h, err: HandleError) => log(`-- error ${err.code}: ${err.message}`),
+    onStarttls: (_h, ok, err) => {
+      log(ok ? "-- TLS established" : `-- TLS handshake failed: ${err?.message}`);
+    },
+  });
+
+  /** Sends a reply of one or more lines (one write). */
+  const reply = (...lines: string[]) => {
+    for (const line of lines) log(`S: ${line}`);
+    h.pushWrite(lines.map((line) => `${line}\r\n`).join(""));
+  };
+  const next = () => h.pushRead("line", { maxLength: MAX_LINE }, command);
+
+  const command = (h: Handle, line: string): void => {
+    log(`C: ${line}`);
+    const verb = line.split(" ", 1)[0].toUpperCase();
+    const arg = line.slice(verb.length).trim();
+    const needTls = verb === "MAIL" || verb === "RCPT" || verb === "DATA";
+    if (needTls && !tls) {
+      reply("530 Must issue a STARTTLS command first");
+      return next();
+    }
+    switch (verb) {
+      case "EHLO":
+        if (arg === "") {
+          reply("501 Syntax: EHLO hostname");
+          break;
+        }
+        greeted = true;
+        reset();
+        reply(`250-${name} Hello ${arg}`, ...(tls ? [] : ["250-STARTTLS"]), "250 8BITMIME");
+        break;
+      case "HELO":
+        greeted = arg !== "";
+        reset();
+        reply(greeted ? `250 ${name}` : "501 Syntax: HELO hostname");
+        break;
+      case "STARTTLS":
+        if (tls) {
+          reply("503 TLS already active");
+          break;
+        }
+        // The 220 is queued before starttls, so it leaves in plaintext; what the client
+        // sends next is the start of the handshake, and the next line read is decrypted.
+        reply("220 Ready to start TLS");
+        h.starttls("accept", tlsOptions);
+        log("-- STARTTLS: handshake started");
+        tls = true;
+        greeted = false; // RFC 3207: forget everything, the client must EHLO again
+        reset();
+        break;
+      case "MAIL": {
+        const path = /^FROM:\s*<([^>]*)>/i.exec(arg)?.[1];
+        if (!greeted) reply("503 Send EHLO first");
+        else if (from !== undefined) reply("503 Sender already given");
+        else if (path === undefined) reply("501 Syntax: MAIL FROM:<address>");
+        else {
+          from = path;
+          reply("250 OK");
+        }
+        break;
+      }
+      case "RCPT": {
+        const path = /^TO:\s*<([^>]+)>/i.exec(arg)?.[1];
+        if (from === undefined) reply("503 Need MAIL command");
+        else if (path === undefined) reply("501 Syntax: RCPT TO:<address>");
+        else {
+          to.push(path);
+          reply("250 OK");
+        }
+        break;
+      }
+      case "DATA":
+        if (to.length === 0) {
+          reply("503 Need RCPT command");
+          break;
+        }
+        reply("354 End data with <CR><LF>.<CR><LF>");
+        return readData(h);
+      case "RSET":
+        reset();
+        reply("250 OK");
+        break;
+      case "NOOP":
+        reply("250 OK");
+        break;
+      case "QUIT":
+        reply(`221 ${name} closing connection`);
+        h.pushShutdown(); // after the 221; the session ends at the client's end of input
+        return;
+      default:
+        reply("500 Command not recognized");
+    }
+    next();
+  };
+
+  /** Reads the message lines up to a lone ".", then goes back to commands. */
+  const readData = (h: Handle) => {
+    const lines: string[] = [];
+    const dataLine = (h: Handle, line: string): void => {
+      log(`C: ${line}`);
+      if (line !== ".") {
+        lines.push(line.startsWith(".") ? line.slice(1) : line);
+        return h.pushRead("line", { maxLength: MAX_LINE }, dataLine);
+      }
+      messages.push({ from: from!, to, lines, tls });
+      reset();
+      reply(`250 OK: queued as ${messages.length}`);
+      next();
+    };
+    h.pushRead("line", { maxLength: MAX_LINE }, dataLine);
+  };
+
+  reply(`220 ${name} ESMTP`);
+  next();
+  return h;
+}
+
+/**
+ * The client side of the demo: EHLO, a refused MAIL, STARTTLS, EHLO over TLS, one message,
+ * QUIT. Every line sent and received goes to `print`.
+ */
+async function runClient(port: number, ca: string, print: (line: string) => void): Promise<void> {
+  const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }), { noDelay: true });
+  const send = (line: string) => {
+    print(`C: ${line}`);
+    h.pushWrite(`${line}\r\n`);
+  };
+  /** Reads one reply (all its lines) and checks its code. */
+  const expect = async (code: number): Promise<string[]> => {
+    const lines: string[] = [];
+    for (;;) {
+      const line = await h.read("line");
+      print(`S: ${line}`);
+      lines.push(line);
+      if (line[3] !== "-") break;
+    }
+    const last = lines[lines.length - 1];
+    if (!last.startsWith(`${code}`)) throw new Error(`expected a ${code} reply, got "${last}"`);
+    return lines;
+  };
+  const offersStarttls = (lines: string[]) =>
+    lines.some((line) => line.slice(4).toUpperCase() === "STARTTLS");
+
+  try {
+    await expect(220);
+    send("EHLO client.example");
+    if (!offersStarttls(await expect(250))) throw new Error("the server does not offer STARTTLS");
+    send("MAIL FROM:<alice@example.com>");
+    await expect(530); // no mail in plaintext
+    send("STARTTLS");
+    await expect(220);
+
+    const handshake = new Promise<void>((resolve, reject) => {
+      h.onStarttls = (_h, ok, err) => ok ? resolve() : reject(err);
+    });
+    h.starttls("connect", { caCerts: [ca], hostname: "localhost" });
+    await handshake;
+    print("-- TLS established: everything below is encrypted --");
+
+    send("EHLO client.example");
+    if (offersStarttls(await expect(250))) throw new Error("STARTTLS offered again over TLS");
+    send("MAIL FROM:<alice@example.com>");
+    await expect(250);
+    send("RCPT TO:<bob@example.com>");
+    await expect(250);
+    send("DATA");
+    await expect(354);
+    const message = [
+      "Subject: over TLS",
+      "",
+      "Hello Bob,",
+      ".a line that starts with a dot is sent as two dots",
+      "Alice",
+    ];
+    for (const line of message) send(line.startsWith(".") ? `.${line}` : line);
+    send(".");
+    await expect(250);
+    send("QUIT");
+    await expect(221);
+    // The server half-closes after its 221: read to the end.
+    for await (const line of h.iterate("line")) print(`S: ${line}`);
+    print("-- connection closed by the server --");
+  } finally {
+    h.destroy();
+    await h.closed.catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const certs = new URL("../tests/certs/", import.meta.url);
+  const pem = (file: string) => Deno.readTextFileSync(new URL(file, certs));
+  const server = startSmtpServer({ cert: pem("server.pem"), key: pem("server.key") });
+  console.log(`-- SMTP server listening on 127.0.0.1:${server.port} --`);
+  let failed = false;
+  try {
+    await runClient(server.port, pem("ca.pem"), (line) => console.log(line));
+  } catch (e) {
+    console.error(`smtp_starttls: ${(e as Error).message}`);
+    failed = true;
+  } finally {
+    await server.close();
+  }
+  const [message] = server.messages;
+  console.log(
+    `-- server accepted ${server.messages.length} message(s)` +
+      (message
+        ? `, ${message.lines.length} lines from <${message.from}> over TLS: ${message.tls}`
+        : "") +
+      " --",
+  );
+  if (failed || server.messages.length !== 1) Deno.exit(1);
+}
