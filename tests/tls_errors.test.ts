@@ -12,6 +12,21 @@ function errors(p: { client: Handle; server: Handle }) {
   return { client: client.promise, server: server.promise };
 }
 
+/** A Handle TLS server (reporting its first error) and the raw TCP client connected to it. */
+async function tlsServerAndRawClient() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const failed = deferred<HandleError>();
+  const server = new Handle(await accepted, {
+    tls: "accept",
+    tlsOptions: SERVER,
+    onError: (_h, e) => failed.resolve(e),
+  });
+  listener.close();
+  return { conn, server, failed };
+}
+
 Deno.test("tls errors: a server certificate from an unknown CA is a fatal EPROTO naming it", async () => {
   const p = await handlePair();
   const e = errors(p);
@@ -50,16 +65,7 @@ Deno.test("tls errors: unsafelyDisableHostnameVerification accepts another name,
 });
 
 Deno.test("tls errors: plaintext sent to a TLS server is a fatal EPROTO there", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const failed = deferred<HandleError>();
-  const server = new Handle(await accepted, {
-    tls: "accept",
-    tlsOptions: SERVER,
-    onError: (_h, e) => failed.resolve(e),
-  });
-  listener.close();
+  const { conn, server, failed } = await tlsServerAndRawClient();
   const lines: string[] = [];
   server.pushRead("line", (_h, line) => lines.push(line));
   await writeAll(conn, "GET / HTTP/1.0\r\n\r\n");
@@ -139,16 +145,7 @@ Deno.test("tls errors: a handshake that never completes is cut off by timeout", 
 });
 
 Deno.test("tls errors: a client closing mid-handshake fails the server's handshake too", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const failed = deferred<HandleError>();
-  const server = new Handle(await accepted, {
-    tls: "accept",
-    tlsOptions: SERVER,
-    onError: (_h, e) => failed.resolve(e),
-  });
-  listener.close();
+  const { conn, server, failed } = await tlsServerAndRawClient();
   await writeAll(conn, new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x40, 0x01])); // a ClientHello's start
   conn.close();
   const err = await failed.promise;
