@@ -10,8 +10,14 @@
  * - `--mb=N` / `BENCH_MB=N`: MiB per line or record run (default 64; chunk runs send 4x that).
  * - `--runs=N` / `BENCH_RUNS=N`: measured runs per variant (default 5).
  * - `--quick` / `BENCH_QUICK=1`: 16 MiB, 3 measured runs (under 10 s in total).
- * - `--only=TEXT` / `BENCH_ONLY=TEXT`: only workloads whose name contains TEXT.
+ * - `--only=TEXT` / `BENCH_ONLY=TEXT`: only workloads whose name contains TEXT (`--only=TLS`:
+ *   the TLS rows).
  * - `--no-node` / `BENCH_NODE=0`: skip the Node peer column.
+ *
+ * The TLS rows use tests/certs: the producer connects with `Deno.connectTls` to a
+ * `Deno.listenTls` listener (the raw loop and a Handle over the accepted `Deno.TlsConn`), or,
+ * for the Handle of the `tls: "accept"` row, to a plain listener whose accepted conn the Handle
+ * takes to TLS itself through `node:tls`. The raw loop always reads a native `Deno.TlsConn`.
  *
  * @module
  */
@@ -26,7 +32,7 @@ import {
   RAW_READ_SIZE,
   type Reader,
 } from "./readers.ts";
-import { nodeLines, type Pattern, timeRun } from "./run.ts";
+import { nodeLines, type Pattern, timeRun, TLS_CERT, TLS_KEY } from "./run.ts";
 
 /** A flag `--name=value` (or `--name` alone, "1"), else the environment variable. */
 function option(name: string, env: string): string | undefined {
@@ -61,6 +67,17 @@ interface Workload {
   target: number;
   /** Whether to run Node's line split as a peer. */
   node?: boolean;
+  /**
+   * Over TLS: `"native"`, both variants on a `Deno.listenTls` conn; `"accept"`, the raw loop
+   * on one and the Handle on a plain conn that it takes to TLS itself (`tls: "accept"`).
+   */
+  tls?: "native" | "accept";
+}
+
+/** The listeners the producers connect to; `tls` only when a TLS workload is selected. */
+interface Listeners {
+  tcp: Deno.TcpListener;
+  tls?: Deno.TlsListener;
 }
 
 interface Row {
@@ -73,19 +90,25 @@ interface Row {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Warms up, then runs raw and handle alternately; returns MB/s medians. */
-async function measure(listener: Deno.TcpListener, w: Workload): Promise<Row> {
+async function measure(listeners: Listeners, w: Workload): Promise<Row> {
   const total = (w.pattern.unit === 1 ? 4 : 1) * MB * MIB;
   const unit = w.pattern.unit;
+  const tls = w.tls !== undefined;
+  if (tls && listeners.tls === undefined) throw new Error(`${w.name}: no TLS listener`);
+  const rawListener = tls ? listeners.tls! : listeners.tcp;
+  const handleListener = w.tls === "native" ? listeners.tls! : listeners.tcp;
+  const runRaw = () => timeRun(rawListener, raw, w.pattern, total, 1, tls);
+  const runHandle = () => timeRun(handleListener, w.reader, w.pattern, total, unit, tls);
   // Warm-up at full size: the JIT settles on this workload before anything is timed.
-  await timeRun(listener, raw, w.pattern, total, 1);
-  await timeRun(listener, w.reader, w.pattern, total, unit);
+  await runRaw();
+  await runHandle();
   const rawRates: number[] = [];
   const handleRates: number[] = [];
   const nodeRates: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await timeRun(listener, raw, w.pattern, total, 1);
+    const r = await runRaw();
     rawRates.push(r.bytes / r.seconds / 1e6);
-    const h = await timeRun(listener, w.reader, w.pattern, total, unit);
+    const h = await runHandle();
     handleRates.push(h.bytes / h.seconds / 1e6);
     const n = NODE && w.node ? await nodeLines(w.pattern, total) : undefined;
     if (n !== undefined) nodeRates.push(n);
@@ -121,8 +144,11 @@ function formatRow(r: Row): string {
   return `| ${cells.join(" | ")} |`;
 }
 
-/** The issue's workloads, then two record types for reference (no target for json). */
-function workloads(): Workload[] {
+/**
+ * The issue's workloads, two record types for reference (no target for json), then lines
+ * over TLS (`cert` and `key`: the PEM the Handle of the `tls: "accept"` row serves).
+ */
+function workloads(tlsOptions: { cert: string; key: string }): Workload[] {
   const list: Workload[] = [];
   const targets: Record<string, Record<number, number>> = {
     iterate: { 16: 0.8, 128: 0.9 },
@@ -173,6 +199,23 @@ function workloads(): Workload[] {
       target: 0,
     },
   );
+  const line128: Pattern = { record: "128", unit: 128, sizePerUnit: 127 };
+  list.push(
+    {
+      name: 'L=128 over TLS, iterate("line")',
+      reader: iterateLines,
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+    },
+    {
+      name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("line")',
+      reader: (conn) => iterateLines(conn, { tls: "accept", tlsOptions }),
+      pattern: line128,
+      target: 0,
+      tls: "accept",
+    },
+  );
   return list.filter((w) => ONLY === undefined || w.name.includes(ONLY));
 }
 
@@ -189,12 +232,18 @@ console.log(
 );
 console.log("|---|---|---|---|---|---|---|");
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const [cert, key] = await Promise.all([Deno.readTextFile(TLS_CERT), Deno.readTextFile(TLS_KEY)]);
+const selected = workloads({ cert, key });
+const listeners: Listeners = { tcp: Deno.listen({ hostname: "127.0.0.1", port: 0 }) };
 const started = performance.now();
 try {
-  for (const w of workloads()) console.log(formatRow(await measure(listener, w)));
+  if (selected.some((w) => w.tls !== undefined)) {
+    listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+  }
+  for (const w of selected) console.log(formatRow(await measure(listeners, w)));
 } finally {
-  listener.close();
+  listeners.tcp.close();
+  listeners.tls?.close();
 }
 console.log("");
 console.log(`Total time ${((performance.now() - started) / 1000).toFixed(1)} s.`);

@@ -2,15 +2,25 @@
  * The benchmark's producer: connects to 127.0.0.1:<port> and writes a fixed pattern as fast as
  * it can, then closes. Run by bench/main.ts as a child process.
  *
- * Usage: producer.ts <port> <record> <totalBytes>
+ * Usage: producer.ts <port> <record> <totalBytes> [<caFile>]
  * record: a line length (lines of exactly that many bytes ending in "\n"), 0 (arbitrary
  * bytes), "netstring:<n>" (netstrings of n-byte payloads) or "json:<n>" (JSON objects of
  * exactly n bytes, no separator). totalBytes is rounded down to a whole pattern.
+ * caFile: connect with TLS (`Deno.connectTls` to "localhost", trusting only this PEM CA)
+ * instead of plain TCP; then the end is close_notify, and the server's bytes (session
+ * tickets) are read to its end of input before closing, so the close is never a reset (the
+ * server may end without close_notify: its count is already made).
  */
 const [port, total] = [Number(Deno.args[0]), Number(Deno.args[2])];
 const record = Deno.args[1] ?? "";
-if (!(port > 0) || !(total >= 0) || !/^(\d+|(netstring|json):\d+)$/.test(record)) {
-  throw new TypeError(`usage: producer.ts <port> <record> <totalBytes>, got ${Deno.args}`);
+const caFile = Deno.args[3];
+if (
+  !(port > 0) || !(total >= 0) || !/^(\d+|(netstring|json):\d+)$/.test(record) ||
+  Deno.args.length > 4
+) {
+  throw new TypeError(
+    `usage: producer.ts <port> <record> <totalBytes> [<caFile>], got ${Deno.args}`,
+  );
 }
 
 function pattern(lineLength: number): Uint8Array {
@@ -45,9 +55,27 @@ const buf = kind === "netstring"
   : kind === "json"
   ? repeat(jsonRecord(Number(size)))
   : pattern(Number(size));
-const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+const conn: Deno.TcpConn | Deno.TlsConn = caFile === undefined
+  ? await Deno.connect({ hostname: "127.0.0.1", port })
+  : await Deno.connectTls({
+    hostname: "localhost",
+    port,
+    caCerts: [Deno.readTextFileSync(caFile)],
+  });
 const rounds = Math.floor(total / buf.length);
 for (let r = 0; r < rounds; r++) {
   for (let at = 0; at < buf.length;) at += await conn.write(at === 0 ? buf : buf.subarray(at));
+}
+if (caFile !== undefined) {
+  await conn.closeWrite(); // close_notify, then FIN
+  const sink = new Uint8Array(16 * 1024);
+  try {
+    while (await conn.read(sink) !== null);
+  } catch (e) {
+    // All was sent: a server that closes without close_notify (a destroyed Handle) is fine.
+    if (!(e instanceof Deno.errors.UnexpectedEof || e instanceof Deno.errors.ConnectionReset)) {
+      throw e;
+    }
+  }
 }
 conn.close();

@@ -14,14 +14,17 @@ export interface Counted {
   size?: number;
 }
 
+/** A connection a reader is given: plain TCP, or TLS from `Deno.listenTls`. */
+export type Conn = Deno.TcpConn | Deno.TlsConn;
+
 /** One measured consumer of a connection. */
-export type Reader = (conn: Deno.TcpConn) => Promise<Counted>;
+export type Reader = (conn: Conn) => Promise<Counted>;
 
 /** Size of the raw loop's buffer; also the Handle's default `maxReadSize`. */
 export const RAW_READ_SIZE = 128 * 1024;
 
 /** Bytes read by a raw `conn.read()` loop into one 128 KiB buffer. */
-export async function raw(conn: Deno.TcpConn): Promise<Counted> {
+export async function raw(conn: Conn): Promise<Counted> {
   const buf = new Uint8Array(RAW_READ_SIZE);
   let bytes = 0;
   try {
@@ -37,7 +40,7 @@ export async function raw(conn: Deno.TcpConn): Promise<Counted> {
  * destroys the handle and waits for its I/O to stop.
  */
 async function withHandle(
-  conn: Deno.TcpConn,
+  conn: Conn,
   body: (h: Handle, fail: (e: HandleError) => void) => Promise<Counted>,
   options: ConstructorParameters<typeof Handle>[1] = {},
 ): Promise<Counted> {
@@ -52,8 +55,14 @@ async function withHandle(
   }
 }
 
-/** Lines from `for await (const line of h.iterate("line"))`. */
-export function iterateLines(conn: Deno.TcpConn): Promise<Counted> {
+/**
+ * Lines from `for await (const line of h.iterate("line"))`; `options` are added to the
+ * handle's (such as `tls: "accept"` on a plain connection).
+ */
+export function iterateLines(
+  conn: Conn,
+  options: ConstructorParameters<typeof Handle>[1] = {},
+): Promise<Counted> {
   return withHandle(conn, async (h) => {
     let units = 0;
     let size = 0;
@@ -62,11 +71,11 @@ export function iterateLines(conn: Deno.TcpConn): Promise<Counted> {
       size += line.length;
     }
     return { units, size };
-  });
+  }, options);
 }
 
 /** Lines decoded inside `onRead` by a `lineDecoder` used directly on `h.rbuf`. */
-export function onReadLines(conn: Deno.TcpConn): Promise<Counted> {
+export function onReadLines(conn: Conn): Promise<Counted> {
   const decoder = lineDecoder();
   let units = 0;
   let size = 0;
@@ -87,7 +96,7 @@ export function onReadLines(conn: Deno.TcpConn): Promise<Counted> {
  * Lines from `pushRead("line", cb)`, re-pushed in every callback. The read still queued at end
  * of input fails with `EPIPE` (AnyEvent semantics): with nothing left in rbuf, that is the end.
  */
-export function pushReadLines(conn: Deno.TcpConn): Promise<Counted> {
+export function pushReadLines(conn: Conn): Promise<Counted> {
   let units = 0;
   let size = 0;
   return withHandle(conn, (h) =>
@@ -104,7 +113,7 @@ export function pushReadLines(conn: Deno.TcpConn): Promise<Counted> {
 }
 
 /** Bytes from `pushRead("chunk", 65536, cb)`, re-pushed in every callback. */
-export function pushReadChunks(conn: Deno.TcpConn): Promise<Counted> {
+export function pushReadChunks(conn: Conn): Promise<Counted> {
   let units = 0;
   return withHandle(conn, (h) =>
     new Promise((resolve, reject) => {
@@ -119,7 +128,7 @@ export function pushReadChunks(conn: Deno.TcpConn): Promise<Counted> {
 }
 
 /** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */
-export function iterateNetstrings(conn: Deno.TcpConn): Promise<Counted> {
+export function iterateNetstrings(conn: Conn): Promise<Counted> {
   return withHandle(conn, async (h) => {
     let units = 0;
     let size = 0;
@@ -132,7 +141,7 @@ export function iterateNetstrings(conn: Deno.TcpConn): Promise<Counted> {
 }
 
 /** JSON values from `h.iterate("json")`. */
-export function iterateJson(conn: Deno.TcpConn): Promise<Counted> {
+export function iterateJson(conn: Conn): Promise<Counted> {
   return withHandle(conn, async (h) => {
     let units = 0;
     for await (const _ of h.iterate("json")) units++;

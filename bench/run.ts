@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Reader } from "./readers.ts";
+import type { Conn, Reader } from "./readers.ts";
 
 const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
 const NODE_LINES = new URL("./node_lines.mjs", import.meta.url).pathname;
@@ -28,9 +28,26 @@ export function bytesSent(pattern: Pattern, total: number): number {
   return Math.floor(total / size) * size;
 }
 
-function spawnProducer(port: number, pattern: Pattern, total: number): Deno.ChildProcess {
+/** The CA that signed tests/certs/server.pem; a TLS producer trusts only it. */
+export const TLS_CA = new URL("../tests/certs/ca.pem", import.meta.url).pathname;
+/** The certificate (CN and SAN localhost, IP 127.0.0.1) and key a TLS listener serves. */
+export const TLS_CERT = new URL("../tests/certs/server.pem", import.meta.url).pathname;
+export const TLS_KEY = new URL("../tests/certs/server.key", import.meta.url).pathname;
+
+/** A plain producer, or with `tls` one that connects with `Deno.connectTls` (see producer.ts). */
+function spawnProducer(
+  port: number,
+  pattern: Pattern,
+  total: number,
+  tls = false,
+): Deno.ChildProcess {
+  const args = tls
+    ? ["run", "--allow-net=127.0.0.1,localhost", `--allow-read=${TLS_CA}`, PRODUCER]
+    : ["run", "--allow-net=127.0.0.1", PRODUCER];
+  args.push(String(port), pattern.record, String(total));
+  if (tls) args.push(TLS_CA);
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net=127.0.0.1", PRODUCER, String(port), pattern.record, String(total)],
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
@@ -48,10 +65,13 @@ async function reap(child: Deno.ChildProcess, kill: boolean): Promise<Deno.Comma
 }
 
 /** An accept left pending by a producer that died before connecting, reused by the next run. */
-const pendingAccepts = new WeakMap<Deno.TcpListener, Promise<Deno.TcpConn>>();
+const pendingAccepts = new WeakMap<Deno.TcpListener | Deno.TlsListener, Promise<Conn>>();
 
 /** Accepts the producer's connection, or fails if the producer exits without connecting. */
-async function acceptFrom(listener: Deno.TcpListener, child: Deno.ChildProcess) {
+async function acceptFrom(
+  listener: Deno.TcpListener | Deno.TlsListener,
+  child: Deno.ChildProcess,
+): Promise<Conn> {
   let accepted = pendingAccepts.get(listener);
   if (accepted === undefined) {
     accepted = listener.accept();
@@ -72,18 +92,23 @@ async function acceptFrom(listener: Deno.TcpListener, child: Deno.ChildProcess) 
 /**
  * Times one reader on one fresh producer connection.
  *
- * @returns Seconds from accept to end of input, and the bytes transferred.
+ * @param listener Where the producer connects: a TCP listener, or a `Deno.listenTls` one.
+ * @param tls Whether the producer speaks TLS (`Deno.connectTls`): always with a TLS
+ * listener; with a TCP one, the reader must accept TLS itself.
+ * @returns Seconds from accept to end of input (a TLS handshake included), and the bytes
+ * transferred (plaintext).
  * @throws {Error} If the producer fails or the reader's count is not what was sent.
  */
 export async function timeRun(
-  listener: Deno.TcpListener,
+  listener: Deno.TcpListener | Deno.TlsListener,
   reader: Reader,
   pattern: Pattern,
   total: number,
   unit: number,
+  tls = false,
 ): Promise<{ seconds: number; bytes: number }> {
   const bytes = bytesSent(pattern, total);
-  const child = spawnProducer(listener.addr.port, pattern, total);
+  const child = spawnProducer(listener.addr.port, pattern, total, tls);
   let ok = false;
   let result: { seconds: number; bytes: number };
   try {
