@@ -109,3 +109,22 @@ Deno.test("tls options: starttls after destroy throws EPIPE", async () => {
   );
   await p.close();
 });
+
+Deno.test('tls options: Handle.connect with tls: "connect" queues a write before the connection', async () => {
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
+  const client = Handle.connect({ hostname: "127.0.0.1", port: listener.addr.port }, {
+    tls: "connect",
+    tlsOptions: { ...CLIENT, hostname: "localhost" },
+    noDelay: true,
+  });
+  client.pushWrite("queued before connecting\n");
+  const server = new Handle(await listener.accept());
+  listener.close();
+  assert.equal(await server.read("line"), "queued before connecting");
+  server.pushWrite("reply\n");
+  assert.equal(await client.read("line"), "reply");
+  assert.equal(client.tls, true);
+  client.destroy();
+  server.destroy();
+  await Promise.all([client.closed, server.closed]);
+});
