@@ -47,7 +47,11 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
       decoder: () => packstringDecoder(f),
       expected: b,
     })),
-  fc.tuple(noNewline, fc.constantFrom("\n", "\r\n")).map(([text, eol]) => {
+  // The default eol takes one CR before the LF with it: a text ending in CR then a bare LF
+  // reads back as a shorter line with eol "\r\n" (line.test.ts covers that case).
+  fc.tuple(noNewline, fc.constantFrom("\n", "\r\n")).filter(([text, eol]) =>
+    !(eol === "\n" && text.endsWith("\r"))
+  ).map(([text, eol]) => {
     // Lone surrogates do not survive UTF-8: compare with what the encoder made of them.
     const wire = new TextEncoder().encode(text + eol);
     const roundTripped = new TextDecoder().decode(wire.subarray(0, wire.length - eol.length));
