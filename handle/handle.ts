@@ -486,21 +486,28 @@ export class Handle extends HandleSettings {
   }
 
   /**
-   * Ends TLS with close_notify. What is pushed afterwards is written in plaintext once the
-   * close_notify has left; reads return the remaining TLS data, then, after the peer's own
-   * close_notify, plaintext (`onStoptls` is called then). A peer of this library with
-   * `onStoptls` answers the close_notify and goes on in plaintext too. Does nothing when TLS
-   * is not active.
+   * Ends TLS with close_notify; what is pushed afterwards is written in plaintext once the
+   * close_notify has left. Reads return the remaining TLS data, then plaintext, from the
+   * moment the peer has ended TLS too: by its own close_notify (OpenSSL answers one), or, from
+   * a peer that does not answer (Deno's TLS layer, and so a peer of this library), by its
+   * first bytes that are not a TLS record. `onStoptls` is called then, if set.
    *
-   * Plaintext from the peer must follow its close_notify answer, never precede it; bytes a
-   * peer sends in plaintext before it has received this side's close_notify are taken by TLS
-   * and lost (AnyEvent::Handle never answers a close_notify, so an AnyEvent peer stays in TLS).
+   * The peer: a handle of this library with `onStoptls` takes the close_notify as the end of
+   * TLS and goes on in plaintext (and may `starttls` again later); without `onStoptls` it is
+   * end of input, as in AnyEvent::Handle. AnyEvent::Handle never answers a close_notify, so
+   * with an AnyEvent peer this side's reads stay in TLS.
+   *
+   * Does nothing when TLS is not active, or when TLS is the `Deno.TlsConn` under the handle
+   * (Deno cannot take TLS off such a conn).
    */
   stoptls(): void {
     stopTls(this.#core);
   }
 
-  /** Whether TLS is active: started (handshaking or established) and not stopped. */
+  /**
+   * Whether TLS is active: started by the handle (handshaking or established) and not
+   * stopped, or the handle's conn is a `Deno.TlsConn`.
+   */
   get tls(): boolean {
     return tlsActive(this.#core);
   }

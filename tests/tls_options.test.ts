@@ -128,3 +128,24 @@ Deno.test('tls options: Handle.connect with tls: "connect" queues a write before
   server.destroy();
   await Promise.all([client.closed, server.closed]);
 });
+
+Deno.test("tls options: a handle over a Deno.TlsConn reports tls and refuses starttls", async () => {
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
+  const accepted = listener.accept();
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: listener.addr.port,
+    caCerts: [CA],
+  });
+  const server = new Handle(await accepted);
+  listener.close();
+  const client = new Handle(conn);
+  assert.equal(client.tls, true);
+  assert.throws(() => client.starttls("connect", CLIENT), /already active/);
+  client.stoptls(); // nothing to do: the conn speaks TLS
+  client.pushWrite("still tls\n");
+  assert.equal(await server.read("line"), "still tls");
+  client.destroy();
+  server.destroy();
+  await Promise.all([client.closed, server.closed]);
+});

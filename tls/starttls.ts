@@ -30,9 +30,14 @@ export function prepareTls(
   return { mode: checked, options };
 }
 
-/** Whether the handle's transport is a TLS session that has not been stopped. */
+/**
+ * Whether the handle speaks TLS: a session it started that has not been stopped, or a
+ * `Deno.TlsConn` (which has `handshake()`) as its transport.
+ */
 export function tlsActive(core: HandleCore): boolean {
-  return core.transport instanceof TlsTransport && !core.transport.plaintext;
+  const transport = core.transport;
+  if (transport instanceof TlsTransport) return !transport.plaintext;
+  return typeof (transport as Partial<Deno.TlsConn>).handshake === "function";
 }
 
 /**
@@ -88,7 +93,7 @@ export function startTls(core: HandleCore, mode: unknown, options?: TlsOptions):
  * @param core The handle.
  */
 export function stopTls(core: HandleCore): void {
-  if (tlsActive(core)) (core.transport as TlsTransport).stop();
+  if (core.transport instanceof TlsTransport) core.transport.stop();
 }
 
 function handshakeDone(core: HandleCore, session: TlsTransport): void {
