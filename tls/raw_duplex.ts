@@ -10,6 +10,8 @@ import { recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;
 const EMPTY = new Uint8Array(0);
+/** Event-loop turns given to TLS to act on a close_notify before bytes that follow it. */
+const SETTLE_TURNS = 3;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
@@ -165,8 +167,10 @@ export class RawDuplex extends Duplex {
     }
     // Let a close_notify fed just before take effect (the session detaches us), else feed
     // the bytes to TLS, which fails the session with a protocol error.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    if (this.#detached) return EMPTY;
+    for (let turn = 0; turn < SETTLE_TURNS; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.#detached) return EMPTY;
+    }
     const bytes = this.#pending;
     this.#pending = EMPTY;
     return bytes;
