@@ -56,11 +56,11 @@ export class TlsTransport implements Transport {
   /**
    * @param raw The transport carrying the ciphertext.
    * @param mode `"connect"` (client) or `"accept"` (server).
-   * @param options Certificates, names, ALPN (already merged with the defaults).
+   * @param options Certificates, names, ALPN (merged with the defaults and checked by
+   * `prepareTls`: `"accept"` has `cert` and `key`).
    * @param events Where the end of the session is reported.
    * @param readBarrier Settles once the read that was in flight on `raw` has been fed in.
    * @param writeBarrier Settles once the plaintext queued before TLS started has left.
-   * @throws {TypeError} To accept without `cert` and `key`.
    */
   constructor(
     raw: Transport,
@@ -70,9 +70,6 @@ export class TlsTransport implements Transport {
     readBarrier: Promise<unknown> = Promise.resolve(),
     writeBarrier: Promise<unknown> = Promise.resolve(),
   ) {
-    if (mode === "accept" && (!options.cert || !options.key)) {
-      throw new TypeError("Cannot accept TLS without tlsOptions.cert and tlsOptions.key");
-    }
     this.mode = mode;
     this.#raw = raw;
     this.#events = events;
