@@ -248,7 +248,7 @@ export class TlsTransport implements Transport {
     }
     if (this.#error) throw this.#error;
     await new Promise<void>((resolve, reject) => {
-      this.#socket.write(p.slice(), (e) => e ? reject(tlsError(e, "write")) : resolve());
+      this.#socket.write(p, (e) => e ? reject(tlsError(e, "write")) : resolve());
     });
     return p.length;
   }
