@@ -56,6 +56,10 @@ function cancelled(): HandleError {
  * Writing: `pushWrite` queues bytes (or a typed value) and sends them in order; `onDrain` and
  * `drain()` report when they have left; `pushShutdown` half-closes after the queue empties.
  *
+ * TLS: `starttls` (or the `tls` option) puts a TLS session between the queues and the
+ * connection at any moment; the queues, `h.rbuf` and the callbacks stay as they are, and the
+ * bytes already read become the start of the TLS stream (see {@linkcode Handle.starttls}).
+ *
  * State table of the read side:
  *
  * | state | reads from the transport | on data | on end of input |
