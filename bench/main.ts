@@ -209,6 +209,13 @@ function workloads(tlsOptions: { cert: string; key: string }): Workload[] {
       tls: "native",
     },
     {
+      name: "L=128 over TLS, onRead + lineDecoder",
+      reader: onReadLines,
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+    },
+    {
       name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("line")',
       reader: (conn) => iterateLines(conn, { tls: "accept", tlsOptions }),
       pattern: line128,
