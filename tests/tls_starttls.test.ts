@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { HandleError } from "../mod.ts";
+import { Handle, type HandleError } from "../mod.ts";
 import { deferred } from "./_net.ts";
 import { CLIENT, handlePair, SERVER } from "./_tls.ts";
 
@@ -121,4 +121,49 @@ Deno.test("starttls: a ClientHello sent right behind STARTTLS, without waiting f
   p.client.pushWrite("pipelined\n");
   assert.equal(await upgraded.promise, "pipelined");
   await p.close();
+});
+
+Deno.test("starttls: TLS bytes arriving a few at a time (a relay forwarding 7-byte pieces) decode the same", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const relayListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serverConn = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const server = new Handle(await listener.accept(), { tls: "accept", tlsOptions: SERVER });
+  const upstream = await serverConn;
+  listener.close();
+  // The relay: client -> server in 7-byte writes, one event-loop turn apart; server -> client as is.
+  const relay = (async () => {
+    const down = await relayListener.accept();
+    relayListener.close();
+    const slow = (async () => {
+      const buf = new Uint8Array(4096);
+      for (let n; (n = await down.read(buf)) !== null;) {
+        for (let at = 0; at < n; at += 7) {
+          await upstream.write(buf.slice(at, Math.min(n, at + 7)));
+          await new Promise((r) => setTimeout(r, 0));
+        }
+      }
+      await upstream.closeWrite();
+    })();
+    const fast = (async () => {
+      const buf = new Uint8Array(65536);
+      for (let n; (n = await upstream.read(buf).catch(() => null)) !== null;) {
+        await down.write(buf.subarray(0, n));
+      }
+    })();
+    await slow;
+    await fast;
+    down.close();
+    upstream.close();
+  })();
+  const client = new Handle(
+    await Deno.connect({ hostname: "127.0.0.1", port: relayListener.addr.port }),
+    { tls: "connect", tlsOptions: CLIENT },
+  );
+  client.pushWrite("through the relay\n");
+  assert.equal(await server.read("line"), "through the relay");
+  server.pushWrite("and back\n");
+  assert.equal(await client.read("line"), "and back");
+  client.destroy();
+  server.destroy();
+  await Promise.all([client.closed, server.closed, relay]);
 });
