@@ -3,7 +3,8 @@ import { defaultTlsOptions, Handle, HandleError } from "../mod.ts";
 import { deferred } from "./_net.ts";
 import { CA, CERT, CLIENT, handlePair, KEY, OTHER_CA, SERVER } from "./_tls.ts";
 
-Deno.test("tls options: a Handle over Deno.listenTls / Deno.connectTls conns needs no tls option", async () => {
+/** Handles over both ends of a native TLS connection (Deno.listenTls / Deno.connectTls). */
+async function nativeTlsPair(): Promise<{ client: Handle; server: Handle }> {
   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
   const accepted = listener.accept();
   const conn = await Deno.connectTls({
@@ -13,7 +14,11 @@ Deno.test("tls options: a Handle over Deno.listenTls / Deno.connectTls conns nee
   });
   const server = new Handle(await accepted);
   listener.close();
-  const client = new Handle(conn);
+  return { client: new Handle(conn), server };
+}
+
+Deno.test("tls options: a Handle over Deno.listenTls / Deno.connectTls conns needs no tls option", async () => {
+  const { client, server } = await nativeTlsPair();
   client.pushWrite("hello\n");
   assert.equal(await server.read("line"), "hello");
   server.pushWrite("netstring");
@@ -130,16 +135,7 @@ Deno.test('tls options: Handle.connect with tls: "connect" queues a write before
 });
 
 Deno.test("tls options: a handle over a Deno.TlsConn reports tls and refuses starttls", async () => {
-  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
-  const accepted = listener.accept();
-  const conn = await Deno.connectTls({
-    hostname: "localhost",
-    port: listener.addr.port,
-    caCerts: [CA],
-  });
-  const server = new Handle(await accepted);
-  listener.close();
-  const client = new Handle(conn);
+  const { client, server } = await nativeTlsPair();
   assert.equal(client.tls, true);
   assert.throws(() => client.starttls("connect", CLIENT), /already active/);
   client.stoptls(); // nothing to do: the conn speaks TLS
