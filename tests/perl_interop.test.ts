@@ -4,25 +4,11 @@
  * here again, so both directions are checked. `.ci/run` installs the Perl modules.
  */
 import assert from "node:assert/strict";
+import { allBytes, noise } from "./_bytes.ts";
 import { Handle } from "../mod.ts";
 
 const PEER = new URL("./fixtures/anyevent_echo.pl", import.meta.url).pathname;
 const MIB = 1024 * 1024;
-
-function allBytes(): Uint8Array {
-  return Uint8Array.from({ length: 256 }, (_, i) => i);
-}
-
-/** Deterministic pseudo-random bytes (all values appear). */
-function noise(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 /** Runs the Perl peer against a Handle; `talk` drives the session and must send "quit". */
 async function withPerlPeer(talk: (h: Handle) => Promise<void>): Promise<void> {

@@ -3,6 +3,7 @@
  * splits; what is decoded equals what was encoded, and no byte is lost between frames.
  */
 import assert from "node:assert/strict";
+import { concat } from "./_split.ts";
 import fc from "fast-check";
 import {
   chunkDecoder,
@@ -60,16 +61,6 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
   jsonValue.map((v) => ({ wire: encodeJson(v), decoder: () => jsonDecoder(), expected: v })),
   bytes.map((b) => ({ wire: b, decoder: () => chunkDecoder(b.length), expected: b })),
 );
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Cuts `wire` at the given (sorted, deduplicated) points. */
 function cut(wire: Uint8Array, points: number[]): Uint8Array[] {

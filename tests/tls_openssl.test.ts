@@ -4,6 +4,7 @@
  * STARTTLS example server. Loopback only; every wait is bounded.
  */
 import assert from "node:assert/strict";
+import { concat } from "./_split.ts";
 import { Handle, type HandleError, type HandleOptions } from "../mod.ts";
 import { startSmtpServer } from "../examples/smtp_starttls.ts";
 import { deferred } from "./_net.ts";
@@ -29,13 +30,6 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** `count` numbered lines of varied length, some with multi-byte UTF-8, LF or CRLF ended. */

@@ -11,6 +11,7 @@
  * libnet-ssleay-perl).
  */
 import assert from "node:assert/strict";
+import { allBytes, noise } from "./_bytes.ts";
 import { Handle, type HandleError } from "../mod.ts";
 import { deferred } from "./_net.ts";
 import { CLIENT, OTHER_CA, PATHS, SERVER } from "./_tls.ts";
@@ -21,21 +22,6 @@ const KIB = 1024;
 const MIB = 1024 * KIB;
 /** A backstop for a whole session; the Perl peer gives up on its own after 20 s. */
 const SESSION_LIMIT_MS = 30_000;
-
-function allBytes(): Uint8Array {
-  return Uint8Array.from({ length: 256 }, (_, i) => i);
-}
-
-/** Deterministic pseudo-random bytes; the Perl peer's `lcg_bytes` makes the same ones. */
-function noise(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
