@@ -3,6 +3,7 @@
  * 127.0.0.1 (port 0), the raw Deno.TcpConn on the other.
  */
 import { Handle, type HandleOptions } from "../mod.ts";
+import { concat } from "./_split.ts";
 
 /** A handle and its raw peer; `close()` releases both and the listener. */
 export interface Pair {
@@ -43,13 +44,7 @@ export async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(64 * 1024);
   for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
-  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concat(...chunks);
 }
 
 /** Waits `ms` milliseconds. */
@@ -70,4 +65,14 @@ export function deferred<T = void>(): {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+/** The line-echoing child process of tests/fixtures/echo_child.ts, stdin and stdout piped. */
+export function spawnEchoChild(): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", new URL("./fixtures/echo_child.ts", import.meta.url).pathname],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
 }

@@ -1,13 +1,9 @@
 import assert from "node:assert/strict";
 import { Handle } from "../mod.ts";
+import { spawnEchoChild } from "./_net.ts";
 
 Deno.test("streams: a child process speaks a line protocol through fromStreams", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", new URL("./fixtures/echo_child.ts", import.meta.url).pathname],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnEchoChild();
   const h = Handle.fromStreams(child.stdout, child.stdin, { onEof: () => {} });
   h.pushWrite("alpha\nbeta\n");
   assert.equal(await h.read("line"), "echo: alpha");

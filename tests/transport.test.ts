@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Handle, toTransport } from "../mod.ts";
-import { readAll } from "./_net.ts";
+import { readAll, spawnEchoChild } from "./_net.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -30,12 +30,7 @@ Deno.test("transport: a Unix socket carries mixed reads and writes both ways", a
 });
 
 Deno.test("transport: stdin and stdout of a child process", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", new URL("./fixtures/echo_child.ts", import.meta.url).pathname],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const child = spawnEchoChild();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("one\ntwo\r\nthr"));
   await writer.write(new TextEncoder().encode("ee\n"));
