@@ -498,15 +498,35 @@ Deno.test({
   },
 });
 
-Deno.test("openssl s_client -starttls smtp: upgrades the example SMTP server and talks over TLS", async () => {
+/**
+ * The example SMTP server and `openssl s_client -starttls smtp` connected to it; `body` gets
+ * the client, the server and the server's transcript, and both are stopped afterwards.
+ */
+async function withSmtpClient(
+  extraArgs: string[],
+  body: (
+    client: OpenSsl,
+    smtp: ReturnType<typeof startSmtpServer>,
+    log: string[],
+  ) => Promise<void>,
+): Promise<void> {
   const log: string[] = [];
   const smtp = startSmtpServer({ cert: CERT, key: KEY, log: (line) => log.push(line) });
   const client = new OpenSsl([
     "s_client",
-    ...["-connect", `127.0.0.1:${smtp.port}`, "-starttls", "smtp", "-name", "openssl.test"],
+    ...["-connect", `127.0.0.1:${smtp.port}`, "-starttls", "smtp", ...extraArgs],
     ...["-quiet", "-nocommands", ...VERIFY],
   ]);
   try {
+    await body(client, smtp, log);
+  } finally {
+    await client.stop();
+    await smtp.close();
+  }
+}
+
+Deno.test("openssl s_client -starttls smtp: upgrades the example SMTP server and talks over TLS", async () => {
+  await withSmtpClient(["-name", "openssl.test"], async (client, smtp, log) => {
     // s_client does the plaintext part itself (greeting, EHLO, STARTTLS) and prints none of
     // it; what it sends from stdin goes over TLS.
     await client.write("EHLO over.tls\r\n");
@@ -542,28 +562,15 @@ Deno.test("openssl s_client -starttls smtp: upgrades the example SMTP server and
       lines: ["Subject: interop", "", ".starts with a dot", "bye"],
       tls: true,
     }]);
-  } finally {
-    await client.stop();
-    await smtp.close();
-  }
+  });
 });
 
 Deno.test("openssl s_client -starttls smtp: QUIT right after the upgrade gets 221 over TLS", async () => {
-  const log: string[] = [];
-  const smtp = startSmtpServer({ cert: CERT, key: KEY, log: (line) => log.push(line) });
-  const client = new OpenSsl([
-    "s_client",
-    ...["-connect", `127.0.0.1:${smtp.port}`, "-starttls", "smtp", "-quiet", "-nocommands"],
-    ...VERIFY,
-  ]);
-  try {
+  await withSmtpClient([], async (client, _smtp, log) => {
     await client.write("QUIT\r\n");
     await client.expectOutput("221 localhost closing connection\r\n");
     assert.equal((await client.exit()).code, 0);
     assert.ok(log.includes("-- TLS established"));
     assert.ok(log.indexOf("C: QUIT") > log.indexOf("-- TLS established"));
-  } finally {
-    await client.stop();
-    await smtp.close();
-  }
+  });
 });
