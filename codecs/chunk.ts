@@ -50,3 +50,10 @@ export function chunkDecoder(length: number): Decoder<Uint8Array> {
 }
 
 registerReadType("chunk", chunkDecoder);
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("chunk", n, (h, bytes) => ...)`: exactly `n` bytes. */
+    chunk: { args: [length: number]; values: [bytes: Uint8Array] };
+  }
+}

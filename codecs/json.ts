@@ -242,3 +242,14 @@ export function encodeJson(value: unknown): Uint8Array {
 
 registerReadType("json", jsonDecoder);
 registerWriteType("json", encodeJson);
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("json", [options,] (h, value) => ...)`. */
+    json: { args: [] | [options: JsonOptions]; values: [value: unknown] };
+  }
+  interface WriteTypes {
+    /** `pushWrite("json", value)`: the JSON text, no newline added. */
+    json: [value: unknown];
+  }
+}

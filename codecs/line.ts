@@ -311,3 +311,10 @@ export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decod
 }
 
 registerReadType("line", lineDecoder, { spread: true });
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("line", [eol | options,] (h, line, eol) => ...)`: one line of UTF-8 text. */
+    line: { args: [] | [eol: string | RegExp | LineOptions]; values: [line: string, eol: string] };
+  }
+}

@@ -171,3 +171,14 @@ export function encodeNetstring(data: string | Uint8Array): Uint8Array {
 
 registerReadType("netstring", netstringDecoder);
 registerWriteType("netstring", encodeNetstring);
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("netstring", [options,] (h, payload) => ...)`. */
+    netstring: { args: [] | [options: NetstringOptions]; values: [payload: Uint8Array] };
+  }
+  interface WriteTypes {
+    /** `pushWrite("netstring", data)`: `<length>:<data>,`. */
+    netstring: [data: string | Uint8Array];
+  }
+}

@@ -229,3 +229,17 @@ export function encodePackstring(format: string, data: string | Uint8Array): Uin
 
 registerReadType("packstring", packstringDecoder);
 registerWriteType("packstring", encodePackstring);
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("packstring", format, [options,] (h, payload) => ...)`. */
+    packstring: {
+      args: [format: string] | [format: string, options: PackstringOptions];
+      values: [payload: Uint8Array];
+    };
+  }
+  interface WriteTypes {
+    /** `pushWrite("packstring", format, data)`: a pack-format length, then data. */
+    packstring: [format: string, data: string | Uint8Array];
+  }
+}

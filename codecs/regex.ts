@@ -131,3 +131,13 @@ export function regexDecoder(accept: RegExp, options: RegexOptions = {}): Decode
 }
 
 registerReadType("regex", regexDecoder, { spread: true });
+
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("regex", accept, [options,] (h, data, match) => ...)`. */
+    regex: {
+      args: [accept: RegExp] | [accept: RegExp, options: RegexOptions];
+      values: [data: string, match: RegExpExecArray];
+    };
+  }
+}

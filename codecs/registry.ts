@@ -6,18 +6,13 @@
  * @module
  */
 import type { Decoder } from "./decoder.ts";
-import type { JsonOptions } from "./json.ts";
-import type { LineOptions } from "./line.ts";
-import type { NetstringOptions } from "./netstring.ts";
-import type { PackstringOptions } from "./packstring.ts";
-import type { RegexOptions } from "./regex.ts";
-import type { TlsOptions } from "../tls/options.ts";
 
 /**
  * The read types known to the type checker: each key is a type name, each value describes the
  * arguments the type takes after its name and the values its callback receives after the
- * handle. The built-in types are listed here; third-party codecs add entries by declaration
- * merging:
+ * handle. It is empty here: every codec module, built-in or third-party, adds its own entries
+ * by declaration merging next to its decoder (`codecs/line.ts` adds `line`), so the registry
+ * knows no codec:
  *
  * ```ts ignore
  * declare module "@anyevent/handle" {
@@ -27,53 +22,16 @@ import type { TlsOptions } from "../tls/options.ts";
  * }
  * ```
  */
-export interface ReadTypes {
-  /** `pushRead("chunk", n, (h, bytes) => ...)`: exactly `n` bytes (`codecs/chunk.ts`). */
-  chunk: { args: [length: number]; values: [bytes: Uint8Array] };
-  /** `pushRead("line", [eol | options,] (h, line, eol) => ...)`: one line of UTF-8 text (`codecs/line.ts`). */
-  line: { args: [] | [eol: string | RegExp | LineOptions]; values: [line: string, eol: string] };
-  /** `pushRead("regex", accept, [options,] (h, data, match) => ...)` (`codecs/regex.ts`). */
-  regex: {
-    args: [accept: RegExp] | [accept: RegExp, options: RegexOptions];
-    values: [data: string, match: RegExpExecArray];
-  };
-  /** `pushRead("netstring", [options,] (h, payload) => ...)` (`codecs/netstring.ts`). */
-  netstring: { args: [] | [options: NetstringOptions]; values: [payload: Uint8Array] };
-  /** `pushRead("packstring", format, [options,] (h, payload) => ...)` (`codecs/packstring.ts`). */
-  packstring: {
-    args: [format: string] | [format: string, options: PackstringOptions];
-    values: [payload: Uint8Array];
-  };
-  /** `pushRead("json", [options,] (h, value) => ...)` (`codecs/json.ts`). */
-  json: { args: [] | [options: JsonOptions]; values: [value: unknown] };
-  /**
-   * `pushRead("tls_detect", (h, detect, major, minor) => ...)`: whether the peer is starting
-   * TLS; consumes nothing (`tls/detect.ts`).
-   */
-  tls_detect: {
-    args: [];
-    values: [detect: "accept" | null, major: number | undefined, minor: number | undefined];
-  };
-  /**
-   * `pushRead("tls_autostart", [tlsOptions,] (h, started) => ...)`: starts TLS as the server
-   * if the peer is starting TLS, else leaves the plaintext to the next reader (`tls/detect.ts`).
-   */
-  tls_autostart: { args: [] | [options: TlsOptions]; values: [started: boolean] };
-}
+// deno-lint-ignore no-empty-interface
+export interface ReadTypes {}
 
 /**
  * The write types known to the type checker: each key is a type name, each value the tuple of
- * arguments `pushWrite` takes after the name. Third-party codecs add entries by declaration
- * merging, as for {@linkcode ReadTypes}.
+ * arguments `pushWrite` takes after the name. Codecs add entries by declaration merging, as
+ * for {@linkcode ReadTypes}.
  */
-export interface WriteTypes {
-  /** `pushWrite("netstring", data)`: `<length>:<data>,` (`codecs/netstring.ts`). */
-  netstring: [data: string | Uint8Array];
-  /** `pushWrite("packstring", format, data)`: a pack-format length, then data. */
-  packstring: [format: string, data: string | Uint8Array];
-  /** `pushWrite("json", value)`: the JSON text, no newline added (`codecs/json.ts`). */
-  json: [value: unknown];
-}
+// deno-lint-ignore no-empty-interface
+export interface WriteTypes {}
 
 /** The shape every {@linkcode ReadTypes} entry has. */
 export interface ReadTypeShape {

@@ -129,3 +129,21 @@ registerReadType(
     },
   },
 );
+
+declare module "../codecs/registry.ts" {
+  interface ReadTypes {
+    /**
+     * `pushRead("tls_detect", (h, detect, major, minor) => ...)`: whether the peer is starting
+     * TLS; consumes nothing.
+     */
+    tls_detect: {
+      args: [];
+      values: [detect: "accept" | null, major: number | undefined, minor: number | undefined];
+    };
+    /**
+     * `pushRead("tls_autostart", [tlsOptions,] (h, started) => ...)`: starts TLS as the server
+     * if the peer is starting TLS, else leaves the plaintext to the next reader.
+     */
+    tls_autostart: { args: [] | [options: TlsOptions]; values: [started: boolean] };
+  }
+}
