@@ -43,8 +43,10 @@ export type {
   ByteReader,
   ByteWriter,
   HandleSource,
+  LayerContext,
   ReaderWriterPair,
   Transport,
+  TransportLayer,
 } from "./handle/transport.ts";
 export { NEED_MORE } from "./codecs/decoder.ts";
 export type { Decoder, NeedMore } from "./codecs/decoder.ts";

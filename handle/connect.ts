@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { HandleError, ioError } from "./errors.ts";
-import { callbackError } from "./options.ts";
+import { callbackError, HandleError, ioError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 
 /** Where to connect: a TCP host and port, or a Unix socket path. */

@@ -1,21 +1,24 @@
 /**
  * {@linkcode HandleCore}: the state of a handle and what its parts report to (errors,
- * teardown, timers, connection). `Handle` is the documented facade over it.
+ * teardown, timers, the stack of transports). `Handle` is the documented facade over it.
+ *
+ * What it owns: the read side, the write side (made on first use), the timers (made when a
+ * timeout is set), the transport stack and the `closed` promise (made when asked for). What it
+ * may not touch: framing (codecs plug in through the registry) and TLS (a layer like any
+ * other, pushed through {@linkcode HandleCore.pushLayer}).
  *
  * @module
  */
-import { HandleError } from "./errors.ts";
-import type { Handle } from "./handle.ts";
-import { callbackError, checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
+import { callbackError, HandleError } from "./errors.ts";
+import { checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
 import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
-import type { Transport } from "./transport.ts";
+import type { LayerContext, Transport, TransportLayer } from "./transport.ts";
 import { WriteSide } from "./writer.ts";
-import { ConnectingTransport } from "./connect.ts";
 import { type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
-import type { TlsOptions } from "../tls/options.ts";
-import { startTls } from "../tls/starttls.ts";
+
+const ignore = () => {};
 
 const cores = new WeakMap<object, HandleCore>();
 
@@ -41,30 +44,47 @@ export function coreOf(owner: object): HandleCore {
 
 /** The internals of one handle. Not part of the public API. */
 export class HandleCore {
-  readonly owner: Handle;
-  /** The transport; replaced by a TLS session when TLS starts. */
+  /** The handle, passed first to every callback (set by `attach`). */
+  // deno-lint-ignore no-explicit-any
+  handle: any = undefined;
+  /** The transport on top: the one the queues read and write. */
   transport: Transport;
   readonly reader: ReadSide;
-  readonly writer: WriteSide;
-  readonly timeouts: Timeouts;
   open = true;
-  error: HandleError | undefined;
+  /** Whether the connection is up (a `Handle.connect` handle is not, at first). */
+  connected = false;
+  error: HandleError | undefined = undefined;
   onError: HandleOptions["onError"];
   onEof: HandleCallback | undefined;
   onRead: HandleCallback | undefined;
   onDrain: HandleCallback | undefined;
   onStarttls: HandleOptions["onStarttls"];
   onStoptls: HandleCallback | undefined;
-  tlsOptions: TlsOptions | undefined;
-  onTimeout: Record<TimeoutKind, HandleCallback | undefined>;
-  noDelay = false;
-  keepalive = false;
-  readonly activeIo: Set<Promise<void>> = new Set();
-  readonly closed: Promise<void>;
-  settleClosed!: (err: HandleError | undefined) => void;
+  onTimeout: HandleCallback | undefined;
+  onRtimeout: HandleCallback | undefined;
+  onWtimeout: HandleCallback | undefined;
+  tlsOptions: HandleOptions["tlsOptions"];
+  noDelay: boolean;
+  keepalive: boolean;
+  lowWaterMark: number;
+  wbufMax: number;
+  autocork: boolean;
 
-  constructor(owner: Handle, transport: Transport, options: HandleOptions) {
-    this.owner = owner;
+  #writer: WriteSide | undefined = undefined;
+  #timeouts: Timeouts | undefined = undefined;
+  /** When the last read and write succeeded, kept while no timer exists to take them over. */
+  #readAt = 0;
+  #writeAt = 0;
+  /** The transports under `transport`, bottom first, while layers are pushed. */
+  #below: Transport[] | undefined = undefined;
+  /** I/O loops still running; `closed` settles once the handle is shut and this is 0. */
+  #io = 0;
+  #closed: Promise<void> | undefined = undefined;
+  #settleClosed: ((err: HandleError | undefined) => void) | undefined = undefined;
+  #ended = false;
+  #closeError: HandleError | undefined = undefined;
+
+  constructor(transport: Transport, options: HandleOptions) {
     this.transport = transport;
     this.onError = options.onError;
     this.onEof = options.onEof;
@@ -72,33 +92,17 @@ export class HandleCore {
     this.onDrain = options.onDrain;
     this.onStarttls = options.onStarttls;
     this.onStoptls = options.onStoptls;
+    this.onTimeout = options.onTimeout;
+    this.onRtimeout = options.onRtimeout;
+    this.onWtimeout = options.onWtimeout;
     this.tlsOptions = options.tlsOptions;
-    // deno-lint-ignore no-this-alias
-    const core = this;
-    const host = {
-      handle: owner,
-      get transport() {
-        return core.transport;
-      },
-      divert: (bytes: Uint8Array | null) => this.transport.feed?.(bytes),
-      isOpen: () => this.open,
-      onRead: () => this.onRead,
-      onEof: () => this.onEof,
-      onDrain: () => this.onDrain,
-      fatal: (err: HandleError) => this.fatal(err),
-      report: (err: HandleError) => this.report(err),
-      track: (io: Promise<void>) => this.track(io),
-      readActivity: () => this.timeouts.readActivity(),
-      writeActivity: () => this.timeouts.writeActivity(),
-    };
-    this.timeouts = new Timeouts((kind) => this.timedOut(kind));
-    this.onTimeout = {
-      timeout: options.onTimeout,
-      rtimeout: options.onRtimeout,
-      wtimeout: options.onWtimeout,
-    };
+    this.noDelay = options.noDelay ?? false;
+    this.keepalive = options.keepalive ?? false;
+    this.autocork = options.autocork ?? false;
+    this.lowWaterMark = checkSize("lowWaterMark", options.lowWaterMark, 0);
+    this.wbufMax = checkSize("wbufMax", options.wbufMax, Infinity);
     this.reader = new ReadSide(
-      host,
+      this,
       checkSize("readSize", options.readSize, 2048, 1),
       checkSize("maxReadSize", options.maxReadSize, 131072, 1),
       checkSize("rbufMax", options.rbufMax, Infinity),
@@ -106,26 +110,35 @@ export class HandleCore {
     if (options.maxFrameLength !== undefined) {
       this.reader.maxFrameLength = frameLimit(options.maxFrameLength, Infinity);
     }
-    this.writer = new WriteSide(
-      host,
-      checkSize("lowWaterMark", options.lowWaterMark, 0),
-      checkSize("wbufMax", options.wbufMax, Infinity),
-    );
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.settleClosed = (err) => err ? reject(err) : resolve();
-    });
-    this.closed.catch(() => {});
-    this.writer.autocork = options.autocork ?? false;
-    this.noDelay = options.noDelay ?? false;
-    this.keepalive = options.keepalive ?? false;
     for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
-      this.timeouts.set(kind, options[kind] ?? 0);
+      const seconds = options[kind];
+      if (seconds !== undefined) this.setTimeout(kind, seconds);
     }
-    if (options.tls !== undefined) startTls(this, options.tls);
-    if (!(transport instanceof ConnectingTransport)) this.connected();
+  }
+
+  /**
+   * Links the core to its handle and starts it: socket options, timers, `onDrain`, reading.
+   *
+   * @param handle The handle passed to callbacks.
+   * @param connected Whether the transport is already connected.
+   */
+  attach(handle: unknown, connected: boolean): void {
+    this.handle = handle;
+    if (connected) this.markConnected();
     if (this.onDrain) this.writer.callDrain();
     this.reader.wantData();
   }
+
+  /** The write side, made on first use. */
+  get writer(): WriteSide {
+    return this.#writer ??= new WriteSide(this);
+  }
+
+  /** Unsent bytes. */
+  get pending(): number {
+    return this.#writer?.pending ?? 0;
+  }
+
   enqueue(request: ReadRequest, atFront: boolean): void {
     if (!this.open) throw this.afterDestroyError("EPIPE");
     this.reader.enqueue(request, atFront);
@@ -136,33 +149,194 @@ export class HandleCore {
     this.writer.queue(bytes, atFront);
   }
 
-  /** The connection exists: apply the socket options and start the timers. */
-  connected(): void {
-    if (this.noDelay) this.transport.setNoDelay?.(true);
-    if (this.keepalive) this.transport.setKeepAlive?.(true);
-    this.timeouts.start();
+  // ---- connection, socket options, timers ----
+
+  /** The transport at the bottom of the stack: the socket itself. */
+  get base(): Transport {
+    return this.#below?.[0] ?? this.transport;
   }
 
-  timedOut(kind: TimeoutKind): void {
-    const cb = this.onTimeout[kind];
+  /** The connection exists: apply the socket options and start the timers. */
+  markConnected(): void {
+    this.connected = true;
+    this.#readAt = this.#writeAt = performance.now();
+    if (this.noDelay) this.base.setNoDelay?.(true);
+    if (this.keepalive) this.base.setKeepAlive?.(true);
+    this.#timeouts?.start(this.#readAt, this.#writeAt);
+  }
+
+  /** A timeout period in seconds (0: off). */
+  getTimeout(kind: TimeoutKind): number {
+    return this.#timeouts?.get(kind) ?? 0;
+  }
+
+  /** Sets a timeout period; the timers are made the first time one is set. */
+  setTimeout(kind: TimeoutKind, seconds: number): void {
+    if (this.#timeouts === undefined) {
+      if (seconds === 0) return;
+      this.#timeouts = new Timeouts((kind) => this.#timedOut(kind));
+      if (this.connected && this.open) this.#timeouts.start(this.#readAt, this.#writeAt);
+    }
+    this.#timeouts.set(kind, seconds);
+  }
+
+  /** Restarts a timeout's period from now. */
+  resetTimeout(kind: TimeoutKind): void {
+    this.#timeouts?.reset(kind);
+  }
+
+  /** A read succeeded (for the inactivity timers). */
+  readActivity(): void {
+    if (this.#timeouts === undefined) this.#readAt = performance.now();
+    else this.#timeouts.readActivity();
+  }
+
+  /** A write succeeded (for the inactivity timers). */
+  writeActivity(): void {
+    if (this.#timeouts === undefined) this.#writeAt = performance.now();
+    else this.#timeouts.writeActivity();
+  }
+
+  #timedOut(kind: TimeoutKind): void {
+    const cb = kind === "timeout"
+      ? this.onTimeout
+      : kind === "rtimeout"
+      ? this.onRtimeout
+      : this.onWtimeout;
     if (cb === undefined) {
       this.report(
-        new HandleError("ETIMEDOUT", `No activity for ${this.timeouts.get(kind)} s (${kind})`, {
+        new HandleError("ETIMEDOUT", `No activity for ${this.getTimeout(kind)} s (${kind})`, {
           fatal: false,
         }),
       );
       return;
     }
     try {
-      cb(this.owner);
+      cb(this.handle);
     } catch (e) {
       this.fatal(callbackError(e, `on${kind[0].toUpperCase()}${kind.slice(1)}`));
     }
   }
 
+  // ---- transport layers ----
+
+  /**
+   * Puts a layer on top of the current transport, now: what `h.rbuf` holds and what the read
+   * in flight returns are fed to it, the bytes queued for writing leave through the old
+   * transport first, and the read queue goes on over the layer.
+   *
+   * @param create Makes the layer from its context.
+   * @returns The layer.
+   */
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+    if (!this.open) throw this.afterDestroyError("EPIPE");
+    const below = this.transport;
+    const writesBefore = this.#writer?.flushToCurrent() ?? Promise.resolve();
+    const inFlight = this.reader.readInFlight;
+    const readsBefore = inFlight === undefined ? Promise.resolve() : inFlight.then(ignore, ignore);
+    // deno-lint-ignore no-this-alias
+    const core = this;
+    const ctx: LayerContext = {
+      below,
+      readsBefore,
+      writesBefore,
+      get active() {
+        return core.open && core.transport === layer;
+      },
+      remove: () => this.#removeLayer(layer),
+      fail: (err, reported) => {
+        if (!reported) return this.fatal(err);
+        if (!this.open) return;
+        this.error ??= err;
+        this.teardown(err);
+      },
+    };
+    const layer: L = create(ctx);
+    (this.#below ??= []).push(below);
+    this.transport = layer;
+    const buffered = this.reader.rbuf.takeAll();
+    if (buffered.length > 0) layer.feed(buffered);
+    return layer;
+  }
+
+  /**
+   * The transport `from` answered a read after it stopped being on top: hand the bytes to
+   * the layer now above it, or, if `from` was a layer that has been removed, to `h.rbuf`.
+   */
+  divert(from: Transport, bytes: Uint8Array | null): void {
+    const stack = this.#below;
+    const at = stack === undefined ? -1 : stack.indexOf(from);
+    if (at >= 0) {
+      const above = at + 1 < stack!.length ? stack![at + 1] : this.transport;
+      (above as TransportLayer).feed(bytes);
+    } else if (bytes === null) this.reader.endOfInput();
+    else this.reader.received(bytes);
+  }
+
+  async #removeLayer(layer: TransportLayer): Promise<void> {
+    if (!this.open || this.transport !== layer || this.reader.layerChanging) return;
+    const writer = this.#writer;
+    const flushed = writer?.flushToCurrent();
+    const release = writer?.hold();
+    this.reader.layerChanging = true;
+    try {
+      const { rest, eof } = await layer.detach();
+      await flushed;
+      if (!this.open) return;
+      this.transport = this.#below!.pop()!;
+      if (this.#below!.length === 0) this.#below = undefined;
+      for (const bytes of rest) this.reader.rbuf.append(bytes);
+      this.reader.layerChanging = false;
+      if (eof) this.reader.endOfInput();
+      else this.reader.wantData();
+    } catch (e) {
+      this.fatal(
+        e instanceof HandleError ? e : new HandleError("EPROTO", `Cannot remove a layer: ${e}`),
+      );
+    } finally {
+      this.reader.layerChanging = false;
+      release?.();
+    }
+  }
+
+  // ---- I/O loops, errors, teardown ----
+
+  /** An I/O loop started; `closed` waits for it. */
+  ioStarted(): void {
+    this.#io++;
+  }
+
+  /** An I/O loop ended. */
+  ioEnded(): void {
+    if (--this.#io === 0 && !this.open) this.#end();
+  }
+
+  /** Keeps track of a one-off I/O task (a flush, a connection attempt). */
   track(io: Promise<void>): void {
-    this.activeIo.add(io);
-    io.finally(() => this.activeIo.delete(io));
+    this.ioStarted();
+    io.finally(() => this.ioEnded());
+  }
+
+  /** Settles once the handle is shut and its I/O has stopped. */
+  get closed(): Promise<void> {
+    if (this.#closed === undefined) {
+      if (this.#ended) {
+        const err = this.#closeError;
+        this.#closed = err ? Promise.reject(err) : Promise.resolve();
+      } else {
+        this.#closed = new Promise<void>((resolve, reject) => {
+          this.#settleClosed = (err) => err ? reject(err) : resolve();
+        });
+      }
+      this.#closed.catch(ignore);
+    }
+    return this.#closed;
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#settleClosed?.(this.#closeError);
   }
 
   /** Reports a non-fatal error. */
@@ -172,7 +346,7 @@ export class HandleCore {
       return;
     }
     try {
-      this.onError(this.owner, err);
+      this.onError(this.handle, err);
     } catch (e) {
       this.fatal(callbackError(e, "onError"));
     }
@@ -186,7 +360,7 @@ export class HandleCore {
     if (this.onError !== undefined) {
       seen = true;
       try {
-        this.onError(this.owner, err);
+        this.onError(this.handle, err);
       } catch (e) {
         console.error(`@anyevent/handle: onError threw while reporting ${err.code}:`, e);
       }
@@ -205,23 +379,28 @@ export class HandleCore {
     const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
     this.reader.failAll(reason);
     this.open = false;
-    this.timeouts.stop();
-    this.writer.clear(reason);
-    try {
-      this.transport.close();
-    } catch { /* already closed */ }
-    Promise.allSettled([...this.activeIo]).then(() => this.settleClosed(err));
+    this.#closeError = err;
+    this.#timeouts?.stop();
+    this.#writer?.clear(reason);
+    // Top down: a layer may still want to say goodbye to the transport below it.
+    for (const transport of [this.transport, ...(this.#below ?? []).reverse()]) {
+      try {
+        transport.close();
+      } catch { /* already closed */ }
+    }
+    if (this.#io === 0) this.#end();
   }
 
   /** No address could be connected to: `onConnectError` if given, else a fatal error. */
   connectFailed(
     err: HandleError,
-    onConnectError: ((h: Handle, err: HandleError) => void) | undefined,
+    // deno-lint-ignore no-explicit-any
+    onConnectError: ((h: any, err: HandleError) => void) | undefined,
   ): void {
     if (onConnectError === undefined) return this.fatal(err);
     this.error = err;
     try {
-      onConnectError(this.owner, err);
+      onConnectError(this.handle, err);
     } catch (e) {
       console.error("@anyevent/handle: onConnectError threw:", e);
     }

@@ -129,3 +129,15 @@ export function ioError(cause: unknown, action: string): HandleError {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new HandleError(code, `Cannot ${action}: ${detail}`, { cause });
 }
+
+/**
+ * Wraps what a callback threw.
+ *
+ * @param cause What it threw.
+ * @param where Which callback, for the message.
+ * @returns A fatal `ECALLBACK` error.
+ */
+export function callbackError(cause: unknown, where: string): HandleError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new HandleError("ECALLBACK", `${where} threw: ${detail}`, { cause });
+}

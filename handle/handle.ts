@@ -13,7 +13,12 @@ import { type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
-import { type HandleSource, toTransport } from "./transport.ts";
+import {
+  type HandleSource,
+  type LayerContext,
+  toTransport,
+  type TransportLayer,
+} from "./transport.ts";
 import { encodeWrite } from "./writer.ts";
 import {
   type ReadArgs,
@@ -105,8 +110,11 @@ export class Handle extends HandleSettings {
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
     super();
-    this.#core = new HandleCore(this, toTransport(source), options);
-    registerCore(this, this.#core);
+    const transport = toTransport(source);
+    const core = this.#core = new HandleCore(transport, options);
+    registerCore(this, core);
+    if (options.tls !== undefined) startTls(this, transport, options.tls);
+    core.attach(this, !(transport instanceof ConnectingTransport));
   }
 
   /**
@@ -145,7 +153,7 @@ export class Handle extends HandleSettings {
     core.track(transport.start(target, options, {
       handle: h,
       isOpen: () => core.open,
-      connected: () => core.connected(),
+      connected: () => core.markConnected(),
       failed: (err, onConnectError) => core.connectFailed(err, onConnectError),
     }));
     return h;
@@ -212,7 +220,7 @@ export class Handle extends HandleSettings {
 
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
   get wbufLength(): number {
-    return this.#core.writer.pending;
+    return this.#core.pending;
   }
 
   // ---- reading ----
@@ -486,7 +494,7 @@ export class Handle extends HandleSettings {
    */
   starttls(mode: TlsMode, options?: TlsOptions): void {
     if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
-    startTls(this.#core, mode, options);
+    startTls(this, this.#core.transport, mode, options);
   }
 
   /**
@@ -505,7 +513,7 @@ export class Handle extends HandleSettings {
    * (Deno cannot take TLS off such a conn).
    */
   stoptls(): void {
-    stopTls(this.#core);
+    stopTls(this.#core.transport);
   }
 
   /**
@@ -513,7 +521,7 @@ export class Handle extends HandleSettings {
    * stopped, or the handle's conn is a `Deno.TlsConn`.
    */
   get tls(): boolean {
-    return tlsActive(this.#core);
+    return tlsActive(this.#core.transport);
   }
 
   /**
@@ -522,7 +530,77 @@ export class Handle extends HandleSettings {
    * `Deno.TlsConn`, ask the conn's `handshake()`).
    */
   get alpnProtocol(): string | false | undefined {
-    return alpnProtocol(this.#core);
+    return alpnProtocol(this.#core.transport);
+  }
+
+  // ---- transport layers ----
+
+  /**
+   * Puts a transport layer on top of the connection, now, in the middle of the stream: the
+   * layer is fed the bytes already in `h.rbuf` (and what a read in flight returns), the bytes
+   * queued for writing before the call leave through the transport below first, and the read
+   * queue goes on, reading the layer. The layer takes itself off with its context's
+   * `remove()`, handing back what it read and did not use. TLS (`starttls`) is such a layer;
+   * a decompressor, or a layer that strips a header, can be another.
+   *
+   * @param create Makes the layer from its {@linkcode LayerContext}: `below` is the transport
+   * to read and write, once `readsBefore` and `writesBefore` have settled.
+   * @returns The layer.
+   * @throws {HandleError} `EPIPE` if the handle is destroyed.
+   *
+   * @example A layer that turns the peer's lowercase into uppercase, started mid-stream
+   * ```ts
+   * import { Handle, type LayerContext, type TransportLayer } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * class Upcase implements TransportLayer {
+   *   #early: Uint8Array[] = [];
+   *   constructor(readonly ctx: LayerContext) {}
+   *   feed(bytes: Uint8Array | null) {
+   *     if (bytes) this.#early.push(bytes);
+   *   }
+   *   async read(p: Uint8Array): Promise<number | null> {
+   *     const early = this.#early.shift();
+   *     let n: number | null;
+   *     if (early) {
+   *       p.set(early);
+   *       n = early.length;
+   *     } else {
+   *       await this.ctx.readsBefore;
+   *       n = await this.ctx.below.read(p);
+   *     }
+   *     for (let i = 0; n !== null && i < n; i++) if (p[i] >= 97 && p[i] <= 122) p[i] -= 32;
+   *     return n;
+   *   }
+   *   async write(p: Uint8Array) {
+   *     await this.ctx.writesBefore;
+   *     return this.ctx.below.write(p);
+   *   }
+   *   closeWrite() {
+   *     return this.ctx.below.closeWrite();
+   *   }
+   *   close() {}
+   *   detach() {
+   *     return Promise.resolve({ rest: this.#early.splice(0), eof: false });
+   *   }
+   * }
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const peer = listener.accept().then(async (conn) => {
+   *   await conn.write(new TextEncoder().encode("plain\nshout\n"));
+   *   return conn;
+   * });
+   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+   * assert.equal(await h.read("line"), "plain");
+   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it is fed in
+   * assert.equal(await h.read("line"), "SHOUT");
+   * h.destroy();
+   * (await peer).close();
+   * listener.close();
+   * ```
+   */
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+    return this.#core.pushLayer(create);
   }
 
   // ---- writing ----

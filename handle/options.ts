@@ -4,7 +4,7 @@
  * @module
  */
 import type { Handle } from "./handle.ts";
-import { HandleError } from "./errors.ts";
+import type { HandleError } from "./errors.ts";
 import type { ReadTypes, ReadValues } from "../codecs/registry.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 
@@ -173,16 +173,4 @@ export function checkSize(
     throw new RangeError(`Cannot use ${name} "${value}": expected an integer >= ${min}`);
   }
   return value;
-}
-
-/**
- * Wraps what a callback threw.
- *
- * @param cause What it threw.
- * @param where Which callback, for the message.
- * @returns A fatal `ECALLBACK` error.
- */
-export function callbackError(cause: unknown, where: string): HandleError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new HandleError("ECALLBACK", `${where} threw: ${detail}`, { cause });
 }

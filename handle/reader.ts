@@ -4,8 +4,8 @@
  * @module
  */
 import { ReadBuffer } from "./buffer.ts";
-import { HandleError, ioError } from "./errors.ts";
-import { callbackError, type CustomReader, type HandleCallback } from "./options.ts";
+import { callbackError, HandleError, ioError } from "./errors.ts";
+import type { CustomReader, HandleCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import type { Transport } from "./transport.ts";
 import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
@@ -17,27 +17,29 @@ export interface ReadHost {
   /** The handle, passed first to every callback. */
   // deno-lint-ignore no-explicit-any
   readonly handle: any;
-  /** Where bytes come from. */
+  /** Where bytes come from: the transport on top. */
   readonly transport: Transport;
   /** Whether the handle is still open. */
-  isOpen(): boolean;
+  readonly open: boolean;
   /** The current onRead callback. */
-  onRead(): HandleCallback | undefined;
+  readonly onRead: HandleCallback | undefined;
   /** The current onEof callback. */
-  onEof(): HandleCallback | undefined;
+  readonly onEof: HandleCallback | undefined;
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
   /** Reports a non-fatal error. */
   report(err: HandleError): void;
-  /** Keeps track of an I/O loop, so `closed` settles after it. */
-  track(io: Promise<void>): void;
+  /** The read loop started (`closed` waits for it). */
+  ioStarted(): void;
+  /** The read loop ended. */
+  ioEnded(): void;
   /** A read succeeded (for the inactivity timers). */
   readActivity(): void;
   /**
-   * The transport changed (TLS started) while a read was in flight on the old one: these
-   * bytes (or `null`, end of input) belong to the new transport.
+   * A read on `from` returned after `from` stopped being the transport on top (a layer was
+   * pushed or removed meanwhile): these bytes (or `null`, end of input) go where they belong.
    */
-  divert(bytes: Uint8Array | null): void;
+  divert(from: Transport, bytes: Uint8Array | null): void;
 }
 
 /**
@@ -55,6 +57,8 @@ export class ReadSide {
   readInFlight: Promise<unknown> | undefined = undefined;
   /** The default `maxLength` of the decoders this handle makes. */
   maxFrameLength: number | undefined = undefined;
+  /** Set while a transport layer is being removed: no new read starts until it is done. */
+  layerChanging = false;
 
   readonly #host: ReadHost;
   readonly #queue: ReadRequest[] = [];
@@ -144,7 +148,7 @@ export class ReadSide {
    * @returns The value, or `NEED_MORE` to take the queue.
    */
   tryNow(type: string, decoder: Decoder<unknown>): unknown {
-    if (this.#queue.length > 0 || this.#dispatching || this.#eof || !this.#host.isOpen()) {
+    if (this.#queue.length > 0 || this.#dispatching || this.#eof || !this.#host.open) {
       return NEED_MORE;
     }
     const rbuf = this.rbuf;
@@ -204,11 +208,11 @@ export class ReadSide {
   #dispatch(): void {
     const host = this.#host;
     const queue = this.#queue;
-    if (this.#dispatching || !host.isOpen() || (this.#stopped && queue.length === 0)) return;
+    if (this.#dispatching || !host.open || (this.#stopped && queue.length === 0)) return;
     this.#dispatching = true;
     const rbuf = this.rbuf;
     try {
-      while (host.isOpen()) {
+      while (host.open) {
         if (queue.length > 0) {
           const request = queue[0];
           if (request.custom !== undefined) {
@@ -232,8 +236,8 @@ export class ReadSide {
           }
           queue.shift();
           this.#deliver(request, value);
-        } else if (rbuf.length > 0 && !this.#stopped && host.onRead() !== undefined) {
-          if (!this.#runOnRead(host.onRead()!)) break;
+        } else if (rbuf.length > 0 && !this.#stopped && host.onRead !== undefined) {
+          if (!this.#runOnRead(host.onRead!)) break;
         } else if (this.#eof && !this.#stopped && !this.#eofReported) {
           this.#reportEof(); // onEof may queue reads that the remaining bytes satisfy
         } else {
@@ -274,7 +278,7 @@ export class ReadSide {
       this.#host.fatal(callbackError(e, "Custom reader"));
       return false;
     }
-    if (!this.#host.isOpen()) return false;
+    if (!this.#host.open) return false;
     if (done) return true;
     queue.unshift(request);
     return this.#eof && this.#unsatisfiedAtEof(request);
@@ -335,7 +339,7 @@ export class ReadSide {
     }
     host.report(err);
     // A non-fatal error leaves the read queued; it is retried when progress is possible.
-    return host.isOpen() && this.rbuf.length !== lengthBefore;
+    return host.open && this.rbuf.length !== lengthBefore;
   }
 
   #contractBroken(type: string): typeof NEED_MORE {
@@ -368,7 +372,7 @@ export class ReadSide {
 
   #reportEof(): void {
     this.#eofReported = true;
-    const onEof = this.#host.onEof();
+    const onEof = this.#host.onEof;
     if (onEof !== undefined) {
       try {
         onEof(this.#host.handle);
@@ -388,16 +392,36 @@ export class ReadSide {
    */
   #wantsRead(): boolean {
     const host = this.#host;
-    return !this.#eof && !this.#stopped && host.isOpen() &&
-      (this.#queue.length > 0 || host.onRead() !== undefined ||
-        (host.onEof() !== undefined && this.rbuf.length < this.maxReadSize));
+    return !this.#eof && !this.#stopped && host.open && !this.layerChanging &&
+      (this.#queue.length > 0 || host.onRead !== undefined ||
+        (host.onEof !== undefined && this.rbuf.length < this.maxReadSize));
   }
 
   /** Starts the read loop if something wants data and it is not running. */
   startReading(): void {
     if (this.#reading || !this.#wantsRead()) return;
     this.#reading = true;
-    this.#host.track(this.#readLoop());
+    this.#host.ioStarted();
+    this.#readLoop();
+  }
+
+  /** End of input (from the transport, or handed back by a layer that was removed). */
+  endOfInput(): void {
+    if (this.#stopped) this.#eofWhileStopped = true;
+    else {
+      this.#eof = true;
+      this.#dispatch();
+    }
+  }
+
+  /**
+   * Bytes that belong at the end of `rbuf`, then a dispatch (a removed layer's late answer).
+   *
+   * @param bytes The bytes.
+   */
+  received(bytes: Uint8Array): void {
+    this.rbuf.append(bytes);
+    this.wantData();
   }
 
   async #readLoop(): Promise<void> {
@@ -414,32 +438,25 @@ export class ReadSide {
           this.readInFlight = pending;
           n = await pending;
         } catch (e) {
-          if (host.isOpen() && host.transport === transport) host.fatal(ioError(e, "read"));
+          if (host.open && host.transport === transport) host.fatal(ioError(e, "read"));
           return;
         } finally {
           this.readInFlight = undefined;
         }
-        if (!host.isOpen()) return;
+        if (!host.open) return;
         if (host.transport !== transport) {
-          host.divert(n === null ? null : region.slice(0, n));
+          host.divert(transport, n === null ? null : region.slice(0, n));
           continue;
         }
         host.readActivity();
-        if (n === null) {
-          if (this.#stopped) this.#eofWhileStopped = true;
-          else {
-            this.#eof = true;
-            this.#dispatch();
-          }
-          return;
-        }
+        if (n === null) return this.endOfInput();
         rbuf.commit(region, n);
         if (n === size && size < this.maxReadSize) {
           this.readSize = Math.min(size * 2, this.maxReadSize);
         }
         if (this.#stopped) return;
         this.#dispatch();
-        if (host.isOpen() && rbuf.length > this.rbufMax) {
+        if (host.open && rbuf.length > this.rbufMax) {
           host.fatal(
             new HandleError(
               "ENOSPC",
@@ -451,6 +468,7 @@ export class ReadSide {
       }
     } finally {
       this.#reading = false;
+      host.ioEnded();
     }
   }
 }

@@ -73,10 +73,10 @@ export class HandleSettings {
 
   /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
   get wbufMax(): number {
-    return coreOf(this).writer.wbufMax;
+    return coreOf(this).wbufMax;
   }
   set wbufMax(n: number) {
-    coreOf(this).writer.wbufMax = checkSize("wbufMax", n, Infinity);
+    coreOf(this).wbufMax = checkSize("wbufMax", n, Infinity);
   }
 
   // ---- TLS settings ----
@@ -109,65 +109,65 @@ export class HandleSettings {
 
   /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
   get timeout(): number {
-    return coreOf(this).timeouts.get("timeout");
+    return coreOf(this).getTimeout("timeout");
   }
   set timeout(seconds: number) {
-    coreOf(this).timeouts.set("timeout", seconds);
+    coreOf(this).setTimeout("timeout", seconds);
   }
 
   /** The read inactivity timeout in seconds; setting it takes effect at once. */
   get rtimeout(): number {
-    return coreOf(this).timeouts.get("rtimeout");
+    return coreOf(this).getTimeout("rtimeout");
   }
   set rtimeout(seconds: number) {
-    coreOf(this).timeouts.set("rtimeout", seconds);
+    coreOf(this).setTimeout("rtimeout", seconds);
   }
 
   /** The write inactivity timeout in seconds; setting it takes effect at once. */
   get wtimeout(): number {
-    return coreOf(this).timeouts.get("wtimeout");
+    return coreOf(this).getTimeout("wtimeout");
   }
   set wtimeout(seconds: number) {
-    coreOf(this).timeouts.set("wtimeout", seconds);
+    coreOf(this).setTimeout("wtimeout", seconds);
   }
 
   /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
   timeoutReset(): void {
-    coreOf(this).timeouts.reset("timeout");
+    coreOf(this).resetTimeout("timeout");
   }
 
   /** Marks activity now for `rtimeout`. */
   rtimeoutReset(): void {
-    coreOf(this).timeouts.reset("rtimeout");
+    coreOf(this).resetTimeout("rtimeout");
   }
 
   /** Marks activity now for `wtimeout`. */
   wtimeoutReset(): void {
-    coreOf(this).timeouts.reset("wtimeout");
+    coreOf(this).resetTimeout("wtimeout");
   }
 
   /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
   get onTimeout(): HandleCallback | undefined {
-    return coreOf(this).onTimeout.timeout;
+    return coreOf(this).onTimeout;
   }
   set onTimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onTimeout.timeout = cb;
+    coreOf(this).onTimeout = cb;
   }
 
   /** See {@linkcode HandleOptions.onRtimeout}. */
   get onRtimeout(): HandleCallback | undefined {
-    return coreOf(this).onTimeout.rtimeout;
+    return coreOf(this).onRtimeout;
   }
   set onRtimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onTimeout.rtimeout = cb;
+    coreOf(this).onRtimeout = cb;
   }
 
   /** See {@linkcode HandleOptions.onWtimeout}. */
   get onWtimeout(): HandleCallback | undefined {
-    return coreOf(this).onTimeout.wtimeout;
+    return coreOf(this).onWtimeout;
   }
   set onWtimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onTimeout.wtimeout = cb;
+    coreOf(this).onWtimeout = cb;
   }
 
   /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
@@ -176,7 +176,7 @@ export class HandleSettings {
   }
   set noDelay(on: boolean) {
     coreOf(this).noDelay = on;
-    if (coreOf(this).open) coreOf(this).transport.setNoDelay?.(on);
+    if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setNoDelay?.(on);
   }
 
   /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
@@ -185,14 +185,14 @@ export class HandleSettings {
   }
   set keepalive(on: boolean) {
     coreOf(this).keepalive = on;
-    if (coreOf(this).open) coreOf(this).transport.setKeepAlive?.(on);
+    if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setKeepAlive?.(on);
   }
 
   /** See {@linkcode HandleOptions.autocork}. */
   get autocork(): boolean {
-    return coreOf(this).writer.autocork;
+    return coreOf(this).autocork;
   }
   set autocork(on: boolean) {
-    coreOf(this).writer.autocork = on;
+    coreOf(this).autocork = on;
   }
 }

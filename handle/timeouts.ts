@@ -68,15 +68,19 @@ export class Timeouts {
     if (this.#running) this.#check(kind);
   }
 
-  /** Starts the timers (once the connection exists), counting from now. */
-  start(): void {
+  /**
+   * Starts the timers (once the connection exists), counting from the last activity.
+   *
+   * @param readAt When the last read succeeded (`performance.now()`).
+   * @param writeAt When the last write succeeded.
+   */
+  start(readAt: number, writeAt: number): void {
     if (this.#running) return;
     this.#running = true;
-    const now = performance.now();
-    for (const kind of KINDS) {
-      this.#last[kind] = now;
-      this.#check(kind);
-    }
+    this.#last.timeout = Math.max(readAt, writeAt);
+    this.#last.rtimeout = readAt;
+    this.#last.wtimeout = writeAt;
+    for (const kind of KINDS) this.#check(kind);
   }
 
   /** Stops every timer for good. */

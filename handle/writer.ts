@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { HandleError, ioError } from "./errors.ts";
-import { callbackError, type HandleCallback } from "./options.ts";
+import { callbackError, HandleError, ioError } from "./errors.ts";
+import type { HandleCallback } from "./options.ts";
 import type { Transport } from "./transport.ts";
 import { WriteQueue } from "./write_queue.ts";
 import { writeType } from "../codecs/registry.ts";
@@ -20,15 +20,25 @@ export interface WriteHost {
   /** The handle, passed to onDrain. */
   // deno-lint-ignore no-explicit-any
   readonly handle: any;
-  /** Where bytes go. */
+  /** Where bytes go: the transport on top. */
   readonly transport: Transport;
   /** Whether the handle is still open. */
-  isOpen(): boolean;
+  readonly open: boolean;
   /** The current onDrain callback. */
-  onDrain(): HandleCallback | undefined;
+  readonly onDrain: HandleCallback | undefined;
+  /** onDrain runs when no more than this many bytes are unsent. */
+  readonly lowWaterMark: number;
+  /** More unsent bytes than this is a fatal `ENOSPC`. */
+  readonly wbufMax: number;
+  /** Whether the writer waits for the next macrotask instead of the next microtask. */
+  readonly autocork: boolean;
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
-  /** Keeps track of an I/O loop, so `closed` settles after it. */
+  /** The write loop started (`closed` waits for it). */
+  ioStarted(): void;
+  /** The write loop ended. */
+  ioEnded(): void;
+  /** Keeps track of a one-off write task, so `closed` settles after it. */
   track(io: Promise<void>): void;
   /** A write succeeded (for the inactivity timers). */
   writeActivity(): void;
@@ -65,24 +75,22 @@ export function encodeWrite(dataOrType: string | Uint8Array, args: unknown[]): U
  * (no Nagle delay between a header and its payload).
  */
 export class WriteSide {
-  lowWaterMark: number;
-  wbufMax: number;
-  /** Whether the writer waits for the next macrotask instead of the next microtask. */
-  autocork = false;
-  /** Settles when the batch being written has left (TLS waits for it before writing). */
-  batchInFlight: Promise<unknown> | undefined = undefined;
-
   readonly #host: WriteHost;
   readonly #wq = new WriteQueue();
   #writing = false;
+  /** Whether a batch is being written by the loop (flushes wait for it). */
+  #inBatch = false;
+  /** Resolved when the batch being written has left. */
+  #afterBatch: (() => void)[] | undefined = undefined;
+  /** While set, the loop writes nothing new (a layer is being removed). */
+  #held: Promise<void> | undefined = undefined;
   #shutdownRequested = false;
   #shutdownDone = false;
-  #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] = [];
+  #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] | undefined =
+    undefined;
 
-  constructor(host: WriteHost, lowWaterMark: number, wbufMax: number) {
+  constructor(host: WriteHost) {
     this.#host = host;
-    this.lowWaterMark = lowWaterMark;
-    this.wbufMax = wbufMax;
   }
 
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
@@ -102,11 +110,12 @@ export class WriteSide {
     const wq = this.#wq;
     if (atFront) wq.unshift(bytes);
     else wq.push(bytes);
-    if (wq.pending > this.wbufMax) {
+    const wbufMax = this.#host.wbufMax;
+    if (wq.pending > wbufMax) {
       this.#host.fatal(
         new HandleError(
           "ENOSPC",
-          `Write buffer exceeds wbufMax of ${this.wbufMax} bytes (${wq.pending} unsent)`,
+          `Write buffer exceeds wbufMax of ${wbufMax} bytes (${wq.pending} unsent)`,
         ),
       );
       return;
@@ -126,20 +135,42 @@ export class WriteSide {
     const transport = host.transport;
     const batches: Uint8Array[] = [];
     for (let b; (b = this.#wq.takeBatch()) !== undefined;) batches.push(b);
-    const before = this.batchInFlight ?? Promise.resolve();
-    if (batches.length === 0) return before.then(() => {});
+    const before = this.#batchDone();
+    if (batches.length === 0) return before;
     const flushed = before.then(async () => {
       try {
         for (const batch of batches) {
-          if (!host.isOpen()) return;
+          if (!host.open) return;
           await this.#writeBatch(transport, batch);
         }
       } catch (e) {
-        if (host.isOpen()) host.fatal(ioError(e, "write"));
+        if (host.open) host.fatal(ioError(e, "write"));
       }
     });
     host.track(flushed);
     return flushed;
+  }
+
+  /** Settles when the batch the loop is writing has left (at once if none is). */
+  #batchDone(): Promise<void> {
+    if (!this.#inBatch) return Promise.resolve();
+    return new Promise((resolve) => (this.#afterBatch ??= []).push(resolve));
+  }
+
+  /**
+   * Holds what is queued from now on until the returned function is called (a layer is being
+   * taken off: its successor must not see bytes before it is in place).
+   *
+   * @returns Releases the hold.
+   */
+  hold(): () => void {
+    let release!: () => void;
+    const held = this.#held = new Promise<void>((resolve) => release = resolve);
+    return () => {
+      if (this.#held === held) this.#held = undefined;
+      release();
+      this.#start();
+    };
   }
 
   /** Half-closes the transport once everything queued has been written. */
@@ -158,6 +189,7 @@ export class WriteSide {
   drain(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(aborted());
     if (this.#wq.pending === 0) return Promise.resolve();
+    const waiters = this.#drainWaiters ??= [];
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve: () => {
@@ -170,23 +202,24 @@ export class WriteSide {
         },
       };
       const onAbort = () => {
-        const i = this.#drainWaiters.indexOf(waiter);
-        if (i >= 0) this.#drainWaiters.splice(i, 1);
+        const i = waiters.indexOf(waiter);
+        if (i >= 0) waiters.splice(i, 1);
         reject(aborted());
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#drainWaiters.push(waiter);
+      waiters.push(waiter);
     });
   }
 
   /** Calls onDrain (and resolves `drain()` waiters) if the queue is drained enough. */
   callDrain(): void {
     const pending = this.#wq.pending;
-    if (pending === 0 && this.#drainWaiters.length > 0) {
-      for (const w of this.#drainWaiters.splice(0)) w.resolve();
+    const waiters = this.#drainWaiters;
+    if (pending === 0 && waiters !== undefined && waiters.length > 0) {
+      for (const w of waiters.splice(0)) w.resolve();
     }
-    const onDrain = this.#host.onDrain();
-    if (onDrain === undefined || pending > this.lowWaterMark) return;
+    const onDrain = this.#host.onDrain;
+    if (onDrain === undefined || pending > this.#host.lowWaterMark) return;
     try {
       onDrain(this.#host.handle);
     } catch (e) {
@@ -201,46 +234,52 @@ export class WriteSide {
    */
   clear(err: HandleError): void {
     this.#wq.clear();
-    for (const w of this.#drainWaiters.splice(0)) w.reject(err);
+    for (const w of this.#drainWaiters?.splice(0) ?? []) w.reject(err);
   }
 
   #start(): void {
-    if (this.#writing || !this.#host.isOpen()) return;
+    if (this.#writing || !this.#host.open) return;
     if (this.#wq.queued === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
     this.#writing = true;
-    this.#host.track(this.#writeLoop());
+    this.#host.ioStarted();
+    this.#writeLoop();
   }
 
   async #writeLoop(): Promise<void> {
     const host = this.#host;
     const wq = this.#wq;
     try {
-      if (this.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
-      if (!host.isOpen()) return;
-      let batch: Uint8Array | undefined;
-      while ((batch = wq.takeBatch()) !== undefined) {
+      if (!host.open) return;
+      for (;;) {
+        if (this.#held !== undefined) return; // the hold's release starts the loop again
+        const batch = wq.takeBatch();
+        if (batch === undefined) break;
         // A batch goes entirely to the transport it started on: bytes queued before starttls
         // leave in plaintext, ahead of the handshake.
-        const transport = host.transport;
-        let batchDone!: () => void;
-        this.batchInFlight = new Promise<void>((resolve) => batchDone = resolve);
+        this.#inBatch = true;
         try {
-          await this.#writeBatch(transport, batch);
+          await this.#writeBatch(host.transport, batch);
         } finally {
-          batchDone();
-          this.batchInFlight = undefined;
+          this.#inBatch = false;
+          const waiters = this.#afterBatch;
+          if (waiters !== undefined) {
+            this.#afterBatch = undefined;
+            for (const resolve of waiters) resolve();
+          }
         }
-        if (!host.isOpen()) return;
+        if (!host.open) return;
       }
       if (this.#shutdownRequested && !this.#shutdownDone) {
         this.#shutdownDone = true;
         await host.transport.closeWrite();
       }
     } catch (e) {
-      if (host.isOpen()) host.fatal(ioError(e, "write"));
+      if (host.open) host.fatal(ioError(e, "write"));
     } finally {
       this.#writing = false;
+      host.ioEnded();
     }
   }
 
@@ -250,12 +289,12 @@ export class WriteSide {
     const wq = this.#wq;
     while (batch.length > 0) {
       const n = await transport.write(batch);
-      if (!host.isOpen()) return;
+      if (!host.open) return;
       host.writeActivity();
       wq.written(n);
       batch = batch.subarray(n);
-      if (wq.pending <= this.lowWaterMark) this.callDrain();
-      if (!host.isOpen()) return;
+      if (wq.pending <= host.lowWaterMark) this.callDrain();
+      if (!host.open) return;
     }
   }
 }

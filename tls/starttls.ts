@@ -1,13 +1,29 @@
 /**
  * Starting and stopping TLS on a live handle: what `h.starttls()`, `h.stoptls()` and the
- * `tls` option do to the handle's transport, buffers and callbacks.
+ * `tls` option do. TLS is a transport layer like any other: it is pushed on the handle with
+ * `pushLayer` and takes itself off with its context's `remove()`; nothing here reaches into
+ * the handle's internals.
  *
  * @module
  */
-import type { HandleCore } from "../handle/core.ts";
-import { callbackError } from "../handle/options.ts";
+import { callbackError, type HandleError } from "../handle/errors.ts";
+import type { LayerContext, Transport, TransportLayer } from "../handle/transport.ts";
 import { checkTlsMode, mergeTlsOptions, type TlsMode, type TlsOptions } from "./options.ts";
 import { TlsTransport } from "./tls_transport.ts";
+
+/** What TLS needs from a handle; the public `Handle` has it. */
+export interface TlsHost<H> {
+  /** The handle's TLS settings, laid over `defaultTlsOptions`. */
+  readonly tlsOptions: TlsOptions | undefined;
+  /** Told the handshake's result. */
+  readonly onStarttls: ((h: H, ok: boolean, err?: HandleError) => void) | undefined;
+  /** Told that the peer ended TLS and the connection goes on in plaintext. */
+  readonly onStoptls: ((h: H) => void) | undefined;
+  /** Puts a transport layer on top of the current transport. */
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L;
+  /** Whether the handle has been destroyed. */
+  readonly destroyed: boolean;
+}
 
 /**
  * Checks a TLS mode and options before anything changes, and merges the options with the
@@ -31,11 +47,13 @@ export function prepareTls(
 }
 
 /**
- * Whether the handle speaks TLS: a session it started that has not been stopped, or a
- * `Deno.TlsConn` (which has `handshake()`) as its transport.
+ * Whether a transport speaks TLS: a session the handle started that has not been stopped, or
+ * a `Deno.TlsConn` (which has `handshake()`).
+ *
+ * @param transport The handle's transport on top.
+ * @returns Whether TLS is active.
  */
-export function tlsActive(core: HandleCore): boolean {
-  const transport = core.transport;
+export function tlsActive(transport: Transport): boolean {
   if (transport instanceof TlsTransport) return !transport.plaintext;
   return typeof (transport as Partial<Deno.TlsConn>).handshake === "function";
 }
@@ -43,12 +61,12 @@ export function tlsActive(core: HandleCore): boolean {
 /**
  * The ALPN protocol the session negotiated.
  *
- * @param core The handle.
+ * @param transport The handle's transport on top.
  * @returns The protocol, `false` if none was agreed (or the handshake has not finished), or
  * `undefined` without a TLS session started by the handle.
  */
-export function alpnProtocol(core: HandleCore): string | false | undefined {
-  return core.transport instanceof TlsTransport ? core.transport.alpnProtocol : undefined;
+export function alpnProtocol(transport: Transport): string | false | undefined {
+  return transport instanceof TlsTransport ? transport.alpnProtocol : undefined;
 }
 
 /**
@@ -59,29 +77,30 @@ export function alpnProtocol(core: HandleCore): string | false | undefined {
  *   what is pushed afterwards is encrypted;
  * - the read queue stays as it is and continues with the decrypted bytes.
  *
- * @param core The handle.
+ * @param h The handle.
+ * @param current The handle's transport on top.
  * @param mode The role.
  * @param options The call's TLS options, laid over the handle's.
  * @throws {TypeError} For a bad mode, a missing certificate, or TLS already active.
  */
-export function startTls(core: HandleCore, mode: unknown, options?: TlsOptions): void {
-  const prepared = prepareTls(mode, core.tlsOptions, options);
-  if (tlsActive(core)) throw new TypeError("Cannot start TLS: TLS is already active");
-  const writeBarrier = core.writer.flushToCurrent();
-  const readBarrier = core.reader.readInFlight ?? Promise.resolve();
-  const session = new TlsTransport(
-    core.transport,
-    prepared.mode,
-    prepared.options,
-    { closeNotify: () => peerStoppedTls(core) },
-    readBarrier,
-    writeBarrier,
-  );
-  session.feed(core.reader.rbuf.takeAll());
-  core.transport = session;
+export function startTls<H extends TlsHost<H>>(
+  h: H,
+  current: Transport,
+  mode: unknown,
+  options?: TlsOptions,
+): void {
+  const prepared = prepareTls(mode, h.tlsOptions, options);
+  if (tlsActive(current)) throw new TypeError("Cannot start TLS: TLS is already active");
+  let ctx!: LayerContext;
+  const session = h.pushLayer((context) => {
+    ctx = context;
+    return new TlsTransport(context, prepared.mode, prepared.options, {
+      closeNotify: () => peerStoppedTls(h, ctx),
+    });
+  });
   session.handshake.then(
-    () => handshakeDone(core, session),
-    (err) => handshakeFailed(core, session, err),
+    () => handshakeDone(h, ctx),
+    (err) => handshakeFailed(h, ctx, err),
   );
 }
 
@@ -90,47 +109,46 @@ export function startTls(core: HandleCore, mode: unknown, options?: TlsOptions):
  * and reads return TLS data until the peer's close_notify, then plaintext. Does nothing
  * when TLS is not active (as AnyEvent::Handle).
  *
- * @param core The handle.
+ * @param current The handle's transport on top.
  */
-export function stopTls(core: HandleCore): void {
-  if (core.transport instanceof TlsTransport) core.transport.stop();
+export function stopTls(current: Transport): void {
+  if (current instanceof TlsTransport) current.stop();
 }
 
-function handshakeDone(core: HandleCore, session: TlsTransport): void {
-  if (!core.open || core.transport !== session) return;
-  const onStarttls = core.onStarttls;
+function handshakeDone<H extends TlsHost<H>>(h: H, ctx: LayerContext): void {
+  if (!ctx.active) return;
+  const onStarttls = h.onStarttls;
   if (onStarttls === undefined) return;
   try {
-    onStarttls(core.owner, true);
+    onStarttls(h, true);
   } catch (e) {
-    core.fatal(callbackError(e, "onStarttls"));
+    ctx.fail(callbackError(e, "onStarttls"));
   }
 }
 
-function handshakeFailed(core: HandleCore, session: TlsTransport, err: unknown): void {
-  if (!core.open || core.transport !== session) return;
-  const onStarttls = core.onStarttls;
-  const error = err as Parameters<HandleCore["fatal"]>[0];
-  if (onStarttls === undefined) return core.fatal(error);
-  core.error = error;
+function handshakeFailed<H extends TlsHost<H>>(h: H, ctx: LayerContext, err: unknown): void {
+  if (!ctx.active) return;
+  const onStarttls = h.onStarttls;
+  const error = err as HandleError;
+  if (onStarttls === undefined) return ctx.fail(error);
   try {
-    onStarttls(core.owner, false, error);
+    onStarttls(h, false, error);
   } catch (e) {
     console.error("@anyevent/handle: onStarttls threw:", e);
   }
-  core.teardown(error);
+  ctx.fail(error, true);
 }
 
 /** The peer sent close_notify: go on in plaintext if the handle has `onStoptls`. */
-function peerStoppedTls(core: HandleCore): boolean {
-  const onStoptls = core.onStoptls;
-  if (onStoptls === undefined || !core.open) return false;
+function peerStoppedTls<H extends TlsHost<H>>(h: H, ctx: LayerContext): boolean {
+  const onStoptls = h.onStoptls;
+  if (onStoptls === undefined || !ctx.active) return false;
   queueMicrotask(() => {
-    if (!core.open) return;
+    if (h.destroyed) return;
     try {
-      onStoptls(core.owner);
+      onStoptls(h);
     } catch (e) {
-      core.fatal(callbackError(e, "onStoptls"));
+      ctx.fail(callbackError(e, "onStoptls"));
     }
   });
   return true;

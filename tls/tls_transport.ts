@@ -1,15 +1,14 @@
 /**
- * {@linkcode TlsTransport}: TLS in either role over any byte transport, with `node:tls`
- * (Deno's own `Deno.startTls` is client-only and refuses a connection with a read in flight).
+ * {@linkcode TlsTransport}: TLS in either role as a transport layer over any byte transport,
+ * with `node:tls` (Deno's own `Deno.startTls` is client-only and refuses a connection with a
+ * read in flight). `node:tls` is loaded when the first session starts.
  *
  * @module
  */
-import * as tls from "node:tls";
-import { HandleError } from "../handle/errors.ts";
-import type { Transport } from "../handle/transport.ts";
+import type { HandleError } from "../handle/errors.ts";
+import type { LayerContext, Transport, TransportLayer } from "../handle/transport.ts";
 import { tlsError, type TlsMode, type TlsOptions } from "./options.ts";
-import { RawDuplex } from "./raw_duplex.ts";
-import { clientCertProblem } from "./client_cert.ts";
+import type { RawDuplex, TLSSocket } from "./node_session.ts";
 
 /** What a TLS session reports back to its handle. */
 export interface TlsEvents {
@@ -23,28 +22,27 @@ export interface TlsEvents {
 /** Where the plaintext reads of a session come from once TLS has ended. */
 type After = "tls" | "eof" | "plain";
 
-const IP_ADDRESS = /^[\d.]+$|:/;
-
-const copy = (list: readonly string[] | undefined) => list === undefined ? undefined : [...list];
-
 /**
- * TLS over a byte transport, as a {@linkcode Transport} of plaintext. `handshake` settles
- * when the handshake succeeds or fails; reads and writes wait for it. After
- * {@linkcode TlsTransport.stop} or the peer's close_notify (when the handle goes on in
- * plaintext), reads and writes pass straight to the transport underneath.
+ * TLS over the transport below, as a {@linkcode TransportLayer} of plaintext. `handshake`
+ * settles when the handshake succeeds or fails; reads and writes wait for it. After
+ * {@linkcode TlsTransport.stop}, writes pass straight to the transport below once the
+ * close_notify has left; once both sides have ended TLS (when the handle goes on in
+ * plaintext) the layer takes itself off the handle, handing back the plaintext it read.
  */
-export class TlsTransport implements Transport {
+export class TlsTransport implements TransportLayer {
   /** Pauses reading from the network while this much plaintext waits to be read. */
   static readonly HIGH_WATER = 256 * 1024;
   readonly handshake: Promise<void>;
   readonly mode: TlsMode;
+  readonly #ctx: LayerContext;
   readonly #raw: Transport;
-  readonly #duplex: RawDuplex;
-  readonly #socket: tls.TLSSocket;
   readonly #events: TlsEvents;
+  /** Ciphertext fed before `node:tls` was loaded. */
+  #early: (Uint8Array | null)[] = [];
+  #duplex: RawDuplex | undefined;
+  #socket: TLSSocket | undefined;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
-  #ended = false;
   #after: After = "tls";
   #plain: Promise<{ leftover: Uint8Array[]; eof: boolean }> | undefined;
   /** Settles once this side's close_notify has been written. */
@@ -52,54 +50,41 @@ export class TlsTransport implements Transport {
   #error: HandleError | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
+  #detached = false;
 
   /**
-   * @param raw The transport carrying the ciphertext.
+   * @param ctx The layer's context: the transport below and when it may be used.
    * @param mode `"connect"` (client) or `"accept"` (server).
    * @param options Certificates, names, ALPN (merged with the defaults and checked by
    * `prepareTls`: `"accept"` has `cert` and `key`).
    * @param events Where the end of the session is reported.
-   * @param readBarrier Settles once the read that was in flight on `raw` has been fed in.
-   * @param writeBarrier Settles once the plaintext queued before TLS started has left.
    */
-  constructor(
-    raw: Transport,
-    mode: TlsMode,
-    options: TlsOptions,
-    events: TlsEvents,
-    readBarrier: Promise<unknown> = Promise.resolve(),
-    writeBarrier: Promise<unknown> = Promise.resolve(),
-  ) {
+  constructor(ctx: LayerContext, mode: TlsMode, options: TlsOptions, events: TlsEvents) {
     this.mode = mode;
-    this.#raw = raw;
+    this.#ctx = ctx;
+    this.#raw = ctx.below;
     this.#events = events;
-    this.#duplex = new RawDuplex(
-      raw,
-      { plaintextAfterStop: () => this.#sessionEnded(true) },
-      readBarrier,
-      writeBarrier,
-    );
-    this.#socket = mode === "accept" ? this.#accept(options) : this.#connect(options);
-    const socket = this.#socket;
-    this.handshake = new Promise<void>((resolve, reject) => {
-      const endedEarly = () => {
-        reject(
-          new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
-        );
-      };
-      socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
-        const problem = mode === "accept" && options.requireClientCert
-          ? clientCertProblem(socket, options.caCerts)
-          : undefined;
-        if (problem === undefined) return resolve();
-        reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
-        socket.destroy();
-      });
-      socket.once("error", (e) => reject(tlsError(e, "handshake")));
-      socket.once("end", endedEarly);
-      socket.once("close", endedEarly);
+    this.handshake = import("./node_session.ts").then((session) => {
+      if (this.#closed) throw tlsError(new Error("the handle was destroyed"), "handshake");
+      return this.#open(session, mode, options);
     });
     this.handshake.catch(() => {});
+  }
+
+  #open(
+    session: typeof import("./node_session.ts"),
+    mode: TlsMode,
+    options: TlsOptions,
+  ): Promise<void> {
+    const duplex = this.#duplex = new session.RawDuplex(
+      this.#raw,
+      { plaintextAfterStop: () => this.#sessionEnded(true) },
+      this.#ctx.readsBefore,
+      this.#ctx.writesBefore,
+    );
+    for (const bytes of this.#early.splice(0)) duplex.feed(bytes);
+    const { socket, handshake } = session.openSession(duplex, mode, options);
+    this.#socket = socket;
     socket.on("data", (chunk: Uint8Array) => {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
@@ -111,35 +96,7 @@ export class TlsTransport implements Transport {
       this.#error ??= tlsError(e, "connection");
       this.#notify();
     });
-  }
-
-  #accept(options: TlsOptions): tls.TLSSocket {
-    const requireCert = options.requireClientCert ?? false;
-    return new tls.TLSSocket(this.#duplex as never, {
-      isServer: true,
-      cert: options.cert,
-      key: options.key,
-      ca: copy(options.caCerts),
-      ALPNProtocols: copy(options.alpnProtocols),
-      requestCert: requireCert,
-      rejectUnauthorized: requireCert,
-    });
-  }
-
-  #connect(options: TlsOptions): tls.TLSSocket {
-    const hostname = options.hostname ?? options.peername ?? "localhost";
-    return tls.connect({
-      socket: this.#duplex as never,
-      ca: copy(options.caCerts),
-      cert: options.cert,
-      key: options.key,
-      ALPNProtocols: copy(options.alpnProtocols),
-      servername: IP_ADDRESS.test(hostname) ? undefined : hostname,
-      rejectUnauthorized: true,
-      checkServerIdentity: options.unsafelyDisableHostnameVerification
-        ? () => undefined
-        : (_name, cert) => tls.checkServerIdentity(hostname, cert),
-    });
+    return handshake;
   }
 
   /**
@@ -147,9 +104,8 @@ export class TlsTransport implements Transport {
    * back to plaintext after our close_notify, or by end of input.
    */
   #sessionEnded(peerStopped = false): void {
-    this.#ended = true;
     if (this.#after === "tls") {
-      const closeNotify = peerStopped || (!this.#duplex.rawEnded && !this.#closed);
+      const closeNotify = peerStopped || (!this.#duplex!.rawEnded && !this.#closed);
       const wantsPlain = closeNotify && this.#events.closeNotify();
       if (wantsPlain || this.#stopped !== undefined) this.#goPlain();
       else this.#after = "eof";
@@ -157,22 +113,42 @@ export class TlsTransport implements Transport {
     this.#notify();
   }
 
-  /** From now on, reads come from the transport itself, after what TLS left unread. */
+  /** From now on the connection is plaintext: take the layer off the handle. */
   #goPlain(): void {
     this.#after = "plain";
-    this.#duplex.keepRawOpen = true;
-    this.#plain = this.#duplex.detach();
+    this.#duplex!.keepRawOpen = true;
+    this.#plain = this.#duplex!.detach();
     // Answer the peer's close_notify, where the TLS layer does, before any plaintext.
-    this.#stopped ??= new Promise<void>((resolve) => this.#socket.end(resolve));
+    this.#stopped ??= new Promise<void>((resolve) => this.#socket!.end(resolve));
+    this.#ctx.remove();
   }
 
   /**
-   * Ciphertext that was read from the transport before TLS took it over.
+   * Ciphertext that was read from the transport below before TLS took it over.
    *
    * @param bytes The bytes, or `null` for end of input.
    */
   feed(bytes: Uint8Array | null): void {
-    this.#duplex.feed(bytes);
+    if (this.#duplex === undefined) this.#early.push(bytes);
+    else this.#duplex.feed(bytes);
+  }
+
+  /**
+   * Hands back what the handle should read next, once TLS has ended in both directions: the
+   * plaintext TLS delivered and nobody read, then the bytes that followed the session.
+   *
+   * @returns Those bytes, and whether end of input was seen below.
+   */
+  async detach(): Promise<{ rest: Uint8Array[]; eof: boolean }> {
+    const plain = await this.#plain!;
+    await this.#stopped;
+    this.#detached = true;
+    const rest = this.#chunks.splice(0);
+    this.#buffered = 0;
+    rest.push(...plain.leftover);
+    this.#socket!.destroy();
+    this.#notify();
+    return { rest, eof: plain.eof };
   }
 
   /**
@@ -182,11 +158,11 @@ export class TlsTransport implements Transport {
    */
   stop(): void {
     if (this.#stopped !== undefined || this.#closed) return;
-    this.#duplex.keepRawOpen = true;
-    this.#duplex.stopped();
-    this.#stopped = this.handshake.then(
-      () => new Promise<void>((resolve) => this.#socket.end(resolve)),
-    );
+    this.#stopped = this.handshake.then(() => {
+      this.#duplex!.keepRawOpen = true;
+      this.#duplex!.stopped();
+      return new Promise<void>((resolve) => this.#socket!.end(resolve));
+    });
     this.#stopped.catch(() => {});
   }
 
@@ -197,12 +173,12 @@ export class TlsTransport implements Transport {
 
   /** The negotiated ALPN protocol, or `false`. */
   get alpnProtocol(): string | false {
-    return this.#socket.alpnProtocol ?? false;
+    return this.#socket?.alpnProtocol ?? false;
   }
 
   /** The TLS version negotiated, such as `"TLSv1.3"`, once connected. */
   get protocol(): string | null {
-    return this.#socket.getProtocol?.() ?? null;
+    return this.#socket?.getProtocol?.() ?? null;
   }
 
   #notify(): void {
@@ -214,7 +190,7 @@ export class TlsTransport implements Transport {
   async read(p: Uint8Array): Promise<number | null> {
     await this.handshake;
     while (this.#chunks.length === 0) {
-      if (this.#after === "plain") return await this.#readPlain(p);
+      if (this.#detached) return 0;
       if (this.#error) throw this.#error;
       if (this.#closed || this.#after === "eof") return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
@@ -225,18 +201,8 @@ export class TlsTransport implements Transport {
     if (n === chunk.length) this.#chunks.shift();
     else this.#chunks[0] = chunk.subarray(n);
     this.#buffered -= n;
-    if (this.#buffered < TlsTransport.HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
-    return n;
-  }
-
-  async #readPlain(p: Uint8Array): Promise<number | null> {
-    const plain = await this.#plain!;
-    const first = plain.leftover[0];
-    if (first === undefined) return plain.eof ? null : await this.#raw.read(p);
-    const n = Math.min(p.length, first.length);
-    p.set(first.subarray(0, n));
-    if (n === first.length) plain.leftover.shift();
-    else plain.leftover[0] = first.subarray(n);
+    const socket = this.#socket!;
+    if (this.#buffered < TlsTransport.HIGH_WATER && socket.isPaused()) socket.resume();
     return n;
   }
 
@@ -248,7 +214,7 @@ export class TlsTransport implements Transport {
     }
     if (this.#error) throw this.#error;
     await new Promise<void>((resolve, reject) => {
-      this.#socket.write(p, (e) => e ? reject(tlsError(e, "write")) : resolve());
+      this.#socket!.write(p, (e) => e ? reject(tlsError(e, "write")) : resolve());
     });
     return p.length;
   }
@@ -259,23 +225,15 @@ export class TlsTransport implements Transport {
       await this.#stopped;
       return await this.#raw.closeWrite();
     }
-    await new Promise<void>((resolve) => this.#socket.end(resolve));
+    await new Promise<void>((resolve) => this.#socket!.end(resolve));
   }
 
+  /** Ends the session at once (the handle closes the transport below itself). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket.destroy();
-    this.#duplex.destroy();
-    this.#raw.close();
+    this.#socket?.destroy();
+    this.#duplex?.destroy();
     this.#notify();
-  }
-
-  setNoDelay(noDelay?: boolean): void {
-    this.#raw.setNoDelay?.(noDelay);
-  }
-
-  setKeepAlive(keepAlive?: boolean): void {
-    this.#raw.setKeepAlive?.(keepAlive);
   }
 }

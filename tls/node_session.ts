@@ -1,0 +1,81 @@
+/**
+ * The `node:tls` side of a TLS layer: the socket in either role over a {@linkcode RawDuplex}.
+ * Loaded with a dynamic `import()` the first time a handle starts TLS, so that a program that
+ * never does pays nothing for `node:tls` at start-up.
+ *
+ * @module
+ */
+import * as tls from "node:tls";
+import { HandleError } from "../handle/errors.ts";
+import { clientCertProblem } from "./client_cert.ts";
+import { tlsError, type TlsMode, type TlsOptions } from "./options.ts";
+import { RawDuplex } from "./raw_duplex.ts";
+
+export { RawDuplex };
+export type { TLSSocket } from "node:tls";
+
+const IP_ADDRESS = /^[\d.]+$|:/;
+
+const copy = (list: readonly string[] | undefined) => list === undefined ? undefined : [...list];
+
+/**
+ * Opens a TLS socket over the ciphertext duplex.
+ *
+ * @param duplex The ciphertext side.
+ * @param mode The role.
+ * @param options Merged and checked options (`"accept"` has `cert` and `key`).
+ * @returns The socket, and a promise of the handshake (rejects with `EPROTO`).
+ */
+export function openSession(
+  duplex: RawDuplex,
+  mode: TlsMode,
+  options: TlsOptions,
+): { socket: tls.TLSSocket; handshake: Promise<void> } {
+  const socket = mode === "accept" ? accept(duplex, options) : connect(duplex, options);
+  const handshake = new Promise<void>((resolve, reject) => {
+    const endedEarly = () => {
+      reject(new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"));
+    };
+    socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
+      const problem = mode === "accept" && options.requireClientCert
+        ? clientCertProblem(socket, options.caCerts)
+        : undefined;
+      if (problem === undefined) return resolve();
+      reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
+      socket.destroy();
+    });
+    socket.once("error", (e) => reject(tlsError(e, "handshake")));
+    socket.once("end", endedEarly);
+    socket.once("close", endedEarly);
+  });
+  return { socket, handshake };
+}
+
+function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
+  const requireCert = options.requireClientCert ?? false;
+  return new tls.TLSSocket(duplex as never, {
+    isServer: true,
+    cert: options.cert,
+    key: options.key,
+    ca: copy(options.caCerts),
+    ALPNProtocols: copy(options.alpnProtocols),
+    requestCert: requireCert,
+    rejectUnauthorized: requireCert,
+  });
+}
+
+function connect(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
+  const hostname = options.hostname ?? options.peername ?? "localhost";
+  return tls.connect({
+    socket: duplex as never,
+    ca: copy(options.caCerts),
+    cert: options.cert,
+    key: options.key,
+    ALPNProtocols: copy(options.alpnProtocols),
+    servername: IP_ADDRESS.test(hostname) ? undefined : hostname,
+    rejectUnauthorized: true,
+    checkServerIdentity: options.unsafelyDisableHostnameVerification
+      ? () => undefined
+      : (_name, cert) => tls.checkServerIdentity(hostname, cert),
+  });
+}
