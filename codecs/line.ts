@@ -78,6 +78,7 @@ class LfLineDecoder implements Decoder<Line> {
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
+    if (buf.length === 0) return NEED_MORE; // an idle read makes no text window yet
     if (this.#buf !== buf) {
       this.#buf = buf;
       this.#window = textWindowOf(buf);

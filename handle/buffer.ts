@@ -280,7 +280,10 @@ export class ReadBuffer {
    */
   reserve(n: number): Uint8Array {
     this.#ensureSpace(n);
-    return this.#buf.subarray(this.#end, this.#end + n);
+    const buf = this.#buf;
+    // An empty buffer of exactly that size is the region itself: no view to allocate.
+    if (this.#end === 0 && buf.length === n) return buf;
+    return buf.subarray(this.#end, this.#end + n);
   }
 
   /**
@@ -329,7 +332,9 @@ export class ReadBuffer {
       this.#start = 0;
       this.#end = live;
     } else {
-      let size = Math.max(INITIAL_CAPACITY, capacity * 2);
+      // The first array is exactly what is asked for (an idle handle's one pending read);
+      // later ones at least double, so growth stays amortized O(1) per byte.
+      let size = capacity === 0 ? needed : Math.max(INITIAL_CAPACITY, capacity * 2);
       while (size < needed) size *= 2;
       this.#moveTo(new Uint8Array(size));
     }

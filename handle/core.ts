@@ -20,6 +20,9 @@ import { frameLimit } from "../codecs/limits.ts";
 
 const ignore = () => {};
 
+/** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
+const now = () => Math.trunc(performance.now());
+
 const cores = new WeakMap<object, HandleCore>();
 
 /**
@@ -42,6 +45,23 @@ export function coreOf(owner: object): HandleCore {
   return cores.get(owner)!;
 }
 
+/** The options a handle keeps that most handles never set. */
+export type RareSettings = Partial<
+  Pick<
+    HandleOptions,
+    "onStarttls" | "onStoptls" | "tlsOptions" | "onTimeout" | "onRtimeout" | "onWtimeout"
+  >
+>;
+
+const RARE = [
+  "onStarttls",
+  "onStoptls",
+  "tlsOptions",
+  "onTimeout",
+  "onRtimeout",
+  "onWtimeout",
+] as const;
+
 /** The internals of one handle. Not part of the public API. */
 export class HandleCore {
   /** The handle, passed first to every callback (set by `attach`). */
@@ -58,12 +78,8 @@ export class HandleCore {
   onEof: HandleCallback | undefined;
   onRead: HandleCallback | undefined;
   onDrain: HandleCallback | undefined;
-  onStarttls: HandleOptions["onStarttls"];
-  onStoptls: HandleCallback | undefined;
-  onTimeout: HandleCallback | undefined;
-  onRtimeout: HandleCallback | undefined;
-  onWtimeout: HandleCallback | undefined;
-  tlsOptions: HandleOptions["tlsOptions"];
+  /** The settings most handles never set, in an object made when one is. */
+  rare: RareSettings | undefined = undefined;
   noDelay: boolean;
   keepalive: boolean;
   lowWaterMark: number;
@@ -90,12 +106,7 @@ export class HandleCore {
     this.onEof = options.onEof;
     this.onRead = options.onRead;
     this.onDrain = options.onDrain;
-    this.onStarttls = options.onStarttls;
-    this.onStoptls = options.onStoptls;
-    this.onTimeout = options.onTimeout;
-    this.onRtimeout = options.onRtimeout;
-    this.onWtimeout = options.onWtimeout;
-    this.tlsOptions = options.tlsOptions;
+    for (const key of RARE) if (options[key] !== undefined) this.setRare(key, options[key]);
     this.noDelay = options.noDelay ?? false;
     this.keepalive = options.keepalive ?? false;
     this.autocork = options.autocork ?? false;
@@ -129,6 +140,16 @@ export class HandleCore {
     this.reader.wantData();
   }
 
+  /**
+   * Sets one of the rarely used settings.
+   *
+   * @param key Which.
+   * @param value Its new value.
+   */
+  setRare<K extends keyof RareSettings>(key: K, value: RareSettings[K]): void {
+    (this.rare ??= {})[key] = value;
+  }
+
   /** The write side, made on first use. */
   get writer(): WriteSide {
     return this.#writer ??= new WriteSide(this);
@@ -159,7 +180,7 @@ export class HandleCore {
   /** The connection exists: apply the socket options and start the timers. */
   markConnected(): void {
     this.connected = true;
-    this.#readAt = this.#writeAt = performance.now();
+    this.#readAt = this.#writeAt = now();
     if (this.noDelay) this.base.setNoDelay?.(true);
     if (this.keepalive) this.base.setKeepAlive?.(true);
     this.#timeouts?.start(this.#readAt, this.#writeAt);
@@ -187,22 +208,23 @@ export class HandleCore {
 
   /** A read succeeded (for the inactivity timers). */
   readActivity(): void {
-    if (this.#timeouts === undefined) this.#readAt = performance.now();
+    if (this.#timeouts === undefined) this.#readAt = now();
     else this.#timeouts.readActivity();
   }
 
   /** A write succeeded (for the inactivity timers). */
   writeActivity(): void {
-    if (this.#timeouts === undefined) this.#writeAt = performance.now();
+    if (this.#timeouts === undefined) this.#writeAt = now();
     else this.#timeouts.writeActivity();
   }
 
   #timedOut(kind: TimeoutKind): void {
+    const rare = this.rare;
     const cb = kind === "timeout"
-      ? this.onTimeout
+      ? rare?.onTimeout
       : kind === "rtimeout"
-      ? this.onRtimeout
-      : this.onWtimeout;
+      ? rare?.onRtimeout
+      : rare?.onWtimeout;
     if (cb === undefined) {
       this.report(
         new HandleError("ETIMEDOUT", `No activity for ${this.getTimeout(kind)} s (${kind})`, {

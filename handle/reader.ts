@@ -61,7 +61,9 @@ export class ReadSide {
   layerChanging = false;
 
   readonly #host: ReadHost;
-  readonly #queue: ReadRequest[] = [];
+  /** The read queue: its head, and the entries after it (made when there are two). */
+  #head: ReadRequest | undefined = undefined;
+  #rest: ReadRequest[] | undefined = undefined;
   #dispatching = false;
   #reading = false;
   #stopped = false;
@@ -123,8 +125,9 @@ export class ReadSide {
    * @param atFront Whether it goes to the head of the queue.
    */
   enqueue(request: ReadRequest, atFront: boolean): void {
-    if (atFront) this.#queue.unshift(request);
-    else this.#queue.push(request);
+    if (atFront) this.#unshift(request);
+    else if (this.#head === undefined) this.#head = request;
+    else (this.#rest ??= []).push(request);
     // Inside a dispatch the outer loop sees the new entry, and whoever started that dispatch
     // starts reading afterwards if needed.
     if (!this.#dispatching) this.wantData();
@@ -136,8 +139,10 @@ export class ReadSide {
    * @param request The entry.
    */
   remove(request: ReadRequest): void {
-    const i = this.#queue.indexOf(request);
-    if (i >= 0) this.#queue.splice(i, 1);
+    if (this.#head === request) return void this.#shift();
+    const rest = this.#rest;
+    const i = rest === undefined ? -1 : rest.indexOf(request);
+    if (i >= 0) rest!.splice(i, 1);
   }
 
   /**
@@ -148,7 +153,7 @@ export class ReadSide {
    * @returns The value, or `NEED_MORE` to take the queue.
    */
   tryNow(type: string, decoder: Decoder<unknown>): unknown {
-    if (this.#queue.length > 0 || this.#dispatching || this.#eof || !this.#host.open) {
+    if (this.#head !== undefined || this.#dispatching || this.#eof || !this.#host.open) {
       return NEED_MORE;
     }
     const rbuf = this.rbuf;
@@ -191,7 +196,9 @@ export class ReadSide {
    */
   failAll(err: HandleError): boolean {
     let seen = false;
-    for (const request of this.#queue.splice(0)) {
+    const all = this.#head === undefined ? [] : [this.#head, ...(this.#rest ?? [])];
+    this.#head = this.#rest = undefined;
+    for (const request of all) {
       if (request.reject !== undefined) {
         request.reject(err);
         seen = true;
@@ -207,14 +214,13 @@ export class ReadSide {
    */
   #dispatch(): void {
     const host = this.#host;
-    const queue = this.#queue;
-    if (this.#dispatching || !host.open || (this.#stopped && queue.length === 0)) return;
+    if (this.#dispatching || !host.open || (this.#stopped && this.#head === undefined)) return;
     this.#dispatching = true;
     const rbuf = this.rbuf;
     try {
       while (host.open) {
-        if (queue.length > 0) {
-          const request = queue[0];
+        const request = this.#head;
+        if (request !== undefined) {
           if (request.custom !== undefined) {
             if (!this.#runCustom(request)) break;
             continue;
@@ -234,7 +240,7 @@ export class ReadSide {
             } else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
             break;
           }
-          queue.shift();
+          this.#shift();
           this.#deliver(request, value);
         } else if (rbuf.length > 0 && !this.#stopped && host.onRead !== undefined) {
           if (!this.#runOnRead(host.onRead!)) break;
@@ -249,6 +255,16 @@ export class ReadSide {
     }
   }
 
+  #shift(): void {
+    const rest = this.#rest;
+    this.#head = rest === undefined ? undefined : rest.shift();
+  }
+
+  #unshift(request: ReadRequest): void {
+    if (this.#head !== undefined) (this.#rest ??= []).unshift(this.#head);
+    this.#head = request;
+  }
+
   /** Runs onRead; returns whether to keep dispatching (it consumed or queued something). */
   #runOnRead(onRead: HandleCallback): boolean {
     const before = this.rbuf.length;
@@ -258,7 +274,7 @@ export class ReadSide {
       this.#host.fatal(callbackError(e, "onRead"));
       return false;
     }
-    if (this.rbuf.length !== before || this.#queue.length > 0) return true;
+    if (this.rbuf.length !== before || this.#head !== undefined) return true;
     if (this.#eof) {
       this.#host.fatal(
         new HandleError("EPIPE", `End of input with ${before} bytes onRead did not consume`),
@@ -269,8 +285,7 @@ export class ReadSide {
 
   /** Runs a custom reader at the head of the queue; returns whether to keep dispatching. */
   #runCustom(request: ReadRequest): boolean {
-    const queue = this.#queue;
-    queue.shift();
+    this.#shift();
     let done: boolean;
     try {
       done = request.custom!(this.#host.handle);
@@ -280,7 +295,7 @@ export class ReadSide {
     }
     if (!this.#host.open) return false;
     if (done) return true;
-    queue.unshift(request);
+    this.#unshift(request);
     return this.#eof && this.#unsatisfiedAtEof(request);
   }
 
@@ -393,7 +408,7 @@ export class ReadSide {
   #wantsRead(): boolean {
     const host = this.#host;
     return !this.#eof && !this.#stopped && host.open && !this.layerChanging &&
-      (this.#queue.length > 0 || host.onRead !== undefined ||
+      (this.#head !== undefined || host.onRead !== undefined ||
         (host.onEof !== undefined && this.rbuf.length < this.maxReadSize));
   }
 
@@ -402,7 +417,7 @@ export class ReadSide {
     if (this.#reading || !this.#wantsRead()) return;
     this.#reading = true;
     this.#host.ioStarted();
-    this.#readLoop();
+    this.#readNext();
   }
 
   /** End of input (from the transport, or handed back by a layer that was removed). */
@@ -424,51 +439,79 @@ export class ReadSide {
     this.wantData();
   }
 
-  async #readLoop(): Promise<void> {
+  /**
+   * The read loop, one read at a time, as promise callbacks rather than an async function:
+   * an idle handle then holds one small closure context instead of a suspended frame.
+   */
+  #readNext(): void {
+    const size = this.readSize;
+    const region = this.rbuf.reserve(size);
+    const transport = this.#host.transport;
+    let pending: Promise<number | null>;
+    try {
+      pending = transport.read(region);
+    } catch (e) {
+      return this.#readFailed(e, transport);
+    }
+    this.readInFlight = pending;
+    pending.then(
+      (n) => this.#readDone(n, transport, region, size),
+      (e) => this.#readFailed(e, transport),
+    );
+  }
+
+  #readDone(n: number | null, transport: Transport, region: Uint8Array, size: number): void {
+    this.readInFlight = undefined;
     const host = this.#host;
     const rbuf = this.rbuf;
     try {
-      while (this.#wantsRead()) {
-        const size = this.readSize;
-        const region = rbuf.reserve(size);
-        let n: number | null;
-        const transport = host.transport;
-        try {
-          const pending = transport.read(region);
-          this.readInFlight = pending;
-          n = await pending;
-        } catch (e) {
-          if (host.open && host.transport === transport) host.fatal(ioError(e, "read"));
-          return;
-        } finally {
-          this.readInFlight = undefined;
-        }
-        if (!host.open) return;
-        if (host.transport !== transport) {
-          host.divert(transport, n === null ? null : region.slice(0, n));
-          continue;
-        }
-        host.readActivity();
-        if (n === null) return this.endOfInput();
-        rbuf.commit(region, n);
-        if (n === size && size < this.maxReadSize) {
-          this.readSize = Math.min(size * 2, this.maxReadSize);
-        }
-        if (this.#stopped) return;
-        this.#dispatch();
-        if (host.open && rbuf.length > this.rbufMax) {
-          host.fatal(
-            new HandleError(
-              "ENOSPC",
-              `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${rbuf.length} buffered)`,
-            ),
-          );
-          return;
-        }
+      if (!host.open) return this.#readEnded();
+      if (host.transport !== transport) {
+        host.divert(transport, n === null ? null : region.slice(0, n));
+        return this.#readOn();
       }
-    } finally {
-      this.#reading = false;
-      host.ioEnded();
+      host.readActivity();
+      if (n === null) {
+        this.endOfInput();
+        return this.#readEnded();
+      }
+      rbuf.commit(region, n);
+      if (n === size && size < this.maxReadSize) {
+        this.readSize = Math.min(size * 2, this.maxReadSize);
+      }
+      if (this.#stopped) return this.#readEnded();
+      this.#dispatch();
+      if (host.open && rbuf.length > this.rbufMax) {
+        host.fatal(
+          new HandleError(
+            "ENOSPC",
+            `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${rbuf.length} buffered)`,
+          ),
+        );
+        return this.#readEnded();
+      }
+    } catch (e) {
+      if (host.open) host.fatal(ioError(e, "read"));
+      return this.#readEnded();
     }
+    this.#readOn();
+  }
+
+  #readFailed(e: unknown, transport: Transport): void {
+    this.readInFlight = undefined;
+    const host = this.#host;
+    if (host.open && host.transport === transport) host.fatal(ioError(e, "read"));
+    this.#readEnded();
+  }
+
+  /** Reads again if something still wants data, else ends the loop. */
+  #readOn(): void {
+    if (this.#wantsRead()) this.#readNext();
+    else this.#readEnded();
+  }
+
+  #readEnded(): void {
+    this.#reading = false;
+    this.#host.ioEnded();
   }
 }

@@ -83,26 +83,26 @@ export class HandleSettings {
 
   /** The handle's TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
   get tlsOptions(): TlsOptions | undefined {
-    return coreOf(this).tlsOptions;
+    return coreOf(this).rare?.tlsOptions;
   }
   set tlsOptions(options: TlsOptions | undefined) {
-    coreOf(this).tlsOptions = options;
+    coreOf(this).setRare("tlsOptions", options);
   }
 
   /** The `onStarttls` callback; see {@linkcode HandleOptions.onStarttls}. */
   get onStarttls(): HandleOptions["onStarttls"] {
-    return coreOf(this).onStarttls;
+    return coreOf(this).rare?.onStarttls;
   }
   set onStarttls(cb: HandleOptions["onStarttls"]) {
-    coreOf(this).onStarttls = cb;
+    coreOf(this).setRare("onStarttls", cb);
   }
 
   /** The `onStoptls` callback; see {@linkcode HandleOptions.onStoptls}. */
   get onStoptls(): HandleCallback | undefined {
-    return coreOf(this).onStoptls;
+    return coreOf(this).rare?.onStoptls;
   }
   set onStoptls(cb: HandleCallback | undefined) {
-    coreOf(this).onStoptls = cb;
+    coreOf(this).setRare("onStoptls", cb);
   }
 
   // ---- timeouts and socket options ----
@@ -148,26 +148,26 @@ export class HandleSettings {
 
   /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
   get onTimeout(): HandleCallback | undefined {
-    return coreOf(this).onTimeout;
+    return coreOf(this).rare?.onTimeout;
   }
   set onTimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onTimeout = cb;
+    coreOf(this).setRare("onTimeout", cb);
   }
 
   /** See {@linkcode HandleOptions.onRtimeout}. */
   get onRtimeout(): HandleCallback | undefined {
-    return coreOf(this).onRtimeout;
+    return coreOf(this).rare?.onRtimeout;
   }
   set onRtimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onRtimeout = cb;
+    coreOf(this).setRare("onRtimeout", cb);
   }
 
   /** See {@linkcode HandleOptions.onWtimeout}. */
   get onWtimeout(): HandleCallback | undefined {
-    return coreOf(this).onWtimeout;
+    return coreOf(this).rare?.onWtimeout;
   }
   set onWtimeout(cb: HandleCallback | undefined) {
-    coreOf(this).onWtimeout = cb;
+    coreOf(this).setRare("onWtimeout", cb);
   }
 
   /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
