@@ -25,6 +25,7 @@
  */
 export { Handle } from "./handle/handle.ts";
 export { HandleSettings } from "./handle/settings.ts";
+export { HandleLayers } from "./handle/layers.ts";
 export type {
   ConnectCallbacks,
   ConnectTarget,

@@ -265,6 +265,9 @@ export class HandleCore {
       get active() {
         return core.open && core.transport === layer;
       },
+      get open() {
+        return core.open;
+      },
       remove: () => this.#removeLayer(layer),
       fail: (err, reported) => {
         if (!reported) return this.fatal(err);

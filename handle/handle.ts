@@ -7,18 +7,13 @@ import type { ReadBuffer } from "./buffer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 import { HandleCore, registerCore } from "./core.ts";
-import { HandleSettings } from "./settings.ts";
+import { HandleLayers } from "./layers.ts";
 import { HandleError } from "./errors.ts";
 import { type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
-import {
-  type HandleSource,
-  type LayerContext,
-  toTransport,
-  type TransportLayer,
-} from "./transport.ts";
+import { type HandleSource, toTransport } from "./transport.ts";
 import { encodeWrite } from "./writer.ts";
 import {
   type ReadArgs,
@@ -29,8 +24,7 @@ import {
   type WriteTypes,
 } from "../codecs/registry.ts";
 import { NEED_MORE } from "../codecs/decoder.ts";
-import type { TlsMode, TlsOptions } from "../tls/options.ts";
-import { alpnProtocol, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
+import { startTls } from "../tls/starttls.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
@@ -96,7 +90,7 @@ function cancelled(): HandleError {
  * listener.close();
  * ```
  */
-export class Handle extends HandleSettings {
+export class Handle extends HandleLayers {
   readonly #core: HandleCore;
 
   /**
@@ -456,151 +450,6 @@ export class Handle extends HandleSettings {
   /** Resumes reading after `stopRead()` and dispatches what was buffered meanwhile. */
   startRead(): void {
     this.#core.reader.start();
-  }
-
-  // ---- TLS ----
-
-  /**
-   * Starts TLS on this connection now, in the role given (`"connect"`: client, `"accept"`:
-   * server), with `options` laid over the handle's `tlsOptions` and `defaultTlsOptions`.
-   * Callable at any time, typically from the read callback that saw the peer agree (SMTP's
-   * `220 Ready to start TLS`):
-   * - the bytes already in `h.rbuf` (and those of a read in flight) are the start of the TLS
-   *   stream: they go to TLS and are never delivered as plaintext. A peer that pipelines
-   *   plaintext after its STARTTLS command therefore fails the handshake (`EPROTO`) instead
-   *   of having that plaintext taken for data that came over TLS;
-   * - what was pushed for writing before the call leaves in plaintext, ahead of the handshake
-   *   (the `220` reply); what is pushed afterwards is encrypted;
-   * - queued reads stay queued and are satisfied from the decrypted stream.
-   *
-   * The handshake's result goes to `onStarttls(h, ok, err)`; without it a failure is a fatal
-   * `EPROTO` whose message names the problem (an unknown CA, a name mismatch, ...).
-   *
-   * @param mode `"connect"` or `"accept"`.
-   * @param options TLS settings for this session.
-   * @throws {TypeError} For a bad mode, `"accept"` without `cert` and `key`, or TLS already
-   * active.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Upgrading both ends of a connection
-   * ```ts ignore
-   * const server = new Handle(await listener.accept());
-   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
-   * client.starttls("connect", { caCerts: [ca], hostname: "localhost" });
-   * server.starttls("accept", { cert, key });
-   * client.pushWrite("secret\n");
-   * console.log(await server.read("line")); // "secret", sent over TLS
-   * ```
-   */
-  starttls(mode: TlsMode, options?: TlsOptions): void {
-    if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
-    startTls(this, this.#core.transport, mode, options);
-  }
-
-  /**
-   * Ends TLS with close_notify; what is pushed afterwards is written in plaintext once the
-   * close_notify has left. Reads return the remaining TLS data, then plaintext, from the
-   * moment the peer has ended TLS too: by its own close_notify (OpenSSL answers one), or, from
-   * a peer that does not answer (Deno's TLS layer, and so a peer of this library), by its
-   * first bytes that are not a TLS record. `onStoptls` is called then, if set.
-   *
-   * The peer: a handle of this library with `onStoptls` takes the close_notify as the end of
-   * TLS and goes on in plaintext (and may `starttls` again later); without `onStoptls` it is
-   * end of input, as in AnyEvent::Handle. AnyEvent::Handle never answers a close_notify, so
-   * with an AnyEvent peer this side's reads stay in TLS.
-   *
-   * Does nothing when TLS is not active, or when TLS is the `Deno.TlsConn` under the handle
-   * (Deno cannot take TLS off such a conn).
-   */
-  stoptls(): void {
-    stopTls(this.#core.transport);
-  }
-
-  /**
-   * Whether TLS is active: started by the handle (handshaking or established) and not
-   * stopped, or the handle's conn is a `Deno.TlsConn`.
-   */
-  get tls(): boolean {
-    return tlsActive(this.#core.transport);
-  }
-
-  /**
-   * The ALPN protocol negotiated by `starttls` or the `tls` option: a name, `false` if none
-   * (or before the handshake ends), `undefined` if the handle started no TLS (for a
-   * `Deno.TlsConn`, ask the conn's `handshake()`).
-   */
-  get alpnProtocol(): string | false | undefined {
-    return alpnProtocol(this.#core.transport);
-  }
-
-  // ---- transport layers ----
-
-  /**
-   * Puts a transport layer on top of the connection, now, in the middle of the stream: the
-   * layer is fed the bytes already in `h.rbuf` (and what a read in flight returns), the bytes
-   * queued for writing before the call leave through the transport below first, and the read
-   * queue goes on, reading the layer. The layer takes itself off with its context's
-   * `remove()`, handing back what it read and did not use. TLS (`starttls`) is such a layer;
-   * a decompressor, or a layer that strips a header, can be another.
-   *
-   * @param create Makes the layer from its {@linkcode LayerContext}: `below` is the transport
-   * to read and write, once `readsBefore` and `writesBefore` have settled.
-   * @returns The layer.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example A layer that turns the peer's lowercase into uppercase, started mid-stream
-   * ```ts
-   * import { Handle, type LayerContext, type TransportLayer } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * class Upcase implements TransportLayer {
-   *   #early: Uint8Array[] = [];
-   *   constructor(readonly ctx: LayerContext) {}
-   *   feed(bytes: Uint8Array | null) {
-   *     if (bytes) this.#early.push(bytes);
-   *   }
-   *   async read(p: Uint8Array): Promise<number | null> {
-   *     const early = this.#early.shift();
-   *     let n: number | null;
-   *     if (early) {
-   *       p.set(early);
-   *       n = early.length;
-   *     } else {
-   *       await this.ctx.readsBefore;
-   *       n = await this.ctx.below.read(p);
-   *     }
-   *     for (let i = 0; n !== null && i < n; i++) if (p[i] >= 97 && p[i] <= 122) p[i] -= 32;
-   *     return n;
-   *   }
-   *   async write(p: Uint8Array) {
-   *     await this.ctx.writesBefore;
-   *     return this.ctx.below.write(p);
-   *   }
-   *   closeWrite() {
-   *     return this.ctx.below.closeWrite();
-   *   }
-   *   close() {}
-   *   detach() {
-   *     return Promise.resolve({ rest: this.#early.splice(0), eof: false });
-   *   }
-   * }
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("plain\nshout\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * assert.equal(await h.read("line"), "plain");
-   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it is fed in
-   * assert.equal(await h.read("line"), "SHOUT");
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
-    return this.#core.pushLayer(create);
   }
 
   // ---- writing ----

@@ -68,6 +68,8 @@ export interface LayerContext {
   readonly writesBefore: Promise<void>;
   /** Whether the layer is still on the handle and the handle is open. */
   readonly active: boolean;
+  /** Whether the handle is still open (the layer may have been removed). */
+  readonly open: boolean;
   /**
    * Takes the layer off: writes queued so far leave through it, later ones wait; once
    * `detach()` resolves, its rest is appended to `h.rbuf` and the handle reads and writes

@@ -21,8 +21,6 @@ export interface TlsHost<H> {
   readonly onStoptls: ((h: H) => void) | undefined;
   /** Puts a transport layer on top of the current transport. */
   pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L;
-  /** Whether the handle has been destroyed. */
-  readonly destroyed: boolean;
 }
 
 /**
@@ -144,7 +142,7 @@ function peerStoppedTls<H extends TlsHost<H>>(h: H, ctx: LayerContext): boolean 
   const onStoptls = h.onStoptls;
   if (onStoptls === undefined || !ctx.active) return false;
   queueMicrotask(() => {
-    if (h.destroyed) return;
+    if (!ctx.open) return;
     try {
       onStoptls(h);
     } catch (e) {
