@@ -3,6 +3,10 @@
  * imported, and augments {@linkcode ReadTypes} / {@linkcode WriteTypes} by declaration merging
  * so that `h.pushRead("name", ...)` is type-checked.
  *
+ * What it owns: the name -> decoder factory and name -> encoder maps, and the empty type maps
+ * that codecs extend. What it may not touch: any codec (built-in ones register themselves here
+ * exactly as third-party ones do), TLS, and the handle.
+ *
  * @module
  */
 import type { Decoder } from "./decoder.ts";

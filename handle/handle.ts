@@ -1,6 +1,11 @@
 /**
  * {@linkcode Handle}: buffered, non-blocking I/O on one connection.
  *
+ * What `handle/` owns: the state machine (`core.ts`), the read buffer, the read and write
+ * queues, timers and the transport interface with its layers. What it may not touch: framing
+ * (codecs plug in through `codecs/registry.ts` and the `Decoder` contract) and TLS (a layer;
+ * the public `starttls`/`stoptls` methods in `layers.ts` are the one place that calls `tls/`).
+ *
  * @module
  */
 import type { ReadBuffer } from "./buffer.ts";

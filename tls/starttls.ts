@@ -1,8 +1,12 @@
 /**
  * Starting and stopping TLS on a live handle: what `h.starttls()`, `h.stoptls()` and the
  * `tls` option do. TLS is a transport layer like any other: it is pushed on the handle with
- * `pushLayer` and takes itself off with its context's `remove()`; nothing here reaches into
- * the handle's internals.
+ * `pushLayer` and takes itself off with its context's `remove()`.
+ *
+ * What `tls/` owns: the TLS session (`node:tls`, loaded on first use), its options, and the
+ * `tls_detect` / `tls_autostart` read types. What it may not touch: the handle's internals; it
+ * depends only on the transport interface, `HandleError`, the registry and the public
+ * settings and `pushLayer` of a handle.
  *
  * @module
  */
