@@ -76,6 +76,16 @@ export { encodePackstring, packstringDecoder } from "./codecs/packstring.ts";
 export type { PackstringOptions } from "./codecs/packstring.ts";
 export { encodeJson, jsonDecoder } from "./codecs/json.ts";
 export type { JsonOptions } from "./codecs/json.ts";
+export { encodeProxyV1, encodeProxyV2, PROXY_TLV, proxyDecoder } from "./codecs/proxy.ts";
+export type {
+  EncodeProxyV2Options,
+  ProxyAddress,
+  ProxyHeader,
+  ProxyInfo,
+  ProxyOptions,
+  ProxyProtocol,
+  ProxyTlv,
+} from "./codecs/proxy.ts";
 export { defaultTlsOptions } from "./tls/options.ts";
 export type { TlsMode, TlsOptions } from "./tls/options.ts";
 export { detectTls, tlsDetectDecoder } from "./tls/detect.ts";
