@@ -1,0 +1,547 @@
+/**
+ * The `cbor` read and write types (RFC 8949), wire-compatible with AnyEvent::Handle's `cbor`
+ * types over CBOR::XS: one CBOR data item per read, back to back with no other framing.
+ *
+ * An optional module, not imported by `mod.ts` (the core has no runtime dependency):
+ * importing it registers the types and types them for the compiler.
+ *
+ * ```ts ignore
+ * import "@anyevent/handle/cbor";
+ *
+ * h.pushWrite("cbor", ["method", { arg: 1 }]);
+ * const reply = await h.read("cbor");
+ * for await (const value of h.iterate("cbor")) {}
+ * ```
+ *
+ * The framing is this module's own: a linear, resumable scan of the item's headers finds
+ * where it ends (nothing is decoded before the whole item is buffered, and a declared length
+ * over `maxLength` fails at once). The values are decoded and encoded by the npm library
+ * `cborg`, pinned in `deno.json`.
+ *
+ * @example Reading a CBOR value from a peer
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import { encodeCbor } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(encodeCbor(["hello", { n: 1 }]));
+ *   conn.close();
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.deepEqual(await h.read("cbor"), ["hello", { n: 1 }]);
+ * h.destroy();
+ * await peer;
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+import { decode, encode, objectToTokens, Token, Type } from "cborg";
+import type { DecodeOptions, EncodeOptions, TagDecoder, TypeEncoder } from "cborg";
+import { bigIntDecoder, bigIntEncoder, bigNegIntDecoder, mapDecoder } from "cborg/taglib";
+import type { ReadBuffer } from "../handle/buffer.ts";
+import { HandleError } from "../handle/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
+import { registerReadType, registerWriteType } from "./registry.ts";
+import { CborScanner } from "./_cbor_scan.ts";
+
+/**
+ * The default `maxDepth` of the `cbor` read type: 512 nested arrays, maps and tags, as
+ * CBOR::XS's `max_depth`.
+ *
+ * @example One level too deep
+ * ```ts
+ * import { HandleError, ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder, DEFAULT_MAX_CBOR_DEPTH } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const deep = new Uint8Array(DEFAULT_MAX_CBOR_DEPTH + 2).fill(0x81); // [[[...[0]...]]]
+ * deep[deep.length - 1] = 0x00;
+ * const buf = new ReadBuffer();
+ * buf.append(deep);
+ * assert.throws(
+ *   () => cborDecoder().decode(buf),
+ *   (e) => e instanceof HandleError && e.code === "EMSGSIZE" && e.fatal,
+ * );
+ * ```
+ */
+export const DEFAULT_MAX_CBOR_DEPTH = 512;
+
+/**
+ * Options for {@linkcode cborDecoder}.
+ *
+ * @example How a byte-string key from a Perl peer decodes
+ * ```ts
+ * import { ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder, type CborOptions } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = new Uint8Array([0xa1, 0x41, 0x78, 0x01]); // {h'78': 1}: CBOR::XS's {x => 1}
+ * function decodeWith(options: CborOptions): unknown {
+ *   const buf = new ReadBuffer();
+ *   buf.append(wire);
+ *   return cborDecoder(options).decode(buf);
+ * }
+ * assert.deepEqual(decodeWith({}), { x: 1 });
+ * assert.deepEqual(decodeWith({ byteKeys: "bytes" }), new Map([[new Uint8Array([0x78]), 1]]));
+ * assert.deepEqual(decodeWith({ useMaps: true }), new Map([["x", 1]]));
+ * ```
+ */
+export interface CborOptions {
+  /**
+   * The longest item accepted, in encoded bytes. Longer fails with a fatal `EMSGSIZE` as soon
+   * as it is certain: when a header declares a string, or a count of items, that cannot end
+   * within the limit (before its payload is buffered), or when the bytes scanned pass it;
+   * nothing is consumed. The default is the handle's `maxFrameLength` if set, else 1 MiB.
+   *
+   * @default {1048576}
+   */
+  maxLength?: number;
+  /**
+   * The deepest nesting of arrays, maps and tags accepted (0: only scalars and strings).
+   * Deeper fails with a fatal `EMSGSIZE` when the scan reaches it; nothing is consumed. It
+   * also keeps cborg's recursive decoder far from the call stack's limit.
+   *
+   * @default {512}
+   */
+  maxDepth?: number;
+  /**
+   * How a map key that is a CBOR *byte* string decodes.
+   *
+   * - `"text"`: a byte-string key whose bytes are valid UTF-8 becomes a string key, exactly
+   *   as if the peer had sent a text string. CBOR::XS, and so AnyEvent::Handle's default
+   *   coder, sends every Perl string lacking the UTF-8 flag as a byte string, hash keys
+   *   included: a Perl peer answering `{ x => 1 }` sends the key as bytes `78`, and this
+   *   gives `{ x: 1 }`. A key that is not valid UTF-8 (a Latin-1 `"ü"` from Perl is the
+   *   single byte `fc`) stays a `Uint8Array`, so its map decodes to a `Map` (see `useMaps`).
+   *   A map that holds the same key both as bytes and as text keeps the later value.
+   * - `"bytes"`: byte-string keys stay `Uint8Array`s, and their maps decode to `Map`s.
+   *
+   * Byte strings that are values, not keys, are always `Uint8Array`s: the peer's text and
+   * bytes stay apart (a Perl peer with `CBOR::XS->new->text_strings` sends text).
+   *
+   * @default {"text"}
+   */
+  byteKeys?: "text" | "bytes";
+  /**
+   * Whether every map decodes to a `Map`. By default a map whose keys are all strings (after
+   * `byteKeys`) decodes to a plain object, and any other map (integer, array or map keys, or
+   * byte keys kept as bytes) to a `Map`, so no key is lost or turned into a string.
+   *
+   * @default {false}
+   */
+  useMaps?: boolean;
+  /**
+   * Decoders for tag numbers (cborg's `tags` decode option; see {@linkcode CborTagDecoder}),
+   * added to the defaults: 2 and 3 (bignums) decode to `bigint`; 259 (a map with any keys)
+   * to a `Map`, which is fixed, since it is how maps with non-string keys are decoded. A tag
+   * with no decoder decodes to a {@linkcode CborTagged} `{ tag, value }`, which `encodeCbor`
+   * writes back unchanged. A decoder that throws makes the item a non-fatal `EBADMSG`
+   * (skipped).
+   *
+   * @default {{}}
+   */
+  tags?: Readonly<Record<number, CborTagDecoder>>;
+  /**
+   * Stricter decoding, passed to cborg (see {@linkcode CborDecodeOptions}). An item they
+   * reject is a non-fatal `EBADMSG`, skipped.
+   *
+   * @default {{}}
+   */
+  decodeOptions?: Readonly<CborDecodeOptions>;
+}
+
+/**
+ * cborg's decode options that {@linkcode CborOptions} passes through (cborg's defaults
+ * apply: everything allowed, nothing strict).
+ *
+ * @example Strict decoding skips an integer not in its shortest form
+ * ```ts
+ * import { HandleError, ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([0x18, 0x01, 0x02])); // 1 in two bytes, then 2
+ * const cbor = cborDecoder({ decodeOptions: { strict: true } });
+ * assert.throws(
+ *   () => cbor.decode(buf),
+ *   (e) => e instanceof HandleError && e.code === "EBADMSG" && !e.fatal,
+ * );
+ * assert.equal(cbor.decode(buf), 2); // the bad item was skipped
+ * ```
+ */
+export interface CborDecodeOptions {
+  /** Reject integers and lengths not in their shortest form. @default {false} */
+  strict?: boolean;
+  /** Reject a map that has the same key twice. @default {false} */
+  rejectDuplicateMapKeys?: boolean;
+  /** Accept `undefined` (simple value 23). @default {true} */
+  allowUndefined?: boolean;
+  /** Decode `undefined` as `null` (with `allowUndefined`). @default {false} */
+  coerceUndefinedToNull?: boolean;
+  /** Accept NaN floats. @default {true} */
+  allowNaN?: boolean;
+  /** Accept infinite floats. @default {true} */
+  allowInfinity?: boolean;
+  /** Accept integers beyond 2^53, decoded as `bigint`. @default {true} */
+  allowBigInt?: boolean;
+  /**
+   * Accept indefinite-length arrays and maps. Indefinite-length strings are always accepted:
+   * they are made definite before cborg sees them.
+   *
+   * @default {true}
+   */
+  allowIndefinite?: boolean;
+}
+
+/**
+ * What a tag decoder is given: call it once for the tagged content, decoded; or call
+ * `entries()` instead, for content that is a map, to get its `[key, value]` pairs with the
+ * keys as they are (cborg's `TagDecodeControl`).
+ */
+export interface CborTagContent {
+  /** Decodes the tagged content. */
+  (): unknown;
+  /** Decodes the tagged content, which must be a map, as `[key, value]` pairs. */
+  entries(): [unknown, unknown][];
+}
+
+/**
+ * Decodes the content of one tag number into a value (see `CborOptions.tags`).
+ *
+ * @example Decoding tag 1 (epoch seconds) to a Date
+ * ```ts
+ * import { ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder, type CborTagDecoder } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const date: CborTagDecoder = (content) => new Date((content() as number) * 1000);
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0])); // 1(1363896240)
+ * assert.deepEqual(cborDecoder({ tags: { 1: date } }).decode(buf), new Date("2013-03-21T20:04:00Z"));
+ * ```
+ */
+export type CborTagDecoder = (content: CborTagContent) => unknown;
+
+/**
+ * A tagged CBOR value whose tag has no decoder: the tag number and the decoded content.
+ * {@linkcode encodeCbor} writes it as that tag around that content, so unknown tags survive a
+ * round trip (as CBOR::XS's `CBOR::XS::Tagged` does).
+ *
+ * @example Keeping an unknown tag
+ * ```ts
+ * import { ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder, CborTagged, encodeCbor } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const wire = encodeCbor(new CborTagged(1000, "x")); // d9 03e8 61 78
+ * assert.deepEqual(wire, new Uint8Array([0xd9, 0x03, 0xe8, 0x61, 0x78]));
+ * const buf = new ReadBuffer();
+ * buf.append(wire);
+ * assert.deepEqual(cborDecoder().decode(buf), new CborTagged(1000, "x"));
+ * ```
+ */
+export class CborTagged {
+  /** The tag number. */
+  readonly tag: number;
+  /** The tagged content. */
+  readonly value: unknown;
+
+  /**
+   * Makes a tagged value.
+   *
+   * @param tag The tag number, a non-negative safe integer.
+   * @param value The content.
+   * @throws {RangeError} If the tag number is not a non-negative safe integer.
+   */
+  constructor(tag: number, value: unknown) {
+    if (!Number.isSafeInteger(tag) || tag < 0) {
+      throw new RangeError(`Cannot make a CBOR tag "${tag}": expected a non-negative integer`);
+    }
+    this.tag = tag;
+    this.value = value;
+  }
+}
+
+/**
+ * A decoder of CBOR items, as {@linkcode cborDecoder} makes.
+ *
+ * @example A string arriving in pieces costs one header read
+ * ```ts
+ * import { NEED_MORE, ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const cbor = cborDecoder();
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([0x59, 0x10, 0x00])); // a byte string of 4096 bytes follows
+ * for (let i = 0; i < 4; i++) {
+ *   assert.equal(cbor.decode(buf), NEED_MORE);
+ *   buf.append(new Uint8Array(1024));
+ * }
+ * assert.deepEqual(cbor.decode(buf), new Uint8Array(4096));
+ * assert.equal(cbor.bytesExamined, 3); // the header, read once
+ * ```
+ */
+export interface CborDecoder extends Decoder<unknown> {
+  /**
+   * How many header bytes the framing scan has read in total: evidence that the scan is
+   * linear. String payloads are skipped unread, and a header byte is read once, except the
+   * first byte of a header cut short by the end of the buffered bytes, read again at the
+   * next attempt.
+   */
+  readonly bytesExamined: number;
+}
+
+const DEFAULT_TAGS: Readonly<Record<number, TagDecoder>> = {
+  2: bigIntDecoder,
+  3: bigNegIntDecoder,
+};
+const TAG_MAP = 259;
+
+function preserve(tag: number): TagDecoder {
+  return (content) => new CborTagged(tag, content());
+}
+
+const encodeTagged: TypeEncoder = (obj, _type, options, refStack) =>
+  obj instanceof CborTagged
+    ? [new Token(Type.tag, obj.tag), objectToTokens(obj.value, options, refStack)]
+    : null;
+
+const ENCODE_OPTIONS: EncodeOptions = {
+  typeEncoders: { bigint: bigIntEncoder, Object: encodeTagged },
+};
+
+function depthLimit(maxDepth: number | undefined): number {
+  const value = maxDepth ?? DEFAULT_MAX_CBOR_DEPTH;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Cannot use maxDepth "${value}": expected a non-negative integer`);
+  }
+  return value;
+}
+
+function tagTable(
+  tags: Readonly<Record<number, CborTagDecoder>> = {},
+): Record<number, TagDecoder> {
+  const table: Record<number, TagDecoder> = { ...DEFAULT_TAGS };
+  for (const [key, decoder] of Object.entries(tags)) {
+    const tag = Number(key);
+    if (tag === TAG_MAP) {
+      throw new RangeError(
+        `Cannot use a decoder for tag ${TAG_MAP}: it decodes maps with non-string keys`,
+      );
+    }
+    if (typeof decoder !== "function") {
+      throw new TypeError(`Cannot use the decoder for tag ${key}: expected a function`);
+    }
+    table[tag] = decoder;
+  }
+  table[TAG_MAP] = mapDecoder;
+  return table;
+}
+
+/**
+ * Makes a decoder of one CBOR data item (RFC 8949), delivered as its JavaScript value.
+ *
+ * ```text
+ * +---------+---------+------------------------+-------------------------------------+
+ * | major   | info    | argument               | then                                |
+ * | (3 bit) | (5 bit) | (0, 1, 2, 4, 8 bytes)  |                                     |
+ * +---------+---------+------------------------+-------------------------------------+
+ * | 0, 1    | < 24: the argument itself;       | nothing (integer n, or -1-n)        |
+ * | 2, 3    | 24..27: 1, 2, 4, 8 bytes follow; | n bytes (bytes, UTF-8 text)         |
+ * | 4, 5    | 31: indefinite length, items     | n items (array), 2n items (map)     |
+ * | 6       | until a 0xff break (2..5 only)   | one item (tag n)                    |
+ * | 7       |                                  | false true null undefined, floats   |
+ * +---------+----------------------------------+-------------------------------------+
+ * ```
+ *
+ * Values: integers are numbers (`bigint` beyond 2^53); floats 16, 32 and 64 are numbers;
+ * byte strings are owned `Uint8Array`s; text strings are strings; arrays are arrays; maps are
+ * plain objects, or `Map`s when a key is not a string (see `byteKeys` and `useMaps`); tags
+ * go through `tags`, else they are {@linkcode CborTagged}; `false`, `true`, `null` and `undefined` are
+ * themselves. Indefinite-length strings, arrays and maps decode like definite ones.
+ *
+ * Cost: the scan keeps its state (position, one frame per open container) across attempts,
+ * tied to the item's absolute position (`buf.consumedTotal`), so each header byte is read
+ * once however the item arrives, and string payloads are skipped unread: a 10 MB string in
+ * 1 KiB reads costs one header and O(1) per read. Once the item is buffered cborg decodes it
+ * once (copied first only when an indefinite string, a byte-string key or a map with a
+ * non-string key has to be rewritten). Memory: at most `maxLength` bytes are waited for, and
+ * at most `maxDepth` + 1 frames are kept.
+ *
+ * Errors, following AnyEvent::Handle where the stream can go on:
+ *
+ * - an item that is well framed but that cborg rejects (a simple value other than `false`,
+ *   `true`, `null`, `undefined`; a tag decoder that throws; what `decodeOptions` forbids) is
+ *   a non-fatal `EBADMSG`, and the item is consumed first (skipped), so the next read starts
+ *   after it;
+ * - a header that is not well-formed (additional information 28 to 30; an indefinite length
+ *   on an integer or a tag; a break outside an indefinite-length item or after a map key; a
+ *   chunk of an indefinite string that is not a definite string of its type) is a fatal
+ *   `EBADMSG` with nothing consumed: where the item ends is then unknown, so the stream
+ *   cannot be resynchronised (AnyEvent's CBOR::XS reports it and resets, losing its place
+ *   just the same);
+ * - an item over `maxLength` or nested deeper than `maxDepth` is a fatal `EMSGSIZE`, nothing
+ *   consumed. An item cut short by end of input is the handle's `EPIPE`.
+ *
+ * @param options Limits, key handling, tag decoders and cborg options.
+ * @returns A decoder of the value.
+ * @throws {RangeError} For a bad `maxLength` or `maxDepth`, or a decoder for tag 259.
+ * @throws {TypeError} For a tag decoder that is not a function.
+ *
+ * @example Items back to back, and byte-string keys from a Perl peer
+ * ```ts
+ * import { ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * // [1, "a"], then {h'78': 1} (CBOR::XS's {x => 1}), then {1: "one"}
+ * buf.append(new Uint8Array([0x82, 0x01, 0x61, 0x61, 0xa1, 0x41, 0x78, 0x01, 0xa1, 0x01, 0x63]));
+ * buf.append(new TextEncoder().encode("one"));
+ * const cbor = cborDecoder();
+ * assert.deepEqual(cbor.decode(buf), [1, "a"]);
+ * assert.deepEqual(cbor.decode(buf), { x: 1 });
+ * assert.deepEqual(cbor.decode(buf), new Map([[1, "one"]]));
+ * assert.equal(buf.length, 0);
+ * ```
+ *
+ * @example A declared length over maxLength fails before the payload arrives
+ * ```ts
+ * import { HandleError, ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([0x5a, 0x00, 0x10, 0x00, 0x00])); // a 1 MiB byte string follows
+ * assert.throws(
+ *   () => cborDecoder({ maxLength: 1024 }).decode(buf),
+ *   (e) => e instanceof HandleError && e.code === "EMSGSIZE" && e.fatal,
+ * );
+ * assert.equal(buf.length, 5); // nothing consumed
+ * ```
+ */
+export function cborDecoder(options: CborOptions = {}): CborDecoder {
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  const maxDepth = depthLimit(options.maxDepth);
+  const byteKeys = options.byteKeys ?? "text";
+  if (byteKeys !== "text" && byteKeys !== "bytes") {
+    throw new TypeError(`Cannot use byteKeys "${byteKeys}": expected "text" or "bytes"`);
+  }
+  const useMaps = options.useMaps ?? false;
+  const tags = tagTable(options.tags);
+  const cborgOptions: DecodeOptions = {
+    ...options.decodeOptions,
+    tokenizer: undefined,
+    useMaps,
+    tags,
+  };
+  const scanner = new CborScanner({
+    maxLength,
+    maxDepth,
+    byteKeysText: byteKeys === "text",
+    useMaps,
+    knownTag: (tag) => typeof tags[tag] === "function",
+  });
+  let itemAt = -1; // absolute position of the item the scan state belongs to
+  let generation = 0;
+
+  function done(buf: ReadBuffer, end: number): void {
+    buf.consume(end);
+    scanner.reset();
+    itemAt = -1;
+  }
+
+  return {
+    get bytesExamined(): number {
+      return scanner.bytesExamined;
+    },
+    decode(buf: ReadBuffer): unknown | NeedMore {
+      if (itemAt !== buf.consumedTotal || generation !== buf.generation) {
+        scanner.reset();
+        itemAt = buf.consumedTotal;
+        generation = buf.generation;
+      }
+      const end = scanner.scan(buf.bytes());
+      if (end < 0 || end > buf.length) return NEED_MORE;
+      const unknown = scanner.unknownTags;
+      let opts = cborgOptions;
+      if (unknown.size > 0) {
+        // Unknown tags are kept as Tagged: a table per item, bounded by the item's size.
+        const withUnknown: Record<number, TagDecoder> = Object.create(tags);
+        for (const tag of unknown) withUnknown[tag] = preserve(tag);
+        opts = { ...cborgOptions, tags: withUnknown };
+      }
+      let value: unknown;
+      try {
+        value = decode(scanner.rewrite(buf.view(0, end)), opts);
+      } catch (e) {
+        done(buf, end);
+        const why = e instanceof Error ? e.message : String(e);
+        throw new HandleError("EBADMSG", `Invalid CBOR item of ${end} bytes skipped: ${why}`, {
+          fatal: false,
+          cause: e,
+        });
+      }
+      done(buf, end);
+      return value;
+    },
+  };
+}
+
+/**
+ * Encodes a value as one CBOR data item, with cborg's deterministic encoding: integers and
+ * floats in their shortest form, definite lengths, map keys sorted (length first, then
+ * bytewise). Strings become text strings (CBOR::XS decodes them to character strings),
+ * `Uint8Array`s byte strings (other typed arrays their bytes), arrays arrays, plain objects
+ * and `Map`s maps, `bigint`s integers (tag 2 or 3 beyond 64 bits), a {@linkcode CborTagged} its tag; `false`,
+ * `true`, `null` and `undefined` themselves. No framing is added: CBOR items delimit
+ * themselves.
+ *
+ * @param value The value.
+ * @returns Its CBOR encoding, owned by the caller.
+ * @throws {TypeError} If the value has no CBOR form (a function, a symbol, a cycle).
+ *
+ * @example Encoding a value
+ * ```ts
+ * import { encodeCbor } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(encodeCbor([1, "a", true]), new Uint8Array([0x83, 0x01, 0x61, 0x61, 0xf5]));
+ * assert.deepEqual(encodeCbor({ x: null }), new Uint8Array([0xa1, 0x61, 0x78, 0xf6]));
+ * assert.throws(() => encodeCbor(() => 1), TypeError);
+ * ```
+ */
+export function encodeCbor(value: unknown): Uint8Array {
+  try {
+    return encode(value, ENCODE_OPTIONS);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TypeError(`Cannot encode the value as CBOR: ${why}`, { cause: e });
+  }
+}
+
+registerReadType("cbor", cborDecoder);
+registerWriteType("cbor", encodeCbor);
+
+// The augmentation names "./registry.ts", the module that declares ReadTypes and WriteTypes,
+// as the built-in codecs do. A relative specifier resolves to the same module in this
+// repository and inside the published package, so `import "@anyevent/handle/cbor"` types
+// `h.pushRead("cbor", ...)` for JSR users too; a bare "@anyevent/handle" does not resolve from
+// the package's own source, and "../mod.ts" (which examples/resp.ts, living outside codecs/,
+// uses) would reach the interfaces only through the entry point's re-exports.
+declare module "./registry.ts" {
+  interface ReadTypes {
+    /** `pushRead("cbor", [options,] (h, value) => ...)`: one CBOR data item (`@anyevent/handle/cbor`). */
+    cbor: { args: [] | [options: CborOptions]; values: [value: unknown] };
+  }
+  interface WriteTypes {
+    /** `pushWrite("cbor", value)`: the value as one CBOR data item (`@anyevent/handle/cbor`). */
+    cbor: [value: unknown];
+  }
+}
