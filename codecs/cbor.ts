@@ -47,6 +47,7 @@ import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import { registerReadType, registerWriteType } from "./registry.ts";
 import { CborScanner } from "./_cbor_scan.ts";
+import "./_cbor_types.ts";
 
 /**
  * The default `maxDepth` of the `cbor` read type: 512 nested arrays, maps and tags, as
@@ -535,13 +536,3 @@ registerWriteType("cbor", encodeCbor);
 // `h.pushRead("cbor", ...)` for JSR users too; a bare "@anyevent/handle" does not resolve from
 // the package's own source, and "../mod.ts" (which examples/resp.ts, living outside codecs/,
 // uses) would reach the interfaces only through the entry point's re-exports.
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("cbor", [options,] (h, value) => ...)`: one CBOR data item (`@anyevent/handle/cbor`). */
-    cbor: { args: [] | [options: CborOptions]; values: [value: unknown] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("cbor", value)`: the value as one CBOR data item (`@anyevent/handle/cbor`). */
-    cbor: [value: unknown];
-  }
-}
