@@ -1,11 +1,16 @@
 /**
  * The measured consumers of bench/main.ts: a raw `Deno.Conn` read loop and the Handle variants.
  * Each one owns the connection it is given, reads it to end of input, closes it, and returns
- * what it counted so the caller can check that nothing was lost.
+ * what it counted so the caller can check that nothing was lost. The Handle comes from the
+ * library of `BENCH_LIB` (see bench/lib.ts).
  *
  * @module
  */
-import { Handle, type HandleError, lineDecoder, NEED_MORE } from "../mod.ts";
+import type { Handle as HandleType, HandleError } from "../mod.ts";
+import { loadLib } from "./lib.ts";
+
+const lib = await loadLib();
+const { Handle, lineDecoder } = lib;
 
 /** What a reader counted: units (lines, records or bytes) and the summed size of their values. */
 export interface Counted {
@@ -41,7 +46,7 @@ export async function raw(conn: Conn): Promise<Counted> {
  */
 async function withHandle(
   conn: Conn,
-  body: (h: Handle, fail: (e: HandleError) => void) => Promise<Counted>,
+  body: (h: HandleType, fail: (e: HandleError) => void) => Promise<Counted>,
   options: ConstructorParameters<typeof Handle>[1] = {},
 ): Promise<Counted> {
   let fail!: (e: HandleError) => void;
@@ -83,7 +88,7 @@ export function onReadLines(conn: Conn): Promise<Counted> {
   const finished = new Promise<Counted>((resolve) => done = resolve);
   return withHandle(conn, () => finished, {
     onRead(h) {
-      for (let v; (v = decoder.decode(h.rbuf)) !== NEED_MORE;) {
+      for (let v; (v = decoder.decode(h.rbuf)) !== lib.NEED_MORE;) {
         units++;
         size += v[0].length;
       }
@@ -103,7 +108,7 @@ export function pushReadLines(conn: Conn): Promise<Counted> {
     new Promise((resolve, reject) => {
       h.onError = (h, e) =>
         e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units, size }) : reject(e);
-      const onLine = (h: Handle, line: string) => {
+      const onLine = (h: HandleType, line: string) => {
         units++;
         size += line.length;
         h.pushRead("line", onLine);
@@ -119,7 +124,7 @@ export function pushReadChunks(conn: Conn): Promise<Counted> {
     new Promise((resolve, reject) => {
       h.onError = (h, e) =>
         e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units }) : reject(e);
-      const onChunk = (h: Handle, chunk: Uint8Array) => {
+      const onChunk = (h: HandleType, chunk: Uint8Array) => {
         units += chunk.length;
         h.pushRead("chunk", 65536, onChunk);
       };

@@ -1,0 +1,105 @@
+/**
+ * The Deno line echo servers of the echo benchmark (bench/echo.ts), one variant per process.
+ * Listens on 127.0.0.1 port 0, prints the port as its first line of stdout, and echoes every
+ * line of every connection until it is killed (10 minutes at most). The library comes from
+ * `BENCH_LIB` (see bench/lib.ts); only its public API is used.
+ *
+ * Usage: echo_server.ts <variant>
+ * - `raw`: no library; `conn.read()` into a 4 KiB buffer (twice the most a load generator
+ *   with 32 lines in flight can send; the Handle starts at 2 KiB), complete lines found with
+ *   `indexOf`, and written back undecoded, one write per read.
+ * - `pushRead`: `h.pushRead("line", cb)`, re-pushed from its own callback, which does
+ *   `h.pushWrite(line + "\n")`.
+ * - `iterate`: `for await (const line of h.iterate("line")) h.pushWrite(line + "\n")`.
+ * - `onRead`: `onRead` decodes every buffered line with one `lineDecoder()` and pushes each.
+ *
+ * Handles use default options. A connection that ends, cleanly or not, is closed quietly;
+ * any other error is printed on stderr.
+ *
+ * @module
+ */
+import type { Handle, HandleError } from "../mod.ts";
+import { loadLib } from "./lib.ts";
+
+const RAW_BUFFER = 4096;
+const variant = Deno.args[0];
+const lib = await loadLib();
+
+/** Errors that only mean the load generator went away. */
+function quiet(e: unknown): boolean {
+  const code = (e as Partial<HandleError>).code;
+  return code === "EPIPE" || code === "ECONNRESET" || code === "ECANCELED" ||
+    e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe;
+}
+
+function report(e: unknown): void {
+  if (!quiet(e)) console.error(`echo_server ${variant}:`, e);
+}
+
+const onError = (h: Handle, e: HandleError) => {
+  report(e);
+  h.destroy();
+};
+
+async function raw(conn: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(RAW_BUFFER);
+  let have = 0;
+  try {
+    for (let n; (n = await conn.read(buf.subarray(have))) !== null;) {
+      have += n;
+      const view = buf.subarray(0, have);
+      let end = 0;
+      for (let i; (i = view.indexOf(0x0a, end)) !== -1;) end = i + 1;
+      for (let at = 0; at < end;) at += await conn.write(view.subarray(at, end));
+      buf.copyWithin(0, end, have);
+      have -= end;
+      if (have === buf.length) throw new RangeError(`Line exceeds ${RAW_BUFFER} bytes`);
+    }
+  } catch (e) {
+    report(e);
+  } finally {
+    conn.close();
+  }
+}
+
+function pushRead(conn: Deno.Conn): void {
+  const h = new lib.Handle(conn, { onError });
+  const onLine = (h: Handle, line: string) => {
+    h.pushWrite(line + "\n");
+    h.pushRead("line", onLine);
+  };
+  h.pushRead("line", onLine);
+}
+
+async function iterate(conn: Deno.Conn): Promise<void> {
+  const h = new lib.Handle(conn, { onError });
+  try {
+    for await (const line of h.iterate("line")) h.pushWrite(line + "\n");
+    await h.drain();
+  } catch (e) {
+    report(e);
+  } finally {
+    h.destroy();
+  }
+}
+
+function onRead(conn: Deno.Conn): void {
+  const decoder = lib.lineDecoder();
+  new lib.Handle(conn, {
+    onRead(h) {
+      for (let v; (v = decoder.decode(h.rbuf)) !== lib.NEED_MORE;) h.pushWrite(v[0] + "\n");
+    },
+    onEof: (h) => h.destroy(),
+    onError,
+  });
+}
+
+const serve: Record<string, (conn: Deno.Conn) => void> = { raw, pushRead, iterate, onRead };
+const handler = serve[variant];
+if (handler === undefined) {
+  throw new TypeError(`usage: echo_server.ts <${Object.keys(serve).join("|")}>, got "${variant}"`);
+}
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+console.log(listener.addr.port);
+setTimeout(() => Deno.exit(0), 600_000); // bounded even if the orchestrator dies
+for await (const conn of listener) handler(conn);

@@ -1,0 +1,252 @@
+/**
+ * Throughput of @anyevent/handle against a raw Deno.Conn read loop, in one run (the
+ * `throughput` part of `deno task bench`, see bench/main.ts).
+ *
+ * For each workload a producer child process (bench/producer.ts) connects over loopback and
+ * writes a fixed pattern as fast as it can; the raw loop and the Handle variant read the same
+ * amount on fresh connections, alternating, and the medians are compared (a ratio is only
+ * meaningful within one run: both processes share the machine's cores).
+ *
+ * Options (flag or environment variable):
+ * - `--mb=N` / `BENCH_MB=N`: MiB per line or record run (default 64; chunk runs send 4x that).
+ * - `--runs=N` / `BENCH_RUNS=N`: measured runs per variant (default 5).
+ * - `--quick` / `BENCH_QUICK=1`: 16 MiB, 3 measured runs (under 10 s in total).
+ * - `--no-node` / `BENCH_NODE=0`: skip the Node peer column.
+ *
+ * The Handle variants use the library of `BENCH_LIB` (see bench/lib.ts and bench/readers.ts).
+ *
+ * The TLS rows use tests/certs: the producer connects with `Deno.connectTls` to a
+ * `Deno.listenTls` listener (the raw loop and a Handle over the accepted `Deno.TlsConn`), or,
+ * for the Handle of the `tls: "accept"` row, to a plain listener whose accepted conn the Handle
+ * takes to TLS itself through `node:tls`. The raw loop always reads a native `Deno.TlsConn`.
+ *
+ * @module
+ */
+import { median, option, positive, QUICK } from "./options.ts";
+import {
+  iterateJson,
+  iterateLines,
+  iterateNetstrings,
+  onReadLines,
+  pushReadChunks,
+  pushReadLines,
+  raw,
+  RAW_READ_SIZE,
+  type Reader,
+} from "./readers.ts";
+import { nodeLines, type Pattern, timeRun, TLS_CERT, TLS_KEY } from "./run.ts";
+
+const MB = positive("BENCH_MB", option("mb", "BENCH_MB"), QUICK ? 16 : 64);
+const RUNS = Math.round(positive("BENCH_RUNS", option("runs", "BENCH_RUNS"), QUICK ? 3 : 5));
+const NODE = option("node", "BENCH_NODE") !== "0";
+const MIB = 1024 * 1024;
+
+/** One row of the table: a Handle variant against the raw loop on the same pattern. */
+interface Workload {
+  name: string;
+  reader: Reader;
+  pattern: Pattern;
+  /** The issue's target ratio, or 0 for none. */
+  target: number;
+  /** Whether to run Node's line split as a peer. */
+  node?: boolean;
+  /**
+   * Over TLS: `"native"`, both variants on a `Deno.listenTls` conn; `"accept"`, the raw loop
+   * on one and the Handle on a plain conn that it takes to TLS itself (`tls: "accept"`).
+   */
+  tls?: "native" | "accept";
+}
+
+/** The listeners the producers connect to; `tls` only when a TLS workload is selected. */
+interface Listeners {
+  tcp: Deno.TcpListener;
+  tls?: Deno.TlsListener;
+}
+
+interface Row {
+  workload: Workload;
+  rawMBs: number;
+  handleMBs: number;
+  nodeMBs?: number;
+}
+
+/** Warms up, then runs raw and handle alternately; returns MB/s medians. */
+async function measure(listeners: Listeners, w: Workload): Promise<Row> {
+  const total = (w.pattern.unit === 1 ? 4 : 1) * MB * MIB;
+  const unit = w.pattern.unit;
+  const tls = w.tls !== undefined;
+  if (tls && listeners.tls === undefined) throw new Error(`${w.name}: no TLS listener`);
+  const rawListener = tls ? listeners.tls! : listeners.tcp;
+  const handleListener = w.tls === "native" ? listeners.tls! : listeners.tcp;
+  const runRaw = () => timeRun(rawListener, raw, w.pattern, total, 1, tls);
+  const runHandle = () => timeRun(handleListener, w.reader, w.pattern, total, unit, tls);
+  // Warm-up at full size: the JIT settles on this workload before anything is timed.
+  await runRaw();
+  await runHandle();
+  const rawRates: number[] = [];
+  const handleRates: number[] = [];
+  const nodeRates: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await runRaw();
+    rawRates.push(r.bytes / r.seconds / 1e6);
+    const h = await runHandle();
+    handleRates.push(h.bytes / h.seconds / 1e6);
+    const n = NODE && w.node ? await nodeLines(w.pattern, total) : undefined;
+    if (n !== undefined) nodeRates.push(n);
+  }
+  return {
+    workload: w,
+    rawMBs: median(rawRates),
+    handleMBs: median(handleRates),
+    nodeMBs: nodeRates.length > 0 ? median(nodeRates) : undefined,
+  };
+}
+
+function formatRow(r: Row): string {
+  const { name, pattern, target } = r.workload;
+  const unit = pattern.unit;
+  const noun = pattern.sizePerUnit === unit - 1 ? "lines" : "records";
+  const rate = (mbs: number) =>
+    unit === 1
+      ? `${mbs.toFixed(0)} MB/s`
+      : `${(mbs / unit).toFixed(2)} M ${noun}/s (${mbs.toFixed(0)} MB/s)`;
+  const ratio = r.handleMBs / r.rawMBs;
+  const met = target === 0 ? "" : ratio >= target ? "yes" : "no";
+  const node = r.nodeMBs === undefined ? "" : `${(r.nodeMBs / r.rawMBs).toFixed(2)}x`;
+  const cells = [
+    name,
+    rate(r.rawMBs),
+    rate(r.handleMBs),
+    `${ratio.toFixed(2)}x`,
+    target ? `>= ${target}x` : "-",
+    met,
+    node,
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+
+/**
+ * The issue's workloads, two record types for reference (no target for json), then lines
+ * over TLS (`cert` and `key`: the PEM the Handle of the `tls: "accept"` row serves).
+ */
+function workloads(tlsOptions: { cert: string; key: string }, filters?: string[]): Workload[] {
+  const list: Workload[] = [];
+  const targets: Record<string, Record<number, number>> = {
+    iterate: { 16: 0.8, 128: 0.9 },
+    onRead: { 16: 0.8, 128: 0.9 },
+    pushRead: { 16: 0.4 },
+  };
+  for (const length of [16, 128, 4096]) {
+    const pattern: Pattern = { record: String(length), unit: length, sizePerUnit: length - 1 };
+    list.push(
+      {
+        name: `L=${length} iterate("line")`,
+        reader: iterateLines,
+        pattern,
+        target: targets.iterate[length] ?? 0,
+        node: true,
+      },
+      {
+        name: `L=${length} onRead + lineDecoder`,
+        reader: onReadLines,
+        pattern,
+        target: targets.onRead[length] ?? 0,
+      },
+      {
+        name: `L=${length} pushRead("line") per line`,
+        reader: pushReadLines,
+        pattern,
+        target: targets.pushRead[length] ?? 0,
+      },
+    );
+  }
+  list.push(
+    {
+      name: "chunk 64 KiB, pushRead per chunk",
+      reader: pushReadChunks,
+      pattern: { record: "0", unit: 1 },
+      target: 0.9,
+    },
+    {
+      name: "netstring, 16-byte payloads, iterate",
+      reader: iterateNetstrings,
+      pattern: { record: "netstring:16", unit: 20, sizePerUnit: 16 },
+      target: 0.3,
+    },
+    {
+      name: "json, 64-byte objects, iterate",
+      reader: iterateJson,
+      pattern: { record: "json:64", unit: 64 },
+      target: 0,
+    },
+  );
+  const line128: Pattern = { record: "128", unit: 128, sizePerUnit: 127 };
+  list.push(
+    {
+      name: 'L=128 over TLS, iterate("line")',
+      reader: iterateLines,
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+    },
+    {
+      name: "L=128 over TLS, onRead + lineDecoder",
+      reader: onReadLines,
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+    },
+    {
+      name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("line")',
+      reader: (conn) => iterateLines(conn, { tls: "accept", tlsOptions }),
+      pattern: line128,
+      target: 0,
+      tls: "accept",
+    },
+  );
+  return list.filter((w) => filters === undefined || filters.some((f) => w.name.includes(f)));
+}
+
+/**
+ * Runs the throughput workloads (those whose name contains one of `filters`, if given) and
+ * prints the table.
+ */
+export async function runThroughput(filters?: string[]): Promise<void> {
+  const [cert, key] = await Promise.all([
+    Deno.readTextFile(TLS_CERT),
+    Deno.readTextFile(TLS_KEY),
+  ]);
+  const selected = workloads({ cert, key }, filters);
+  console.log(
+    `Throughput: Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ` +
+      `${navigator.hardwareConcurrency} CPUs (navigator.hardwareConcurrency); ` +
+      `${MB} MiB per line/record run, ${4 * MB} MiB per chunk run; ` +
+      `one full-size warm-up, then the median of ${RUNS} measured runs (raw and Handle ` +
+      `alternate); raw = conn.read() into one ${RAW_READ_SIZE / 1024} KiB buffer; ` +
+      "Handle default options",
+  );
+  console.log("");
+  if (selected.length === 0) {
+    console.log(`No throughput workload name contains any of ${JSON.stringify(filters)}.`);
+    return;
+  }
+  console.log(
+    "| workload | raw Deno.Conn | Handle | ratio | target | met | Node split, ratio to raw |",
+  );
+  console.log("|---|---|---|---|---|---|---|");
+  const listeners: Listeners = { tcp: Deno.listen({ hostname: "127.0.0.1", port: 0 }) };
+  const started = performance.now();
+  try {
+    if (selected.some((w) => w.tls !== undefined)) {
+      listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+    }
+    for (const w of selected) console.log(formatRow(await measure(listeners, w)));
+  } finally {
+    listeners.tcp.close();
+    listeners.tls?.close();
+  }
+  console.log("");
+  console.log(`Throughput total time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+}
+
+if (import.meta.main) await runThroughput();
