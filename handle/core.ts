@@ -300,9 +300,9 @@ export class HandleCore {
 
   async #removeLayer(layer: TransportLayer): Promise<void> {
     if (!this.open || this.transport !== layer || this.reader.layerChanging) return;
-    const writer = this.#writer;
-    const flushed = writer?.flushToCurrent();
-    const release = writer?.hold();
+    const writer = this.writer; // made now if need be: writes pushed meanwhile must wait too
+    const flushed = writer.flushToCurrent();
+    const release = writer.hold();
     this.reader.layerChanging = true;
     try {
       const { rest, eof } = await layer.detach();
@@ -312,6 +312,7 @@ export class HandleCore {
       if (this.#below!.length === 0) this.#below = undefined;
       for (const bytes of rest) this.reader.rbuf.append(bytes);
       this.reader.layerChanging = false;
+      release();
       if (eof) this.reader.endOfInput();
       else this.reader.wantData();
     } catch (e) {
@@ -320,7 +321,7 @@ export class HandleCore {
       );
     } finally {
       this.reader.layerChanging = false;
-      release?.();
+      release();
     }
   }
 
@@ -408,7 +409,7 @@ export class HandleCore {
     this.#timeouts?.stop();
     this.#writer?.clear(reason);
     // Top down: a layer may still want to say goodbye to the transport below it.
-    for (const transport of [this.transport, ...(this.#below ?? []).reverse()]) {
+    for (const transport of [this.transport, ...(this.#below ?? []).slice().reverse()]) {
       try {
         transport.close();
       } catch { /* already closed */ }

@@ -82,8 +82,8 @@ export class WriteSide {
   #inBatch = false;
   /** Resolved when the batch being written has left. */
   #afterBatch: (() => void)[] | undefined = undefined;
-  /** While set, the loop writes nothing new (a layer is being removed). */
-  #held: Promise<void> | undefined = undefined;
+  /** Holds in force: while there is one, the loop writes nothing new (a layer is being removed). */
+  #holds = 0;
   #shutdownRequested = false;
   #shutdownDone = false;
   #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] | undefined =
@@ -164,11 +164,12 @@ export class WriteSide {
    * @returns Releases the hold.
    */
   hold(): () => void {
-    let release!: () => void;
-    const held = this.#held = new Promise<void>((resolve) => release = resolve);
+    this.#holds++;
+    let released = false;
     return () => {
-      if (this.#held === held) this.#held = undefined;
-      release();
+      if (released) return;
+      released = true;
+      this.#holds--;
       this.#start();
     };
   }
@@ -253,7 +254,7 @@ export class WriteSide {
       else await undefined;
       if (!host.open) return;
       for (;;) {
-        if (this.#held !== undefined) return; // the hold's release starts the loop again
+        if (this.#holds > 0) return; // the hold's release starts the loop again
         const batch = wq.takeBatch();
         if (batch === undefined) break;
         // A batch goes entirely to the transport it started on: bytes queued before starttls
