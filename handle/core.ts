@@ -165,9 +165,9 @@ export class HandleCore {
     this.reader.enqueue(request, atFront);
   }
 
-  queueWrite(bytes: Uint8Array, atFront: boolean): void {
+  queueWrite(data: string | Uint8Array, atFront: boolean, owned: boolean): void {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    this.writer.queue(bytes, atFront);
+    this.writer.queue(data, atFront, owned);
   }
 
   // ---- connection, socket options, timers ----

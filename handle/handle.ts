@@ -19,7 +19,7 @@ import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { type HandleSource, toTransport } from "./transport.ts";
-import { encodeWrite } from "./writer.ts";
+import { encodeTyped, rawWrite } from "./writer.ts";
 import {
   type ReadArgs,
   readType,
@@ -493,7 +493,8 @@ export class Handle extends HandleLayers {
    */
   pushWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   pushWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#core.queueWrite(encodeWrite(dataOrType, args), false);
+    if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), false, false);
+    else this.#core.queueWrite(encodeTyped(dataOrType, args), false, true);
   }
 
   /**
@@ -512,7 +513,8 @@ export class Handle extends HandleLayers {
    */
   unshiftWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   unshiftWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    this.#core.queueWrite(encodeWrite(dataOrType, args), true);
+    if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), true, false);
+    else this.#core.queueWrite(encodeTyped(dataOrType, args), true, true);
   }
 
   /**

@@ -44,7 +44,9 @@ export class StreamTransport implements Transport {
 
   async write(p: Uint8Array): Promise<number> {
     await this.#writer.ready;
-    await this.#writer.write(p);
+    // A stream may hand the chunk on as it is (a TransformStream does): give it its own copy,
+    // since the write queue fills `p` again once this resolves.
+    await this.#writer.write(p.slice());
     return p.length;
   }
 

@@ -14,7 +14,10 @@ import type { HandleError } from "./errors.ts";
 export interface Transport {
   /** Reads into `p`; resolves with the byte count, or `null` at end of input. */
   read(p: Uint8Array): Promise<number | null>;
-  /** Writes some prefix of `p`; resolves with how many bytes the OS accepted. */
+  /**
+   * Writes some prefix of `p`; resolves with how many bytes the OS accepted. `p` is only lent:
+   * the handle fills it again once the promise settles, so copy what must be kept.
+   */
   write(p: Uint8Array): Promise<number>;
   /** Ends the writing half (TCP FIN), where the transport has one. */
   closeWrite(): Promise<void>;

@@ -5,20 +5,39 @@
  * @module
  */
 
-/** Chunks at least this long are written on their own instead of being coalesced. */
+/** Byte arrays shorter than this are copied into the open buffer; longer ones stand alone. */
 const COALESCE_BELOW = 16 * 1024;
-/** The largest buffer small chunks are coalesced into. */
-const COALESCE_LIMIT = 64 * 1024;
+/** The largest open buffer: the largest batch small writes are coalesced into. */
+const BUFFER_SIZE = 64 * 1024;
+/** The smallest open buffer: a lone reply allocates little, a burst doubles from here. */
+const MIN_BUFFER_SIZE = 256;
+
+const encoder = new TextEncoder();
+/** The buffers open buffers are made of: only these are ever filled again. */
+const OWN = new WeakSet<ArrayBufferLike>();
 
 /**
- * An ordered queue of byte chunks. The writer takes a batch at a time: a large chunk as it is,
- * or several small ones copied into one buffer so that many small writes cost one system call.
- * Bytes of a batch that the transport accepted only in part stay with the writer ("in flight"),
- * so `unshift` always goes after them and the byte order on the wire is the queue order.
+ * An ordered queue of byte chunks ending in an *open buffer*: small writes (strings through
+ * `TextEncoder.encodeInto`, short arrays through `set`) are copied once, straight into the
+ * buffer the writer will hand to the transport, so a small write allocates nothing. A large
+ * array is copied once into an array of its own. The writer takes a batch at a time: the next
+ * chunk, or the open buffer, which is then sealed. While a stream of writes goes on, a buffer
+ * that has left in full is filled again, so the stream alternates between two buffers; a lone
+ * reply costs one small buffer, and an idle handle keeps none.
+ *
+ * Bytes of a batch that the transport accepted only in part stay with the writer ("in
+ * flight"), so `unshift` always goes after them and the byte order on the wire is the queue
+ * order.
  */
 export class WriteQueue {
+  /** Sealed chunks, oldest first, from `#head`. */
   #chunks: Uint8Array[] = [];
   #head = 0;
+  /** The open buffer and how much of it is filled. */
+  #open: Uint8Array | undefined = undefined;
+  #filled = 0;
+  /** A buffer that has left in full, ready to be the next open buffer. */
+  #spare: Uint8Array | undefined = undefined;
   #queued = 0;
   #inFlight = 0;
 
@@ -33,12 +52,46 @@ export class WriteQueue {
   }
 
   /**
-   * Appends bytes at the end of the queue.
+   * Appends a copy of `bytes` at the end of the queue.
    *
-   * @param bytes Bytes the queue now owns.
+   * @param bytes Bytes the caller keeps.
+   */
+  pushCopy(bytes: Uint8Array): void {
+    const n = bytes.length;
+    if (n === 0) return;
+    if (n >= COALESCE_BELOW) return this.push(bytes.slice());
+    const open = this.#room(n);
+    open.set(bytes, this.#filled);
+    this.#filled += n;
+    this.#queued += n;
+  }
+
+  /**
+   * Appends the UTF-8 encoding of `text` at the end of the queue.
+   *
+   * @param text The text.
+   */
+  pushText(text: string): void {
+    const units = text.length;
+    if (units === 0) return;
+    // One UTF-16 unit encodes to at most 3 bytes.
+    if (units * 3 >= COALESCE_BELOW) return this.push(encoder.encode(text));
+    const open = this.#room(units * 3);
+    const { written } = encoder.encodeInto(text, open.subarray(this.#filled));
+    this.#filled += written;
+    this.#queued += written;
+  }
+
+  /**
+   * Appends bytes the queue now owns at the end of the queue: a short array is copied into the
+   * open buffer all the same (so typed writes coalesce like raw ones), a long one is kept.
+   *
+   * @param bytes Bytes nobody else writes to.
    */
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
+    if (bytes.length < COALESCE_BELOW) return this.pushCopy(bytes);
+    this.#seal();
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
   }
@@ -50,6 +103,7 @@ export class WriteQueue {
    */
   unshift(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
+    this.#seal();
     if (this.#head > 0) this.#chunks[--this.#head] = bytes;
     else this.#chunks.unshift(bytes);
     this.#queued += bytes.length;
@@ -62,33 +116,19 @@ export class WriteQueue {
    */
   takeBatch(): Uint8Array | undefined {
     const chunks = this.#chunks;
-    if (this.#head === chunks.length) return undefined;
-    let batch = chunks[this.#head];
-    if (batch.length < COALESCE_BELOW && this.#head + 1 < chunks.length) {
-      let total = 0;
-      let end = this.#head;
-      while (end < chunks.length && total + chunks[end].length <= COALESCE_LIMIT) {
-        total += chunks[end++].length;
-      }
-      if (end - this.#head > 1) {
-        batch = new Uint8Array(total);
-        let at = 0;
-        for (let i = this.#head; i < end; i++) {
-          batch.set(chunks[i], at);
-          at += chunks[i].length;
-          chunks[i] = undefined!;
-        }
-        this.#head = end;
-      } else {
-        chunks[this.#head++] = undefined!;
-      }
-    } else {
+    let batch: Uint8Array;
+    if (this.#head < chunks.length) {
+      batch = chunks[this.#head];
       chunks[this.#head++] = undefined!;
-    }
-    if (this.#head === chunks.length) {
-      chunks.length = 0;
-      this.#head = 0;
-    }
+      if (this.#head === chunks.length) {
+        chunks.length = 0;
+        this.#head = 0;
+      }
+    } else if (this.#filled > 0) {
+      batch = this.#open!.subarray(0, this.#filled);
+      this.#open = undefined;
+      this.#filled = 0;
+    } else return undefined;
     this.#queued -= batch.length;
     this.#inFlight += batch.length;
     return batch;
@@ -103,11 +143,74 @@ export class WriteQueue {
     this.#inFlight -= n;
   }
 
+  /**
+   * The writer is done with a batch (written in full): an open buffer it came from may be
+   * filled again.
+   *
+   * @param batch The batch `takeBatch` returned.
+   */
+  release(batch: Uint8Array): void {
+    // Kept only while more is queued (a stream): an idle handle holds no buffer.
+    const buffer = batch.buffer;
+    if (
+      this.#queued > 0 && this.#spare === undefined && buffer.byteLength === BUFFER_SIZE &&
+      OWN.has(buffer)
+    ) {
+      this.#spare = new Uint8Array(buffer);
+    }
+  }
+
   /** Drops everything, queued and in flight. */
   clear(): void {
     this.#chunks = [];
     this.#head = 0;
+    this.#open = this.#spare = undefined;
+    this.#filled = 0;
     this.#queued = 0;
     this.#inFlight = 0;
+  }
+
+  /**
+   * The open buffer, with room for `n` more bytes: it doubles (up to `BUFFER_SIZE`) while it
+   * holds a burst, and a full one is sealed for a fresh one.
+   */
+  #room(n: number): Uint8Array {
+    const open = this.#open;
+    const filled = this.#filled;
+    if (open !== undefined) {
+      if (open.length - filled >= n) return open;
+      if (open.length < BUFFER_SIZE && filled + n <= BUFFER_SIZE) {
+        let size = open.length * 2;
+        while (size < filled + n) size *= 2;
+        const next = this.#buffer(Math.min(size, BUFFER_SIZE));
+        next.set(open.subarray(0, filled));
+        return this.#open = next;
+      }
+      this.#seal();
+      // A full buffer sealed: the burst goes on, so the next one starts at full size.
+      return this.#open = this.#buffer(BUFFER_SIZE);
+    }
+    let size = MIN_BUFFER_SIZE;
+    while (size < n) size *= 2;
+    return this.#open = this.#buffer(size);
+  }
+
+  /** A buffer of `size` bytes: the spare one if it is that big, else a new one. */
+  #buffer(size: number): Uint8Array {
+    const spare = this.#spare;
+    if (spare !== undefined && spare.length >= size) {
+      this.#spare = undefined;
+      return spare;
+    }
+    const buffer = new Uint8Array(size);
+    OWN.add(buffer.buffer);
+    return buffer;
+  }
+
+  /** Closes the open buffer: its bytes become a chunk, after those before them. */
+  #seal(): void {
+    if (this.#filled > 0) this.#chunks.push(this.#open!.subarray(0, this.#filled));
+    this.#open = undefined;
+    this.#filled = 0;
   }
 }

@@ -45,26 +45,32 @@ export interface WriteHost {
 }
 
 /**
- * Turns the arguments of `pushWrite` into owned bytes: raw data (strings as UTF-8, arrays
- * copied) or a registered write type's encoding.
+ * Checks the argument of a raw `pushWrite`.
  *
- * @param dataOrType Raw data, or a write type's name.
- * @param args The write type's arguments (none for raw data).
- * @returns Bytes the write queue may keep.
- * @throws {TypeError} For an unknown write type or data of the wrong kind.
+ * @param data What was passed.
+ * @returns It, typed.
+ * @throws {TypeError} If it is neither a string nor a `Uint8Array`.
  */
-export function encodeWrite(dataOrType: string | Uint8Array, args: unknown[]): Uint8Array {
-  if (args.length === 0) {
-    if (typeof dataOrType === "string") return encoder.encode(dataOrType);
-    if (dataOrType instanceof Uint8Array) return dataOrType.slice();
-    throw new TypeError("Cannot write: expected a string or a Uint8Array");
-  }
-  if (typeof dataOrType !== "string") {
+export function rawWrite(data: unknown): string | Uint8Array {
+  if (typeof data === "string" || data instanceof Uint8Array) return data;
+  throw new TypeError("Cannot write: expected a string or a Uint8Array");
+}
+
+/**
+ * Encodes a typed `pushWrite` with its registered write type.
+ *
+ * @param type The write type's name.
+ * @param args The type's arguments.
+ * @returns Bytes the write queue may keep.
+ * @throws {TypeError} For an unknown write type, or an encoder that returns no `Uint8Array`.
+ */
+export function encodeTyped(type: unknown, args: unknown[]): Uint8Array {
+  if (typeof type !== "string") {
     throw new TypeError("Cannot write: a typed write needs the type name first");
   }
-  const bytes = writeType(dataOrType)(...(args as never[]));
+  const bytes = writeType(type)(...(args as never[]));
   if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`Cannot write: write type "${dataOrType}" did not return a Uint8Array`);
+    throw new TypeError(`Cannot write: write type "${type}" did not return a Uint8Array`);
   }
   return bytes;
 }
@@ -99,17 +105,23 @@ export class WriteSide {
   }
 
   /**
-   * Queues bytes; a fatal `ENOSPC` if more than `wbufMax` would be unsent.
+   * Queues text (as UTF-8) or bytes; a fatal `ENOSPC` if more than `wbufMax` would be unsent.
+   * Small writes are copied straight into the buffer the transport will be handed.
    *
-   * @param bytes Owned bytes.
+   * @param data Text, or bytes.
    * @param atFront Whether they go before everything not yet handed to the transport.
+   * @param owned Whether the queue may keep `data` itself (bytes an encoder just made); if not,
+   * it is copied.
    * @throws {TypeError} After `shutdown()`.
    */
-  queue(bytes: Uint8Array, atFront: boolean): void {
+  queue(data: string | Uint8Array, atFront: boolean, owned: boolean): void {
     if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
     const wq = this.#wq;
-    if (atFront) wq.unshift(bytes);
-    else wq.push(bytes);
+    if (atFront) {
+      wq.unshift(typeof data === "string" ? encoder.encode(data) : owned ? data : data.slice());
+    } else if (typeof data === "string") wq.pushText(data);
+    else if (owned) wq.push(data);
+    else wq.pushCopy(data);
     const wbufMax = this.#host.wbufMax;
     if (wq.pending > wbufMax) {
       this.#host.fatal(
@@ -288,6 +300,7 @@ export class WriteSide {
   async #writeBatch(transport: Transport, batch: Uint8Array): Promise<void> {
     const host = this.#host;
     const wq = this.#wq;
+    const whole = batch;
     while (batch.length > 0) {
       const n = await transport.write(batch);
       if (!host.open) return;
@@ -297,5 +310,6 @@ export class WriteSide {
       if (wq.pending <= host.lowWaterMark) this.callDrain();
       if (!host.open) return;
     }
+    wq.release(whole);
   }
 }
