@@ -59,6 +59,15 @@ export class ReadSide {
   maxFrameLength: number | undefined = undefined;
   /** Set while a transport layer is being removed: no new read starts until it is done. */
   layerChanging = false;
+  /**
+   * Whether consumers are taking frames that were already buffered (the last value delivered
+   * left bytes in `rbuf`) rather than waiting for the network. The writer holds back while this
+   * stays true and `deliveries` keeps growing, so the replies to a pipelined burst leave
+   * together whatever the consumer style.
+   */
+  draining = false;
+  /** Values delivered so far. */
+  deliveries = 0;
 
   readonly #host: ReadHost;
   /** The read queue: its head, and the entries after it (made when there are two). */
@@ -160,9 +169,10 @@ export class ReadSide {
     const before = rbuf.length;
     try {
       const value = decoder.decode(rbuf);
-      if (value === NEED_MORE && rbuf.length !== before && !decoder.skips) {
-        return this.#contractBroken(type);
-      }
+      if (value === NEED_MORE) {
+        this.draining = false;
+        if (rbuf.length !== before && !decoder.skips) return this.#contractBroken(type);
+      } else this.#delivered();
       return value;
     } catch {
       return NEED_MORE; // the queue reports it the usual way
@@ -235,12 +245,14 @@ export class ReadSide {
             break;
           }
           if (value === NEED_MORE) {
+            this.draining = false;
             if (rbuf.length !== before && !this.#eof && !request.decoder!.skips) {
               this.#contractBroken(request.type);
             } else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
             break;
           }
           this.#shift();
+          this.#delivered();
           this.#deliver(request, value);
         } else if (rbuf.length > 0 && !this.#stopped && host.onRead !== undefined) {
           if (!this.#runOnRead(host.onRead!)) break;
@@ -253,6 +265,11 @@ export class ReadSide {
     } finally {
       this.#dispatching = false;
     }
+  }
+
+  #delivered(): void {
+    this.deliveries++;
+    this.draining = this.rbuf.length > 0;
   }
 
   #shift(): void {
@@ -444,6 +461,7 @@ export class ReadSide {
    * an idle handle then holds one small closure context instead of a suspended frame.
    */
   #readNext(): void {
+    this.draining = false; // waiting for the network now
     const size = this.readSize;
     const region = this.rbuf.reserve(size);
     const transport = this.#host.transport;

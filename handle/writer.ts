@@ -11,6 +11,11 @@ import { writeType } from "../codecs/registry.ts";
 
 const encoder = new TextEncoder();
 
+/** Microtasks without a new frame taken after which held replies are written anyway. */
+const QUIET_TURNS = 4;
+/** Queued bytes that are written at once, whatever the read side does. */
+const BATCH = 64 * 1024;
+
 function aborted(): HandleError {
   return new HandleError("ECANCELED", "The wait was aborted", { fatal: false });
 }
@@ -32,6 +37,8 @@ export interface WriteHost {
   readonly wbufMax: number;
   /** Whether the writer waits for the next macrotask instead of the next microtask. */
   readonly autocork: boolean;
+  /** The read side's progress through frames already buffered (see `ReadSide.draining`). */
+  readonly reader: { readonly draining: boolean; readonly deliveries: number };
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
   /** The write loop started (`closed` waits for it). */
@@ -264,6 +271,7 @@ export class WriteSide {
     try {
       if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
+      await this.#whileReadersDrain();
       if (!host.open) return;
       for (;;) {
         if (this.#holds > 0) return; // the hold's release starts the loop again
@@ -293,6 +301,26 @@ export class WriteSide {
     } finally {
       this.#writing = false;
       host.ioEnded();
+    }
+  }
+
+  /**
+   * Holds the first write back while the read side is still handing out frames that were
+   * already buffered (a pipelined burst read with `iterate` or `await read()`, one step per
+   * microtask): the replies then leave in one write. It writes as soon as the reader must wait
+   * for the network, when consumers stop taking frames for a few microtasks, or when a batch's
+   * worth is queued; never on a timer, so a lone reply leaves at once.
+   */
+  async #whileReadersDrain(): Promise<void> {
+    const reader = this.#host.reader;
+    let seen = reader.deliveries;
+    let quiet = 0;
+    while (reader.draining && this.#wq.queued < BATCH && this.#host.open) {
+      await undefined;
+      if (reader.deliveries !== seen) {
+        seen = reader.deliveries;
+        quiet = 0;
+      } else if (++quiet >= QUIET_TURNS) return;
     }
   }
 
