@@ -13,8 +13,29 @@ const BUFFER_SIZE = 64 * 1024;
 const MIN_BUFFER_SIZE = 256;
 
 const encoder = new TextEncoder();
-/** The buffers open buffers are made of: only these are ever filled again. */
-const OWN = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Open buffers that have left in full, shared by every handle: free lists per power-of-two
+ * size from `MIN_BUFFER_SIZE` to `BUFFER_SIZE`, a few each, so that the bursts of many handles
+ * reuse memory instead of allocating (and zeroing) a buffer each.
+ */
+const POOL: Uint8Array[][] = [];
+/** Buffers kept per size: at most about 2 MiB in all. */
+const POOL_DEPTH = 16;
+
+/** 0 for `MIN_BUFFER_SIZE`, 1 for twice that, ... (sizes are powers of two). */
+function sizeClass(size: number): number {
+  return Math.clz32(MIN_BUFFER_SIZE) - Math.clz32(size);
+}
+
+function fromPool(size: number): Uint8Array {
+  return POOL[sizeClass(size)]?.pop() ?? new Uint8Array(size);
+}
+
+function toPool(buffer: Uint8Array): void {
+  const list = POOL[sizeClass(buffer.length)] ??= [];
+  if (list.length < POOL_DEPTH) list.push(buffer);
+}
 
 /**
  * An ordered queue of byte chunks ending in an *open buffer*: small writes (strings through
@@ -38,6 +59,10 @@ export class WriteQueue {
   #filled = 0;
   /** A buffer that has left in full, ready to be the next open buffer. */
   #spare: Uint8Array | undefined = undefined;
+  /** The memory of the last open buffer handed out as a batch: the one that may be reused. */
+  #taken: Uint8Array | undefined = undefined;
+  /** The size the next open buffer starts at: what the last batch of small writes needed. */
+  #hint = MIN_BUFFER_SIZE;
   #queued = 0;
   #inFlight = 0;
 
@@ -126,6 +151,8 @@ export class WriteQueue {
       }
     } else if (this.#filled > 0) {
       batch = this.#open!.subarray(0, this.#filled);
+      this.#taken = this.#open;
+      this.#hint = this.#filled;
       this.#open = undefined;
       this.#filled = 0;
     } else return undefined;
@@ -151,20 +178,18 @@ export class WriteQueue {
    */
   release(batch: Uint8Array): void {
     // Kept only while more is queued (a stream): an idle handle holds no buffer.
-    const buffer = batch.buffer;
-    if (
-      this.#queued > 0 && this.#spare === undefined && buffer.byteLength === BUFFER_SIZE &&
-      OWN.has(buffer)
-    ) {
-      this.#spare = new Uint8Array(buffer);
-    }
+    const whole = this.#taken;
+    if (whole === undefined || batch.buffer !== whole.buffer) return;
+    this.#taken = undefined;
+    if (this.#queued > 0 && this.#spare === undefined) this.#spare = whole;
+    else toPool(whole);
   }
 
   /** Drops everything, queued and in flight. */
   clear(): void {
     this.#chunks = [];
     this.#head = 0;
-    this.#open = this.#spare = undefined;
+    this.#open = this.#spare = this.#taken = undefined;
     this.#filled = 0;
     this.#queued = 0;
     this.#inFlight = 0;
@@ -190,8 +215,9 @@ export class WriteQueue {
       // A full buffer sealed: the burst goes on, so the next one starts at full size.
       return this.#open = this.#buffer(BUFFER_SIZE);
     }
+    // As big as the last batch of small writes was: a burst of replies fits at once.
     let size = MIN_BUFFER_SIZE;
-    while (size < n) size *= 2;
+    while (size < n || (size < this.#hint && size < BUFFER_SIZE)) size *= 2;
     return this.#open = this.#buffer(size);
   }
 
@@ -202,9 +228,7 @@ export class WriteQueue {
       this.#spare = undefined;
       return spare;
     }
-    const buffer = new Uint8Array(size);
-    OWN.add(buffer.buffer);
-    return buffer;
+    return fromPool(size);
   }
 
   /** Closes the open buffer: its bytes become a chunk, after those before them. */
