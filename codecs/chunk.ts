@@ -46,6 +46,7 @@ export function chunkDecoder(length: number): Decoder<Uint8Array> {
     decode(buf: ReadBuffer): Uint8Array | NeedMore {
       return buf.length >= length ? buf.take(length) : NEED_MORE;
     },
+    readHint: (buf: ReadBuffer) => length - buf.length,
   };
 }
 

@@ -79,4 +79,14 @@ export interface Decoder<T> {
    * `NEED_MORE`.
    */
   readonly skips?: boolean;
+  /**
+   * How many more bytes the frame at the front of `buf` needs for certain (a chunk's missing
+   * bytes, a payload whose length is known), or 0 if that is not known. When it is large, the
+   * handle reads those bytes straight into one array of the frame's size, so that
+   * `buf.take()` of the whole frame copies nothing.
+   *
+   * @param buf The handle's read buffer, after `decode` returned `NEED_MORE`.
+   * @returns The bytes still missing.
+   */
+  readHint?(buf: ReadBuffer): number;
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ReadBuffer } from "./buffer.ts";
+import { DIRECT_FRAME, ReadBuffer } from "./buffer.ts";
 import { callbackError, HandleError, ioError } from "./errors.ts";
 import type { CustomReader, HandleCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
@@ -462,8 +462,12 @@ export class ReadSide {
    */
   #readNext(): void {
     this.draining = false; // waiting for the network now
-    const size = this.readSize;
-    const region = this.rbuf.reserve(size);
+    const rbuf = this.rbuf;
+    // A large frame of known size is read straight into an array of its own (no copy out).
+    const missing = this.#head?.decoder?.readHint?.(rbuf) ?? 0;
+    const direct = missing >= DIRECT_FRAME;
+    const size = direct ? missing : this.readSize;
+    const region = direct ? rbuf.reserveFrame(missing) : rbuf.reserve(size);
     const transport = this.#host.transport;
     let pending: Promise<number | null>;
     try {
@@ -494,7 +498,7 @@ export class ReadSide {
         return this.#readEnded();
       }
       rbuf.commit(region, n);
-      if (n === size && size < this.maxReadSize) {
+      if (n === size && size === this.readSize && size < this.maxReadSize) {
         this.readSize = Math.min(size * 2, this.maxReadSize);
       }
       if (this.#stopped) return this.#readEnded();

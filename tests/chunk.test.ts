@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { chunkDecoder, NEED_MORE, ReadBuffer } from "../mod.ts";
 import { run, sameEverySplit, utf8 } from "./_split.ts";
+import { pair, writeAll } from "./_net.ts";
 
 Deno.test("chunk: exactly n bytes, however the input is split", () => {
   const out = sameEverySplit(() => chunkDecoder(3), utf8("abcdefgh"));
@@ -32,4 +33,43 @@ Deno.test("chunk: the bytes delivered are a copy the buffer never changes", () =
 
 Deno.test("chunk: a negative or fractional length throws RangeError", () => {
   for (const n of [-1, 1.5, NaN, Infinity]) assert.throws(() => chunkDecoder(n), RangeError);
+});
+
+Deno.test("chunk: large chunks read straight into their own array keep every byte and what follows", async () => {
+  const p = await pair();
+  const big = (n: number, seed: number) =>
+    Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+  const a = big(100_000, 1);
+  const b = big(65_536, 2);
+  const got: Uint8Array[] = [];
+  const lines: string[] = [];
+  const done = new Promise<void>((resolve) => {
+    p.h.pushRead("line", (h, line) => {
+      lines.push(line);
+      h.pushRead("chunk", a.length, (_h, bytes) => got.push(bytes));
+      h.pushRead("chunk", b.length, (_h, bytes) => got.push(bytes));
+      h.pushRead("line", (_h, line) => {
+        lines.push(line);
+        resolve();
+      });
+    });
+  });
+  // The header and the first bytes of the chunk arrive together; the rest in odd pieces, and
+  // the second chunk's start shares a write with the first one's end.
+  const stream = new Uint8Array([
+    ...new TextEncoder().encode("go\n"),
+    ...a,
+    ...b,
+    ...new TextEncoder().encode("end\n"),
+  ]);
+  for (let at = 0; at < stream.length;) {
+    const n = Math.min(stream.length - at, 7_777 + (at % 3) * 10_000);
+    await writeAll(p.peer, stream.subarray(at, at + n));
+    at += n;
+  }
+  await done;
+  assert.deepEqual(lines, ["go", "end"]);
+  assert.deepEqual(got[0], a);
+  assert.deepEqual(got[1], b);
+  await p.close();
 });
