@@ -60,6 +60,7 @@ export type {
   ReadTypeShape,
   ReadValues,
   RegisterReadTypeOptions,
+  UncalledArgs,
   WriteArgs,
   WriteEncoder,
   WriteTypes,

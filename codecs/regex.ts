@@ -56,7 +56,8 @@ function global(re: RegExp): RegExp {
  * differently depending on how the input was split.
  *
  * @param accept The pattern that ends a frame.
- * @param options `reject`, `skip` and `maxLength`.
+ * @param rest AnyEvent's positional `reject` and `skip` patterns (`pushRead("regex", accept,
+ * reject, skip, cb)`, either may be `undefined`), then optionally `{ reject, skip, maxLength }`.
  * @returns A decoder of `[data, match]`.
  * @throws {TypeError} If `accept`, `reject` or `skip` is not a RegExp.
  * @throws {RangeError} For a bad `maxLength`.
@@ -75,7 +76,11 @@ function global(re: RegExp): RegExp {
  * assert.equal(buf.text(), "body");
  * ```
  */
-export function regexDecoder(accept: RegExp, options: RegexOptions = {}): Decoder<RegexMatch> {
+export function regexDecoder(
+  accept: RegExp,
+  ...rest: RegexRest
+): Decoder<RegexMatch> {
+  const options = regexOptions(rest);
   for (
     const [name, re] of [["accept", accept], ["reject", options.reject], ["skip", options.skip]]
   ) {
@@ -132,11 +137,39 @@ export function regexDecoder(accept: RegExp, options: RegexOptions = {}): Decode
 
 registerReadType("regex", regexDecoder, { spread: true });
 
+/**
+ * What may follow the accept pattern: AnyEvent's positional `reject` and `skip` (either may be
+ * `undefined`), then optionally an options object; or the options object alone.
+ */
+export type RegexRest =
+  | []
+  | [options: RegexOptions]
+  | [reject: RegExp | undefined]
+  | [reject: RegExp | undefined, options: RegexOptions]
+  | [reject: RegExp | undefined, skip: RegExp | undefined]
+  | [reject: RegExp | undefined, skip: RegExp | undefined, options: RegexOptions];
+
+/** Folds the positional `reject` / `skip` of AnyEvent's form into the options. */
+function regexOptions(rest: unknown[]): RegexOptions {
+  const last = rest[rest.length - 1];
+  const hasOptions = last !== undefined && last !== null && !(last instanceof RegExp) &&
+    typeof last === "object";
+  const options = hasOptions ? { ...(last as RegexOptions) } : {};
+  const positional = hasOptions ? rest.slice(0, -1) : rest;
+  if (positional.length > 2) {
+    throw new TypeError("Cannot read a regex: expected accept[, reject[, skip]][, options]");
+  }
+  const [reject, skip] = positional as (RegExp | undefined | null)[];
+  if (reject != null) options.reject = reject;
+  if (skip != null) options.skip = skip;
+  return options;
+}
+
 declare module "./registry.ts" {
   interface ReadTypes {
     /** `pushRead("regex", accept, [options,] (h, data, match) => ...)`. */
     regex: {
-      args: [accept: RegExp] | [accept: RegExp, options: RegexOptions];
+      args: [accept: RegExp, ...rest: RegexRest];
       values: [data: string, match: RegExpExecArray];
     };
   }

@@ -51,6 +51,13 @@ export type ReadArgs<K extends keyof ReadTypes> = Extract<
   unknown[]
 >;
 
+/**
+ * The arguments read type `K` takes when `pushRead` is called without a callback (its
+ * `uncalled` tuples; `never` for types that always need one).
+ */
+export type UncalledArgs<K extends keyof ReadTypes> = ReadTypes[K] extends
+  { uncalled: infer A extends unknown[] } ? A : never;
+
 /** The values the callback of read type `K` receives after the handle. */
 export type ReadValues<K extends keyof ReadTypes> = ReadTypes[K] extends
   { values: infer V extends unknown[] } ? V : never;
@@ -78,6 +85,15 @@ export interface RegisterReadTypeOptions {
    */
   // deno-lint-ignore no-explicit-any
   act?: (h: any, value: unknown, decoder: Decoder<unknown>) => void;
+  /**
+   * Whether `pushRead` may be called without a callback (the type's `act` does the work, as
+   * in AnyEvent's `push_read tls_autostart => "accept"`): a last argument that is not a
+   * function is then passed to the factory. Type it with an `uncalled` tuple in the
+   * {@linkcode ReadTypes} entry.
+   *
+   * @default {false}
+   */
+  callbackOptional?: boolean;
 }
 
 /** A registered read type, as the handle uses it. */
@@ -91,6 +107,8 @@ export interface ReadTypeEntry {
   /** The read type's action on the handle, if any (see {@linkcode RegisterReadTypeOptions}). */
   // deno-lint-ignore no-explicit-any
   readonly act?: (h: any, value: unknown, decoder: Decoder<unknown>) => void;
+  /** Whether `pushRead` may omit the callback. */
+  readonly callbackOptional: boolean;
 }
 
 /** A registered write type: arguments in, bytes out. */
@@ -153,6 +171,7 @@ export function registerReadType<K extends keyof ReadTypes>(
     create: create as (...args: unknown[]) => Decoder<unknown>,
     spread: options.spread ?? false,
     act: options.act,
+    callbackOptional: options.callbackOptional ?? false,
   });
 }
 

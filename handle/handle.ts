@@ -25,6 +25,7 @@ import {
   readType,
   type ReadTypes,
   type ReadValues,
+  type UncalledArgs,
   type WriteArgs,
   type WriteTypes,
 } from "../codecs/registry.ts";
@@ -266,6 +267,14 @@ export class Handle extends HandleLayers {
    * @param rest The type's arguments, then `(h, ...values) => void`.
    */
   pushRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
+  /**
+   * Queues a read of a type that acts by itself, without a callback (AnyEvent's
+   * `push_read tls_autostart => "accept"`).
+   *
+   * @param type A registered read type that takes no callback.
+   * @param rest Its arguments.
+   */
+  pushRead<K extends keyof ReadTypes>(type: K, ...rest: UncalledArgs<K>): void;
   pushRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
     this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), false);
   }
@@ -452,7 +461,27 @@ export class Handle extends HandleLayers {
     this.#core.reader.stop();
   }
 
-  /** Resumes reading after `stopRead()` and dispatches what was buffered meanwhile. */
+  /**
+   * Starts reading, as AnyEvent's `start_read`: after `stopRead()` it resumes and dispatches
+   * what was buffered meanwhile; on a handle with nothing queued it reads all the same (into
+   * `h.rbuf`, up to `maxReadSize` bytes while nobody consumes them), so that a handle that only
+   * wants to notice the peer closing does: end of input then calls `onEof`, or is a fatal
+   * `EPIPE` without it. A no-op after end of input.
+   *
+   * @example Noticing that an idle peer went away
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const h = new Handle(await listener.accept());
+   * h.startRead();
+   * conn.close();
+   * await assert.rejects(h.closed, { code: "EPIPE" });
+   * listener.close();
+   * ```
+   */
   startRead(): void {
     this.#core.reader.start();
   }

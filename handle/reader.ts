@@ -12,6 +12,8 @@ import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
 import { withFrameDefault } from "../codecs/limits.ts";
 import { readType, type ReadTypeEntry } from "../codecs/registry.ts";
 
+const ignoreValue = () => {};
+
 /** What the read side needs from its handle. */
 export interface ReadHost {
   /** The handle, passed first to every callback. */
@@ -80,6 +82,8 @@ export class ReadSide {
   #eofWhileStopped = false;
   #eofReported = false;
   #eofHandledByIterator = false;
+  /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
+  #watching = false;
 
   constructor(host: ReadHost, readSize: number, maxReadSize: number, rbufMax: number) {
     this.#host = host;
@@ -105,8 +109,11 @@ export class ReadSide {
       return new ReadRequest("custom", undefined, typeOrReader, false, undefined);
     }
     const entry = readType(typeOrReader);
-    const callback = rest.pop();
-    if (typeof callback !== "function") {
+    let callback = rest.pop();
+    if (typeof callback !== "function" && entry.callbackOptional) {
+      if (callback !== undefined || rest.length > 0) rest.push(callback);
+      callback = ignoreValue;
+    } else if (typeof callback !== "function") {
       throw new TypeError(
         `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
       );
@@ -182,13 +189,19 @@ export class ReadSide {
   /** Stops starting reads. */
   stop(): void {
     this.#stopped = true;
+    this.#watching = false;
   }
 
-  /** Resumes reading and dispatches what arrived meanwhile. */
+  /**
+   * Reads from now on even with nothing queued (AnyEvent's `start_read`), after `stop()` too,
+   * and dispatches what arrived meanwhile.
+   */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    if (this.#eofWhileStopped) this.#eof = true;
+    this.#watching = true;
+    if (this.#stopped) {
+      this.#stopped = false;
+      if (this.#eofWhileStopped) this.#eof = true;
+    }
     this.wantData();
   }
 
@@ -426,7 +439,7 @@ export class ReadSide {
     const host = this.#host;
     return !this.#eof && !this.#stopped && host.open && !this.layerChanging &&
       (this.#head !== undefined || host.onRead !== undefined ||
-        (host.onEof !== undefined && this.rbuf.length < this.maxReadSize));
+        ((this.#watching || host.onEof !== undefined) && this.rbuf.length < this.maxReadSize));
   }
 
   /** Starts the read loop if something wants data and it is not running. */

@@ -103,6 +103,20 @@ export function tlsDetectDecoder(): Decoder<TlsDetection> {
   };
 }
 
+/**
+ * The arguments of `tls_autostart`: ours, `[tlsOptions]` (then a callback), or AnyEvent's,
+ * `[tlsOptions,] "accept"` with no callback.
+ */
+function autostartOptions(first?: TlsOptions | "accept", mode?: "accept"): TlsOptions | undefined {
+  const given = typeof first === "string" ? first : mode;
+  if (given !== undefined && given !== "accept") {
+    throw new TypeError(
+      `Cannot autostart TLS as "${given}": only "accept" (a server detects a ClientHello)`,
+    );
+  }
+  return typeof first === "object" ? first : undefined;
+}
+
 /** The decoder of `tls_autostart`: `true` for TLS, `false` for plaintext; keeps the options. */
 class AutostartDecoder implements Decoder<boolean> {
   constructor(readonly options: TlsOptions | undefined) {}
@@ -121,8 +135,10 @@ registerReadType("tls_detect", tlsDetectDecoder, { spread: true });
 
 registerReadType(
   "tls_autostart",
-  (options?: TlsOptions) => new AutostartDecoder(options),
+  (first?: TlsOptions | "accept", mode?: "accept") =>
+    new AutostartDecoder(autostartOptions(first, mode)),
   {
+    callbackOptional: true,
     // deno-lint-ignore no-explicit-any
     act(h: any, started, decoder) {
       if (started === true) h.starttls("accept", (decoder as AutostartDecoder).options);
@@ -144,6 +160,11 @@ declare module "../codecs/registry.ts" {
      * `pushRead("tls_autostart", [tlsOptions,] (h, started) => ...)`: starts TLS as the server
      * if the peer is starting TLS, else leaves the plaintext to the next reader.
      */
-    tls_autostart: { args: [] | [options: TlsOptions]; values: [started: boolean] };
+    tls_autostart: {
+      args: [] | [options: TlsOptions];
+      values: [started: boolean];
+      /** AnyEvent's form: `pushRead("tls_autostart", [tlsOptions,] "accept")`. */
+      uncalled: [mode: "accept"] | [options: TlsOptions, mode: "accept"];
+    };
   }
 }
