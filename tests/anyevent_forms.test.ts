@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle, ReadBuffer, regexDecoder } from "../mod.ts";
-import { pair, tick, writeAll } from "./_net.ts";
+import { pair, writeAll } from "./_net.ts";
 import { CLIENT, SERVER } from "./_tls.ts";
 
 const enc = new TextEncoder();
