@@ -15,10 +15,17 @@ import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
 import type { LayerContext, Transport, TransportLayer } from "./transport.ts";
 import { WriteSide } from "./writer.ts";
-import { type TimeoutKind, Timeouts } from "./timeouts.ts";
+import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
 
 const ignore = () => {};
+
+/**
+ * Seconds a destroyed handle keeps sending what was queued. AnyEvent::Handle uses an hour; a
+ * minute is ample for a goodbye line on a live connection, and a peer that stopped reading
+ * cannot hold a server's socket for an hour.
+ */
+export const DEFAULT_LINGER = 60;
 
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
 const now = () => Math.trunc(performance.now());
@@ -85,6 +92,11 @@ export class HandleCore {
   lowWaterMark: number;
   wbufMax: number;
   autocork: boolean;
+  /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */
+  linger: number;
+  /** Whether the handle is destroyed but still sending what was queued. */
+  lingering = false;
+  #endLinger: (() => void) | undefined = undefined;
 
   #writer: WriteSide | undefined = undefined;
   #timeouts: Timeouts | undefined = undefined;
@@ -110,6 +122,7 @@ export class HandleCore {
     this.noDelay = options.noDelay ?? false;
     this.keepalive = options.keepalive ?? false;
     this.autocork = options.autocork ?? false;
+    this.linger = checkTimeout("linger", options.linger ?? DEFAULT_LINGER);
     this.lowWaterMark = checkSize("lowWaterMark", options.lowWaterMark, 0);
     this.wbufMax = checkSize("wbufMax", options.wbufMax, Infinity);
     this.reader = new ReadSide(
@@ -407,14 +420,52 @@ export class HandleCore {
     this.open = false;
     this.#closeError = err;
     this.#timeouts?.stop();
-    this.#writer?.clear(reason);
+    const writer = this.#writer;
+    if (err === undefined && writer !== undefined && writer.pending > 0 && this.linger > 0) {
+      writer.rejectWaiters(reason);
+      this.#linger(writer, reason);
+    } else {
+      writer?.clear(reason);
+      this.#closeTransports();
+    }
+    if (this.#io === 0) this.#end();
+  }
+
+  /** Whether bytes may still be written: open, or destroyed and lingering. */
+  get writable(): boolean {
+    return this.open || this.lingering;
+  }
+
+  /** While lingering: everything left, or writing failed. */
+  lingerEnded(): void {
+    this.#endLinger?.();
+  }
+
+  /**
+   * `destroy()` with bytes unsent: no callback runs again, but the writer goes on until they
+   * have left, writing fails, or `linger` seconds have passed; then the connection closes.
+   */
+  #linger(writer: WriteSide, reason: HandleError): void {
+    this.lingering = true;
+    this.ioStarted(); // `closed` settles when it ends
+    const timer = setTimeout(() => this.#endLinger?.(), this.linger * 1000);
+    this.#endLinger = () => {
+      this.#endLinger = undefined;
+      clearTimeout(timer);
+      this.lingering = false;
+      writer.clear(reason);
+      this.#closeTransports();
+      this.ioEnded();
+    };
+  }
+
+  #closeTransports(): void {
     // Top down: a layer may still want to say goodbye to the transport below it.
     for (const transport of [this.transport, ...(this.#below ?? []).slice().reverse()]) {
       try {
         transport.close();
       } catch { /* already closed */ }
     }
-    if (this.#io === 0) this.#end();
   }
 
   /** No address could be connected to: `onConnectError` if given, else a fatal error. */

@@ -570,9 +570,27 @@ export class Handle extends HandleLayers {
   // ---- closing ----
 
   /**
-   * Closes the connection now: drops both queues, ends the I/O in flight, rejects pending
-   * promise reads and `drain()` with `ECANCELED`, and calls no callback afterwards.
-   * Idempotent. `h.closed` resolves once the I/O has stopped.
+   * Destroys the handle now: drops the read queue, rejects pending promise reads and
+   * `drain()` with `ECANCELED`, and calls no callback afterwards. Bytes still queued for
+   * writing are sent in the background for up to `linger` seconds (default 60; `0` drops
+   * them), then the connection closes; without any, it closes at once. Idempotent. `h.closed`
+   * resolves once the last byte has left (or the linger time ran out) and the I/O has stopped.
+   *
+   * @example A goodbye line pushed just before destroy() arrives
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+   * const server = new Handle(await listener.accept());
+   * server.pushWrite("221 bye\r\n");
+   * server.destroy();
+   * assert.equal(await client.read("line"), "221 bye");
+   * await server.closed;
+   * client.destroy();
+   * listener.close();
+   * ```
    */
   destroy(): void {
     this.#core.teardown(undefined);

@@ -119,6 +119,17 @@ export interface HandleOptions {
    */
   autocork?: boolean;
   /**
+   * Seconds that `destroy()` keeps sending what is still queued, in the background, before
+   * closing (AnyEvent's `linger`): so `h.pushWrite("221 bye\r\n"); h.destroy()` delivers the
+   * goodbye. No callback runs meanwhile, write errors end it silently, and `h.closed` settles
+   * when the last byte has left or the time is up. `0` drops the bytes and closes at once.
+   * AnyEvent's default is an hour; a minute is ample for a goodbye on a live connection and
+   * keeps a peer that stopped reading from holding a socket for long.
+   *
+   * @default {60}
+   */
+  linger?: number;
+  /**
    * Sets `TCP_NODELAY` (TCP only).
    *
    * @default {false}

@@ -6,6 +6,7 @@
  */
 import { coreOf } from "./core.ts";
 import { checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
+import { checkTimeout } from "./timeouts.ts";
 import type { TlsOptions } from "../tls/options.ts";
 
 /**
@@ -186,6 +187,14 @@ export class HandleSettings {
   set keepalive(on: boolean) {
     coreOf(this).keepalive = on;
     if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setKeepAlive?.(on);
+  }
+
+  /** See {@linkcode HandleOptions.linger}. */
+  get linger(): number {
+    return coreOf(this).linger;
+  }
+  set linger(seconds: number) {
+    coreOf(this).linger = checkTimeout("linger", seconds);
   }
 
   /** See {@linkcode HandleOptions.autocork}. */

@@ -27,8 +27,12 @@ export interface WriteHost {
   readonly handle: any;
   /** Where bytes go: the transport on top. */
   readonly transport: Transport;
-  /** Whether the handle is still open. */
+  /** Whether the handle is still open (callbacks may run). */
   readonly open: boolean;
+  /** Whether bytes may still be written: open, or destroyed and lingering (see `linger`). */
+  readonly writable: boolean;
+  /** While lingering: everything queued has left, or writing failed; close now. */
+  lingerEnded(): void;
   /** The current onDrain callback. */
   readonly onDrain: HandleCallback | undefined;
   /** onDrain runs when no more than this many bytes are unsent. */
@@ -159,11 +163,11 @@ export class WriteSide {
     const flushed = before.then(async () => {
       try {
         for (const batch of batches) {
-          if (!host.open) return;
+          if (!host.writable) return;
           await this.#writeBatch(transport, batch);
         }
       } catch (e) {
-        if (host.open) host.fatal(ioError(e, "write"));
+        this.#failed(e);
       }
     });
     host.track(flushed);
@@ -248,6 +252,15 @@ export class WriteSide {
   }
 
   /**
+   * Rejects `drain()` waiters, keeping what is queued (the handle lingers).
+   *
+   * @param err What the waiters reject with.
+   */
+  rejectWaiters(err: HandleError): void {
+    for (const w of this.#drainWaiters?.splice(0) ?? []) w.reject(err);
+  }
+
+  /**
    * Drops everything unsent and rejects `drain()` waiters.
    *
    * @param err What the waiters reject with.
@@ -258,7 +271,7 @@ export class WriteSide {
   }
 
   #start(): void {
-    if (this.#writing || !this.#host.open) return;
+    if (this.#writing || !this.#host.writable) return;
     if (this.#wq.queued === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
     this.#writing = true;
     this.#host.ioStarted();
@@ -272,7 +285,7 @@ export class WriteSide {
       if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
       await this.#whileReadersDrain();
-      if (!host.open) return;
+      if (!host.writable) return;
       for (;;) {
         if (this.#holds > 0) return; // the hold's release starts the loop again
         const batch = wq.takeBatch();
@@ -290,18 +303,26 @@ export class WriteSide {
             for (const resolve of waiters) resolve();
           }
         }
-        if (!host.open) return;
+        if (!host.writable) return;
       }
       if (this.#shutdownRequested && !this.#shutdownDone) {
         this.#shutdownDone = true;
         await host.transport.closeWrite();
       }
     } catch (e) {
-      if (host.open) host.fatal(ioError(e, "write"));
+      this.#failed(e);
     } finally {
       this.#writing = false;
+      if (!host.open && host.writable && this.#wq.pending === 0) host.lingerEnded();
       host.ioEnded();
     }
+  }
+
+  /** A write failed: fatal while open; while lingering it only ends the lingering. */
+  #failed(e: unknown): void {
+    const host = this.#host;
+    if (host.open) host.fatal(ioError(e, "write"));
+    else if (host.writable) host.lingerEnded();
   }
 
   /**
@@ -331,12 +352,12 @@ export class WriteSide {
     const whole = batch;
     while (batch.length > 0) {
       const n = await transport.write(batch);
-      if (!host.open) return;
+      if (!host.writable) return;
       host.writeActivity();
       wq.written(n);
       batch = batch.subarray(n);
-      if (wq.pending <= host.lowWaterMark) this.callDrain();
-      if (!host.open) return;
+      if (host.open && wq.pending <= host.lowWaterMark) this.callDrain();
+      if (!host.writable) return;
     }
     wq.release(whole);
   }

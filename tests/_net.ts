@@ -25,10 +25,11 @@ export async function pair(options: HandleOptions = {}): Promise<Pair> {
     peer,
     async close() {
       h.destroy();
-      await h.closed.catch(() => {});
+      // The peer goes first: a handle still lingering over unsent bytes then stops at once.
       try {
         peer.close();
       } catch { /* closed by the test */ }
+      await h.closed.catch(() => {});
     },
   };
 }
