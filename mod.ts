@@ -51,9 +51,18 @@ export type {
 } from "./handle/transport.ts";
 export { NEED_MORE } from "./codecs/decoder.ts";
 export type { Decoder, NeedMore } from "./codecs/decoder.ts";
-export { readType, registerReadType, registerWriteType, writeType } from "./codecs/registry.ts";
+export {
+  codecSettings,
+  readType,
+  registerReadType,
+  registerWriteType,
+  withCodecSettings,
+  writeType,
+} from "./codecs/registry.ts";
 export type {
+  CodecSettings,
   Decoded,
+  JsonCoder,
   ReadArgs,
   ReadTypeEntry,
   ReadTypes,

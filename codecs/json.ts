@@ -8,7 +8,7 @@ import type { ReadBuffer } from "../handle/buffer.ts";
 import { HandleError } from "../handle/errors.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType, registerWriteType } from "./registry.ts";
+import { codecSettings, registerReadType, registerWriteType } from "./registry.ts";
 
 /** Options for {@linkcode jsonDecoder}. */
 export interface JsonOptions {
@@ -20,6 +20,14 @@ export interface JsonOptions {
    * @default {1048576}
    */
   maxLength?: number;
+  /**
+   * Parses one JSON text: a reviver, or a parser that keeps big integers exact. The default is
+   * the handle's `json` coder if set, else `JSON.parse`. What it throws is a non-fatal
+   * `EBADMSG`, as for invalid JSON.
+   *
+   * @default {JSON.parse}
+   */
+  parse?: (text: string) => unknown;
 }
 
 const QUOTE = 0x22;
@@ -82,6 +90,10 @@ function isScalarByte(b: number): boolean {
  */
 export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  const parse = options.parse ?? codecSettings()?.json?.parse ?? JSON.parse;
+  if (typeof parse !== "function") {
+    throw new TypeError("Cannot read json: the parse option must be a function");
+  }
   let frameAt = -1; // absolute position the scan state belongs to (the buffer's start)
   let generation = 0;
   let scanned = 0; // relative to frameAt
@@ -184,7 +196,7 @@ export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
     const text = buf.text(start, end);
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = parse(text);
     } catch (e) {
       badText(buf, start, end, e instanceof Error ? e.message : String(e));
     }
@@ -233,7 +245,8 @@ export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
  * ```
  */
 export function encodeJson(value: unknown): Uint8Array {
-  const text = JSON.stringify(value);
+  const stringify = codecSettings()?.json?.stringify ?? JSON.stringify;
+  const text = stringify(value);
   if (typeof text !== "string") {
     throw new TypeError(`Cannot encode ${typeof value} as JSON`);
   }

@@ -4,11 +4,10 @@
  *
  * @module
  */
+import { codecSettings } from "./registry.ts";
 
 /** The default `maxLength` of every framing: 1 MiB. */
 export const DEFAULT_MAX_FRAME_LENGTH = 1024 * 1024;
-
-let handleDefault: number | undefined;
 
 /**
  * Checks a `maxLength` option and applies the defaults: the option if given, else the
@@ -30,30 +29,11 @@ let handleDefault: number | undefined;
  * ```
  */
 export function frameLimit(maxLength: number | undefined, fallback: number): number {
-  const value = maxLength ?? handleDefault ?? fallback;
+  const value = maxLength ?? codecSettings()?.maxFrameLength ?? fallback;
   if (!(value > 0) || (!Number.isSafeInteger(value) && value !== Infinity)) {
     throw new RangeError(
       `Cannot use maxLength "${value}": expected a positive integer or Infinity`,
     );
   }
   return value;
-}
-
-/**
- * Runs `create` with `maxFrameLength` as the default limit of the decoders it makes (used by
- * the handle, so that `new Handle(conn, { maxFrameLength })` applies to every read type that
- * resolves its limit with {@linkcode frameLimit}).
- *
- * @param maxFrameLength The handle's default, or `undefined` for the codecs' own.
- * @param create Makes the decoder.
- * @returns What `create` returns.
- */
-export function withFrameDefault<T>(maxFrameLength: number | undefined, create: () => T): T {
-  const outer = handleDefault;
-  handleDefault = maxFrameLength;
-  try {
-    return create();
-  } finally {
-    handleDefault = outer;
-  }
 }

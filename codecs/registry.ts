@@ -251,3 +251,73 @@ export function writeType(name: string): WriteEncoder {
   if (encode === undefined) throw new TypeError(`Unknown write type "${name}"`);
   return encode;
 }
+
+/** A JSON coder: what the `json` read and write types parse and stringify with. */
+export interface JsonCoder {
+  /** Parses one JSON text (`JSON.parse`, or one with a reviver or big-integer support). */
+  parse(text: string): unknown;
+  /** Turns a value into JSON text. */
+  stringify(value: unknown): string;
+}
+
+/**
+ * What a handle passes on to the codecs it uses: its `maxFrameLength` and `json` options. They
+ * are in force while the handle makes a decoder or encodes a typed write, and codecs read them
+ * with {@linkcode codecSettings}, so the registry stays the only thing codecs and handles share.
+ */
+export interface CodecSettings {
+  /** The default `maxLength` of every framing. */
+  readonly maxFrameLength?: number;
+  /** The JSON coder of the `json` types. */
+  readonly json?: JsonCoder;
+}
+
+let current: CodecSettings | undefined;
+
+/**
+ * The settings of the handle that is making a decoder or encoding a typed write right now.
+ *
+ * @returns Those settings, or `undefined` outside such a call or for a handle without any.
+ *
+ * @example Settings in force during a call
+ * ```ts
+ * import { codecSettings, withCodecSettings } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(codecSettings(), undefined);
+ * withCodecSettings({ maxFrameLength: 10 }, () => {
+ *   assert.equal(codecSettings()?.maxFrameLength, 10);
+ * });
+ * ```
+ */
+export function codecSettings(): CodecSettings | undefined {
+  return current;
+}
+
+/**
+ * Runs `run` with `settings` in force (see {@linkcode codecSettings}).
+ *
+ * @param settings A handle's codec settings.
+ * @param run Makes a decoder, or encodes a write.
+ * @returns What `run` returns.
+ *
+ * @example Making a decoder with a handle's settings
+ * ```ts
+ * import { lineDecoder, ReadBuffer, withCodecSettings } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const decoder = withCodecSettings({ maxFrameLength: 4 }, () => lineDecoder());
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("too long\n"));
+ * assert.throws(() => decoder.decode(buf), { code: "EMSGSIZE" });
+ * ```
+ */
+export function withCodecSettings<T>(settings: CodecSettings | undefined, run: () => T): T {
+  const outer = current;
+  current = settings;
+  try {
+    return run();
+  } finally {
+    current = outer;
+  }
+}

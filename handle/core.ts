@@ -17,6 +17,17 @@ import type { LayerContext, Transport, TransportLayer } from "./transport.ts";
 import { WriteSide } from "./writer.ts";
 import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
+import type { CodecSettings, JsonCoder } from "../codecs/registry.ts";
+
+function checkJsonCoder(coder: JsonCoder | undefined): JsonCoder | undefined {
+  if (
+    coder !== undefined &&
+    (typeof coder?.parse !== "function" || typeof coder?.stringify !== "function")
+  ) {
+    throw new TypeError("Cannot use the json option: expected { parse(text), stringify(value) }");
+  }
+  return coder;
+}
 
 const ignore = () => {};
 
@@ -85,6 +96,8 @@ export class HandleCore {
   onEof: HandleCallback | undefined;
   onRead: HandleCallback | undefined;
   onDrain: HandleCallback | undefined;
+  /** What the codecs this handle uses are told (`maxFrameLength`, `json`), if anything. */
+  codecs: CodecSettings | undefined = undefined;
   /** The settings most handles never set, in an object made when one is. */
   rare: RareSettings | undefined = undefined;
   noDelay: boolean;
@@ -131,8 +144,13 @@ export class HandleCore {
       checkSize("maxReadSize", options.maxReadSize, 131072, 1),
       checkSize("rbufMax", options.rbufMax, Infinity),
     );
-    if (options.maxFrameLength !== undefined) {
-      this.reader.maxFrameLength = frameLimit(options.maxFrameLength, Infinity);
+    if (options.maxFrameLength !== undefined || options.json !== undefined) {
+      this.codecs = {
+        maxFrameLength: options.maxFrameLength === undefined
+          ? undefined
+          : frameLimit(options.maxFrameLength, Infinity),
+        json: checkJsonCoder(options.json),
+      };
     }
     for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
       const seconds = options[kind];

@@ -523,7 +523,7 @@ export class Handle extends HandleLayers {
   pushWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   pushWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
     if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), false, false);
-    else this.#core.queueWrite(encodeTyped(dataOrType, args), false, true);
+    else this.#core.queueWrite(encodeTyped(dataOrType, args, this.#core.codecs), false, true);
   }
 
   /**
@@ -543,7 +543,7 @@ export class Handle extends HandleLayers {
   unshiftWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
   unshiftWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
     if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), true, false);
-    else this.#core.queueWrite(encodeTyped(dataOrType, args), true, true);
+    else this.#core.queueWrite(encodeTyped(dataOrType, args, this.#core.codecs), true, true);
   }
 
   /**
@@ -609,7 +609,7 @@ export class Handle extends HandleLayers {
     await this.#core.closed.catch(() => {});
   }
 
-  /** `using h = ...`: destroys the handle (what is queued is dropped). */
+  /** `using h = ...`: destroys the handle (what is queued still leaves, see `linger`). */
   [Symbol.dispose](): void {
     this.destroy();
   }

@@ -5,7 +5,7 @@
  */
 import type { Handle } from "./handle.ts";
 import type { HandleError } from "./errors.ts";
-import type { ReadTypes, ReadValues } from "../codecs/registry.ts";
+import type { JsonCoder, ReadTypes, ReadValues } from "../codecs/registry.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 
 /** A callback that receives only the handle. */
@@ -65,6 +65,14 @@ export interface HandleOptions {
    * @default {1048576}
    */
   maxFrameLength?: number;
+  /**
+   * The JSON coder of the `json` read and write types, for a reviver or a parser that keeps
+   * big integers exact: `{ parse(text), stringify(value) }`. A read's own `{ parse }` option
+   * wins over it. The framing scan is the same whatever the coder.
+   *
+   * @default {JSON}
+   */
+  json?: JsonCoder;
   /**
    * The first read's size in bytes; it doubles each time a read fills it.
    *

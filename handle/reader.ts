@@ -9,8 +9,12 @@ import type { CustomReader, HandleCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import type { Transport } from "./transport.ts";
 import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
-import { withFrameDefault } from "../codecs/limits.ts";
-import { readType, type ReadTypeEntry } from "../codecs/registry.ts";
+import {
+  type CodecSettings,
+  readType,
+  type ReadTypeEntry,
+  withCodecSettings,
+} from "../codecs/registry.ts";
 
 const ignoreValue = () => {};
 
@@ -27,6 +31,8 @@ export interface ReadHost {
   readonly onRead: HandleCallback | undefined;
   /** The current onEof callback. */
   readonly onEof: HandleCallback | undefined;
+  /** What the codecs are told (see `CodecSettings`). */
+  readonly codecs: CodecSettings | undefined;
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
   /** Reports a non-fatal error. */
@@ -57,8 +63,6 @@ export class ReadSide {
   rbufMax: number;
   /** The raw read in flight, if any (TLS waits for it before reading itself). */
   readInFlight: Promise<unknown> | undefined = undefined;
-  /** The default `maxLength` of the decoders this handle makes. */
-  maxFrameLength: number | undefined = undefined;
   /** Set while a transport layer is being removed: no new read starts until it is done. */
   layerChanging = false;
   /**
@@ -130,8 +134,9 @@ export class ReadSide {
    * @returns A new decoder.
    */
   createDecoder(entry: ReadTypeEntry, args: unknown[]): Decoder<unknown> {
-    if (this.maxFrameLength === undefined) return entry.create(...args);
-    return withFrameDefault(this.maxFrameLength, () => entry.create(...args));
+    const codecs = this.#host.codecs;
+    if (codecs === undefined) return entry.create(...args);
+    return withCodecSettings(codecs, () => entry.create(...args));
   }
 
   /**

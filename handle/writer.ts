@@ -7,7 +7,7 @@ import { callbackError, HandleError, ioError } from "./errors.ts";
 import type { HandleCallback } from "./options.ts";
 import type { Transport } from "./transport.ts";
 import { WriteQueue } from "./write_queue.ts";
-import { writeType } from "../codecs/registry.ts";
+import { type CodecSettings, withCodecSettings, writeType } from "../codecs/registry.ts";
 
 const encoder = new TextEncoder();
 
@@ -72,14 +72,22 @@ export function rawWrite(data: unknown): string | Uint8Array {
  *
  * @param type The write type's name.
  * @param args The type's arguments.
+ * @param codecs The handle's codec settings, in force while the type encodes.
  * @returns Bytes the write queue may keep.
  * @throws {TypeError} For an unknown write type, or an encoder that returns no `Uint8Array`.
  */
-export function encodeTyped(type: unknown, args: unknown[]): Uint8Array {
+export function encodeTyped(
+  type: unknown,
+  args: unknown[],
+  codecs: CodecSettings | undefined,
+): Uint8Array {
   if (typeof type !== "string") {
     throw new TypeError("Cannot write: a typed write needs the type name first");
   }
-  const bytes = writeType(type)(...(args as never[]));
+  const encode = writeType(type);
+  const bytes = codecs === undefined
+    ? encode(...(args as never[]))
+    : withCodecSettings(codecs, () => encode(...(args as never[])));
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(`Cannot write: write type "${type}" did not return a Uint8Array`);
   }

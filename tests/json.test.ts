@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { encodeJson, jsonDecoder, ReadBuffer } from "../mod.ts";
+import { encodeJson, Handle, jsonDecoder, ReadBuffer } from "../mod.ts";
 import { run, sameEverySplit, utf8 } from "./_split.ts";
+import { pair, writeAll } from "./_net.ts";
 
 Deno.test("json: back-to-back texts, with and without whitespace, split anywhere", () => {
   const wire = utf8(' {"a":1}[2]\n"s\\"}" 12 true null -3.5e2{"x":["]",{}]}\r\n\t"é😀"');
@@ -75,4 +76,66 @@ Deno.test("json: the encoder writes no newline and refuses values without a JSON
   assert.throws(() => encodeJson(undefined), TypeError);
   assert.throws(() => encodeJson(() => 1), TypeError);
   assert.throws(() => encodeJson(1n), TypeError);
+});
+
+/** A coder that keeps integers beyond 2^53 exact, as bigint (JSON.parse source text access). */
+const bigIntCoder = {
+  parse: (text: string) =>
+    JSON.parse(
+      text,
+      (_k, v, ctx?: { source?: string }) =>
+        typeof v === "number" && !Number.isSafeInteger(v) && ctx?.source &&
+          /^-?\d+$/.test(ctx.source)
+          ? BigInt(ctx.source)
+          : v,
+    ),
+  stringify: (value: unknown) =>
+    JSON.stringify(
+      value,
+      (_k, v) =>
+        typeof v === "bigint"
+          ? (JSON as unknown as { rawJSON(s: string): unknown }).rawJSON(v.toString())
+          : v,
+    ),
+};
+
+Deno.test("json: a handle's json coder parses reads and stringifies writes (big integers exact)", async () => {
+  const p = await pair({ json: bigIntCoder });
+  await writeAll(p.peer, '{"id":12345678901234567890,"n":1}');
+  const value = await p.h.read("json") as { id: bigint; n: number };
+  assert.equal(value.id, 12345678901234567890n);
+  assert.equal(value.n, 1);
+  p.h.pushWrite("json", { id: 98765432109876543210n });
+  const buf = new Uint8Array(64);
+  const n = await p.peer.read(buf);
+  assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), '{"id":98765432109876543210}');
+  await p.close();
+});
+
+Deno.test("json: a read's own parse wins over the handle's coder; a throwing parse is a non-fatal EBADMSG", async () => {
+  const errors: unknown[] = [];
+  const p = await pair({ json: bigIntCoder, onError: (_h, e) => errors.push(e) });
+  await writeAll(p.peer, '{"a":1} {"b":2}');
+  const upper = await p.h.read("json", { parse: (t) => JSON.parse(t.toUpperCase()) });
+  assert.deepEqual(upper, { A: 1 });
+  p.h.pushRead("json", {
+    parse: () => {
+      throw new Error("no");
+    },
+  }, () => assert.fail("a text that failed to parse was delivered"));
+  await writeAll(p.peer, ' {"c":3}');
+  // Each text that fails to parse is skipped and reported; the read stays at the head of the
+  // queue (as in AnyEvent), so both {"b":2} and {"c":3} fail.
+  for (let i = 0; i < 100 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(
+    errors.map((e) => [(e as { code: string }).code, (e as { fatal: boolean }).fatal]),
+    [["EBADMSG", false], ["EBADMSG", false]],
+  );
+  await p.close();
+});
+
+Deno.test("json: a json option without parse and stringify is a TypeError", async () => {
+  const p = await pair();
+  assert.throws(() => new Handle(p.peer, { json: { parse: JSON.parse } as never }), TypeError);
+  await p.close();
 });
