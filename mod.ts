@@ -79,7 +79,7 @@ export { chunkDecoder } from "./codecs/chunk.ts";
 export { DEFAULT_MAX_LINE_LENGTH, lineDecoder } from "./codecs/line.ts";
 export type { Line, LineOptions } from "./codecs/line.ts";
 export { regexDecoder } from "./codecs/regex.ts";
-export type { RegexMatch, RegexOptions } from "./codecs/regex.ts";
+export type { RegexMatch, RegexOptions, RegexRest } from "./codecs/regex.ts";
 export { encodeNetstring, netstringDecoder } from "./codecs/netstring.ts";
 export type { NetstringOptions } from "./codecs/netstring.ts";
 export { encodePackstring, packstringDecoder } from "./codecs/packstring.ts";
