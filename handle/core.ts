@@ -15,6 +15,7 @@ import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
 import type { LayerContext, Transport, TransportLayer } from "./transport.ts";
 import { WriteSide } from "./writer.ts";
+import { ConnectingTransport } from "./connect.ts";
 import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
 import type { CodecSettings, JsonCoder } from "../codecs/registry.ts";
@@ -206,6 +207,25 @@ export class HandleCore {
   /** The transport at the bottom of the stack: the socket itself. */
   get base(): Transport {
     return this.#below?.[0] ?? this.transport;
+  }
+
+  /** Addresses set in place of the socket's own (a PROXY protocol header's). */
+  addresses: { remote?: Deno.Addr; local?: Deno.Addr } | undefined = undefined;
+
+  /**
+   * An address of the connection: the one set in `addresses`, else the socket's (a `Deno.Conn`
+   * under any layers, or the conn `Handle.connect` made), else `undefined` (pipes, streams).
+   */
+  addr(which: "remoteAddr" | "localAddr"): Deno.Addr | undefined {
+    const set = this.addresses?.[which === "remoteAddr" ? "remote" : "local"];
+    if (set !== undefined) return set;
+    let base = this.base as Partial<Deno.Conn> & { conn?: Deno.Conn };
+    if (base instanceof ConnectingTransport) base = base.conn ?? {};
+    try {
+      return base[which];
+    } catch {
+      return undefined; // a closed conn may refuse
+    }
   }
 
   /** The connection exists: apply the socket options and start the timers. */

@@ -15,6 +15,36 @@ import { alpnProtocol, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
  * mid-stream. Not constructed directly: every `Handle` is one.
  */
 export class HandleLayers extends HandleSettings {
+  /**
+   * The peer's address (`Deno.NetAddr` for TCP, `Deno.UnixAddr` for Unix sockets), the same
+   * under TLS; `undefined` for pipes and streams and before `Handle.connect` has connected.
+   * Behind a balancer, `serve({ proxy: true })` makes it the client's address from the PROXY
+   * header.
+   *
+   * @example The two ends of a loopback connection
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const h = new Handle(await listener.accept());
+   * assert.deepEqual(h.remoteAddr, conn.localAddr);
+   * assert.deepEqual(h.localAddr, conn.remoteAddr);
+   * h.destroy();
+   * conn.close();
+   * listener.close();
+   * ```
+   */
+  get remoteAddr(): Deno.Addr | undefined {
+    return coreOf(this).addr("remoteAddr");
+  }
+
+  /** This side's address; see {@linkcode HandleLayers.remoteAddr}. */
+  get localAddr(): Deno.Addr | undefined {
+    return coreOf(this).addr("localAddr");
+  }
+
   // ---- TLS ----
 
   /**
