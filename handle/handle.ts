@@ -18,6 +18,7 @@ import { type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
+import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "./transport.ts";
 import { encodeTyped, rawWrite } from "./writer.ts";
 import {
@@ -34,6 +35,7 @@ import { startTls } from "../tls/starttls.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
+export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
 
 /** Options of a single promise read or drain. */
 export interface ReadOptions {
@@ -157,6 +159,49 @@ export class Handle extends HandleLayers {
       failed: (err, onConnectError) => core.connectFailed(err, onConnectError),
     }));
     return h;
+  }
+
+  /**
+   * Serves connections: listens on `{ hostname, port }` or `{ path }` and calls `onConnection`
+   * once per connection with its handle (made with `options.handle`). What `onConnection`
+   * throws, or the promise it returns rejecting, destroys that handle and is reported once (to
+   * its `onError`, else stderr): the server goes on. See {@linkcode ServeOptions} for
+   * `reusePort`, `maxConnections`, `signal` and `proxy` (the PROXY protocol), and
+   * {@linkcode HandleServer} for `addr`, `connections`, `shutdown(gracePeriod)` and `finished`.
+   *
+   * @param options Where to listen, and the options of every connection's handle.
+   * @param onConnection Called with each connection's handle (and its PROXY header, if asked).
+   * @returns The server, already accepting.
+   * @throws {Deno.errors.AddrInUse} If the address is taken.
+   *
+   * @example A line echo server, shut down gracefully
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, async (h) => {
+   *   for await (const line of h.iterate("line")) h.pushWrite(`${line}\n`);
+   *   h.destroy();
+   * });
+   * const { port } = server.addr as Deno.NetAddr;
+   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
+   * client.pushWrite("ping\n");
+   * assert.equal(await client.read("line"), "ping");
+   * assert.equal(server.connections, 1);
+   * await client[Symbol.asyncDispose]();
+   * await server.shutdown(1);
+   * ```
+   */
+  static serve(
+    options: ServeOptions,
+    onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
+  ): HandleServer<Handle> {
+    return new HandleServer<Handle>(
+      options,
+      (conn) => new Handle(conn, options.handle),
+      onConnection,
+      (h, remote, local) => h.#core.addresses = { remote, local },
+    );
   }
 
   /**

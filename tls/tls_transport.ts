@@ -119,7 +119,7 @@ export class TlsTransport implements TransportLayer {
     this.#duplex!.keepRawOpen = true;
     this.#plain = this.#duplex!.detach();
     // Answer the peer's close_notify, where the TLS layer does, before any plaintext.
-    this.#stopped ??= new Promise<void>((resolve) => this.#socket!.end(resolve));
+    this.#stopped ??= this.#end();
     this.#ctx.remove();
   }
 
@@ -161,7 +161,7 @@ export class TlsTransport implements TransportLayer {
     this.#stopped = this.handshake.then(() => {
       this.#duplex!.keepRawOpen = true;
       this.#duplex!.stopped();
-      return new Promise<void>((resolve) => this.#socket!.end(resolve));
+      return this.#end();
     });
     this.#stopped.catch(() => {});
   }
@@ -179,6 +179,19 @@ export class TlsTransport implements TransportLayer {
   /** The TLS version negotiated, such as `"TLSv1.3"`, once connected. */
   get protocol(): string | null {
     return this.#socket?.getProtocol?.() ?? null;
+  }
+
+  /**
+   * Ends this side of the session (close_notify); settles once it has been written, or once the
+   * socket is gone (destroyed: nothing more will be written, so nothing waits forever).
+   */
+  #end(): Promise<void> {
+    const socket = this.#socket!;
+    return new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.once("close", () => resolve());
+      socket.end(() => resolve());
+    });
   }
 
   #notify(): void {
@@ -225,7 +238,7 @@ export class TlsTransport implements TransportLayer {
       await this.#stopped;
       return await this.#raw.closeWrite();
     }
-    await new Promise<void>((resolve) => this.#socket!.end(resolve));
+    await this.#end();
   }
 
   /** Ends the session at once (the handle closes the transport below itself). */
