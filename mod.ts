@@ -98,7 +98,7 @@ export type {
   ProxyProtocol,
   ProxyTlv,
 } from "./codecs/proxy.ts";
-export { defaultTlsOptions } from "./tls/options.ts";
-export type { TlsMode, TlsOptions } from "./tls/options.ts";
+export { defaultTlsOptions, sniEntry } from "./tls/options.ts";
+export type { SniCertificate, TlsMode, TlsOptions } from "./tls/options.ts";
 export { detectTls, tlsDetectDecoder } from "./tls/detect.ts";
 export type { TlsDetection } from "./tls/detect.ts";

@@ -8,7 +8,13 @@
 import * as tls from "node:tls";
 import { HandleError } from "../handle/errors.ts";
 import { clientCertProblem } from "./client_cert.ts";
-import { tlsError, type TlsMode, type TlsOptions } from "./options.ts";
+import {
+  type SniCertificate,
+  sniEntry,
+  tlsError,
+  type TlsMode,
+  type TlsOptions,
+} from "./options.ts";
 import { RawDuplex } from "./raw_duplex.ts";
 
 export { RawDuplex };
@@ -51,10 +57,45 @@ export function openSession(
   return { socket, handshake };
 }
 
+/** One secure context per certificate entry, made on first use. */
+const contexts = new WeakMap<object, tls.SecureContext>();
+
+function contextOf(entry: SniCertificate, options: TlsOptions): tls.SecureContext {
+  let context = contexts.get(entry);
+  if (context === undefined) {
+    context = tls.createSecureContext({
+      cert: entry.cert,
+      key: entry.key,
+      ca: copy(options.caCerts),
+    });
+    contexts.set(entry, context);
+  }
+  return context;
+}
+
+/** The SNI callback: the listed certificate for the name, else the top-level one. */
+function sniCallback(options: TlsOptions) {
+  const sni = options.sni!;
+  const fallback = options.cert && options.key
+    ? { cert: options.cert, key: options.key }
+    : undefined;
+  return (name: string, done: (err: Error | null, context?: tls.SecureContext) => void) => {
+    // Deno's node:tls calls this with "" when the client sends no name.
+    const entry = sniEntry(sni, name ?? "") ?? fallback;
+    if (entry === undefined) return done(new Error(`No certificate for server name "${name}"`));
+    try {
+      done(null, contextOf(entry, options));
+    } catch (e) {
+      done(e as Error);
+    }
+  };
+}
+
 function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
   const requireCert = options.requireClientCert ?? false;
   return new tls.TLSSocket(duplex as never, {
     isServer: true,
+    SNICallback: options.sni === undefined ? undefined : sniCallback(options),
     cert: options.cert,
     key: options.key,
     ca: copy(options.caCerts),

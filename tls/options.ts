@@ -42,6 +42,61 @@ export interface TlsOptions {
    * @default {false}
    */
   requireClientCert?: boolean;
+  /**
+   * Server role: a certificate per name the client asks for (SNI), exact names
+   * (`"mail.example.com"`) or one-label wildcards (`"*.example.com"` matches
+   * `"a.example.com"`, not `"example.com"` nor `"a.b.example.com"`); names compare without
+   * case, exact ones before wildcards. A client that asks for no name, or for one not listed,
+   * gets the top-level `cert` and `key` (without them, its handshake fails).
+   */
+  sni?: Readonly<Record<string, SniCertificate>>;
+}
+
+/** A certificate and its key, for one SNI name. */
+export interface SniCertificate {
+  /** The PEM certificate chain. */
+  cert: string;
+  /** Its PEM private key. */
+  key: string;
+}
+
+/**
+ * Picks the SNI entry for a server name: the exact name, else the wildcard of its parent
+ * domain.
+ *
+ * @param sni The `sni` table.
+ * @param serverName What the client asked for (`""` for nothing).
+ * @returns The entry, or `undefined` for the default certificate.
+ *
+ * @example Exact names, then wildcards
+ * ```ts
+ * import { sniEntry } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const a = { cert: "A", key: "a" };
+ * const w = { cert: "W", key: "w" };
+ * const sni = { "a.example": a, "*.example": w };
+ * assert.equal(sniEntry(sni, "A.Example"), a);
+ * assert.equal(sniEntry(sni, "b.example"), w);
+ * assert.equal(sniEntry(sni, "x.b.example"), undefined);
+ * assert.equal(sniEntry(sni, ""), undefined);
+ * ```
+ */
+export function sniEntry(
+  sni: Readonly<Record<string, SniCertificate>>,
+  serverName: string,
+): SniCertificate | undefined {
+  if (serverName === "") return undefined;
+  const name = serverName.toLowerCase();
+  let wildcard: SniCertificate | undefined;
+  const dot = name.indexOf(".");
+  const parent = dot > 0 ? name.slice(dot + 1) : undefined;
+  for (const [pattern, entry] of Object.entries(sni)) {
+    const p = pattern.toLowerCase();
+    if (p === name) return entry;
+    if (parent !== undefined && p.startsWith("*.") && p.slice(2) === parent) wildcard = entry;
+  }
+  return wildcard;
 }
 
 /**

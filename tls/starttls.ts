@@ -42,8 +42,13 @@ export function prepareTls(
 ): { mode: TlsMode; options: TlsOptions } {
   const checked = checkTlsMode(mode);
   const options = mergeTlsOptions(...layers);
-  if (checked === "accept" && (!options.cert || !options.key)) {
-    throw new TypeError("Cannot accept TLS without tlsOptions.cert and tlsOptions.key");
+  if (checked === "accept" && (!options.cert || !options.key) && options.sni === undefined) {
+    throw new TypeError("Cannot accept TLS without tlsOptions.cert and tlsOptions.key (or sni)");
+  }
+  for (const [name, entry] of Object.entries(options.sni ?? {})) {
+    if (typeof entry?.cert !== "string" || typeof entry?.key !== "string") {
+      throw new TypeError(`Cannot use tlsOptions.sni["${name}"]: expected { cert, key } in PEM`);
+    }
   }
   return { mode: checked, options };
 }

@@ -1,0 +1,152 @@
+/**
+ * SNI on the accepting side: `tlsOptions.sni` picks a certificate by the name the client asks
+ * for (exact names, then `*.` wildcards, the top-level certificate otherwise), for
+ * `tls: "accept"`, `starttls("accept")` and `tls_autostart`. Checked with `openssl s_client
+ * -servername` (which certificate came back) and with this library's own client verifying the
+ * chosen certificate. The certificates are made by openssl for the test, self-signed.
+ */
+import assert from "node:assert/strict";
+import { Handle, type SniCertificate, type TlsOptions } from "../mod.ts";
+import { CERT, KEY } from "./_tls.ts";
+
+async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+}
+
+/** A self-signed certificate for `name` (a P-256 key), made with openssl in `dir`. */
+async function makeCert(dir: string, name: string): Promise<SniCertificate> {
+  const file = name.replace("*", "star");
+  const [cert, key] = [`${dir}/${file}.pem`, `${dir}/${file}.key`];
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=DNS:${name}`,
+  ]);
+  return { cert: await Deno.readTextFile(cert), key: await Deno.readTextFile(key) };
+}
+
+const dir = await Deno.makeTempDir();
+const A = await makeCert(dir, "a.example");
+const WILD = await makeCert(dir, "*.b.example");
+const SNI: TlsOptions = { cert: CERT, key: KEY, sni: { "a.example": A, "*.b.example": WILD } };
+
+/** The subject CN of the certificate `s_client` was given for `servername` (or none). */
+async function presented(port: number, servername: string | undefined): Promise<string> {
+  const args = ["s_client", "-connect", `127.0.0.1:${port}`, "-brief"];
+  args.push(...(servername === undefined ? ["-noservername"] : ["-servername", servername]));
+  const out = await run("openssl", args, "");
+  const cn = out.match(/Peer certificate: .*CN\s*=\s*([^\s,/]+)/);
+  assert.ok(cn, out);
+  return cn[1];
+}
+
+Deno.test({
+  name: "sni: tls accept picks the certificate by name, wildcard, or the default",
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const served = (async () => {
+      for (let i = 0; i < 5; i++) {
+        const h = new Handle(await listener.accept(), {
+          tls: "accept",
+          tlsOptions: SNI,
+          onError: () => {},
+          linger: 0,
+        });
+        h.read("line").catch(() => {}).finally(() => h.destroy());
+      }
+    })();
+    const port = listener.addr.port;
+    assert.equal(await presented(port, "a.example"), "a.example");
+    assert.equal(await presented(port, "A.EXAMPLE"), "a.example");
+    assert.equal(await presented(port, "x.b.example"), "*.b.example");
+    assert.equal(await presented(port, "other.example"), "localhost");
+    assert.equal(await presented(port, undefined), "localhost");
+    await served;
+    listener.close();
+  },
+});
+
+Deno.test("sni: starttls and tls_autostart serve the chosen certificate to a verifying client", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  const serve = async (autostart: boolean) => {
+    const h = new Handle(await listener.accept(), { tlsOptions: SNI, onError: () => {} });
+    if (autostart) h.pushRead("tls_autostart", "accept");
+    else {
+      assert.equal(await h.read("line"), "STARTTLS");
+      h.starttls("accept");
+    }
+    h.pushWrite(`${await h.read("line")} over tls\n`);
+    await h.drain();
+    h.destroy();
+  };
+  for (
+    const [autostart, name, cert] of [[false, "a.example", A], [true, "x.b.example", WILD]] as const
+  ) {
+    const served = serve(autostart);
+    const c = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
+    if (!autostart) c.pushWrite("STARTTLS\n");
+    c.starttls("connect", { hostname: name, caCerts: [cert.cert] });
+    c.pushWrite("hello\n");
+    assert.equal(await c.read("line"), "hello over tls");
+    await served;
+    c.destroy();
+    await c.closed;
+  }
+  listener.close();
+});
+
+Deno.test("sni: accept with only an sni table fails the handshake of a name not in it", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = listener.accept().then((conn) =>
+    new Handle(conn, { tls: "accept", tlsOptions: { sni: { "a.example": A } }, onError: () => {} })
+  );
+  const c = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }), {
+    tls: "connect",
+    tlsOptions: { hostname: "nope.example", caCerts: [A.cert] },
+    onError: () => {},
+  });
+  const s = await server;
+  await assert.rejects(c.closed, { code: "EPROTO" });
+  await s.closed.catch(() => {});
+  s.destroy();
+  listener.close();
+});
+
+Deno.test("sni: an entry without cert and key is a TypeError", () => {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const h = Handle.fromStreams(readable, writable);
+  assert.throws(
+    () => h.starttls("accept", { sni: { "a.example": { cert: "x" } as never } }),
+    TypeError,
+  );
+  h.destroy();
+});
+
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
