@@ -18,6 +18,12 @@ export class ReadRequest {
   reject: ((err: HandleError) => void) | undefined = undefined;
   /** Ends an iterator cleanly: set only on iterator steps, which may end at end of input. */
   end: (() => void) | undefined = undefined;
+  /**
+   * Whether the decoder was made without arguments for a callback read: once this request is
+   * delivered, the next such read of the same type may take the decoder over (a decoder that
+   * returned a value is ready for the next frame), saving an allocation per frame.
+   */
+  reusable = false;
   /** The read type's action on the handle, run before the value is delivered. */
   // deno-lint-ignore no-explicit-any
   act: ((h: any, value: unknown, decoder: Decoder<unknown>) => void) | undefined = undefined;

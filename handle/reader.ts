@@ -86,6 +86,8 @@ export class ReadSide {
   #eofWhileStopped = false;
   #eofReported = false;
   #eofHandledByIterator = false;
+  /** A request just delivered whose decoder the callback's next read of its type may take. */
+  #spare: ReadRequest | undefined = undefined;
   /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
   #watching = false;
 
@@ -122,8 +124,19 @@ export class ReadSide {
         `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
       );
     }
-    const decoder = this.createDecoder(entry, rest);
-    return ReadRequest.typed(entry, decoder, callback as (h: unknown, ...v: unknown[]) => void);
+    let decoder: Decoder<unknown>;
+    const spare = this.#spare;
+    if (rest.length === 0 && spare !== undefined && spare.type === entry.name) {
+      decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
+      this.#spare = undefined;
+    } else decoder = this.createDecoder(entry, rest);
+    const request = ReadRequest.typed(
+      entry,
+      decoder,
+      callback as (h: unknown, ...v: unknown[]) => void,
+    );
+    request.reusable = rest.length === 0;
+    return request;
   }
 
   /**
@@ -271,7 +284,9 @@ export class ReadSide {
           }
           this.#shift();
           this.#delivered();
+          this.#spare = request.reusable ? request : undefined;
           this.#deliver(request, value);
+          this.#spare = undefined;
         } else if (rbuf.length > 0 && !this.#stopped && host.onRead !== undefined) {
           if (!this.#runOnRead(host.onRead!)) break;
         } else if (this.#eof && !this.#stopped && !this.#eofReported) {
