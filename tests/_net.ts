@@ -2,7 +2,7 @@
  * Loopback helpers for handle tests: a Handle on one end of a real TCP connection on
  * 127.0.0.1 (port 0), the raw Deno.TcpConn on the other.
  */
-import { Handle, type HandleOptions } from "../mod.ts";
+import { Handle, type HandleOptions, type Transport } from "../mod.ts";
 import { concat } from "./_split.ts";
 
 /** A handle and its raw peer; `close()` releases both and the listener. */
@@ -76,4 +76,45 @@ export function spawnEchoChild(): Deno.ChildProcess {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+}
+
+/** Two ends of a loopback TCP connection; `done()` closes the peer. */
+export async function connected(): Promise<
+  { conn: Deno.TcpConn; peer: Deno.TcpConn; done(): void }
+> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const peer = await accepted;
+  listener.close();
+  return { conn, peer, done: () => peer.close() };
+}
+
+/**
+ * A real conn as a transport whose writes (their sizes) and socket-option calls are recorded
+ * on the way through: for tests that count what reaches the socket, not how fast.
+ */
+export function recording(
+  conn: Deno.TcpConn,
+): { transport: Transport; writes: number[]; options: string[] } {
+  const writes: number[] = [];
+  const options: string[] = [];
+  const transport: Transport = {
+    read: (p) => conn.read(p),
+    write: (p) => {
+      writes.push(p.length);
+      return conn.write(p);
+    },
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+    setNoDelay: (on) => {
+      options.push(`noDelay=${on}`);
+      conn.setNoDelay(on);
+    },
+    setKeepAlive: (on) => {
+      options.push(`keepalive=${on}`);
+      conn.setKeepAlive(on);
+    },
+  };
+  return { transport, writes, options };
 }

@@ -1,39 +1,6 @@
 import assert from "node:assert/strict";
-import { Handle, type Transport } from "../mod.ts";
-import { pair } from "./_net.ts";
-
-/** A real conn whose writes and socket-option calls are recorded on the way through. */
-function recording(conn: Deno.TcpConn) {
-  const writes: number[] = [];
-  const options: string[] = [];
-  const transport: Transport = {
-    read: (p) => conn.read(p),
-    write: (p) => {
-      writes.push(p.length);
-      return conn.write(p);
-    },
-    closeWrite: () => conn.closeWrite(),
-    close: () => conn.close(),
-    setNoDelay: (on) => {
-      options.push(`noDelay=${on}`);
-      conn.setNoDelay(on);
-    },
-    setKeepAlive: (on) => {
-      options.push(`keepalive=${on}`);
-      conn.setKeepAlive(on);
-    },
-  };
-  return { transport, writes, options };
-}
-
-async function connected(): Promise<{ conn: Deno.TcpConn; peer: Deno.TcpConn; done(): void }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const peer = await accepted;
-  listener.close();
-  return { conn, peer, done: () => peer.close() };
-}
+import { Handle } from "../mod.ts";
+import { connected, pair, recording } from "./_net.ts";
 
 Deno.test("socket options: noDelay and keepalive apply at construction and through setters", async () => {
   const { conn, done } = await connected();

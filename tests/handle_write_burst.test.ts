@@ -5,32 +5,8 @@
  * real conn whose writes are counted on the way through (no timing).
  */
 import assert from "node:assert/strict";
-import { Handle, type Transport } from "../mod.ts";
-import { readAll, writeAll } from "./_net.ts";
-
-/** A real conn whose writes are recorded. */
-function counting(conn: Deno.TcpConn): { transport: Transport; writes: number[] } {
-  const writes: number[] = [];
-  const transport: Transport = {
-    read: (p) => conn.read(p),
-    write: (p) => {
-      writes.push(p.length);
-      return conn.write(p);
-    },
-    closeWrite: () => conn.closeWrite(),
-    close: () => conn.close(),
-  };
-  return { transport, writes };
-}
-
-async function connected(): Promise<{ conn: Deno.TcpConn; peer: Deno.TcpConn }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const peer = await accepted;
-  listener.close();
-  return { conn, peer };
-}
+import { Handle } from "../mod.ts";
+import { connected, readAll, recording, writeAll } from "./_net.ts";
 
 type Server = (h: Handle, n: number) => Promise<void>;
 
@@ -62,7 +38,7 @@ const BURST = 32;
 for (const [style, serve] of Object.entries(servers)) {
   Deno.test(`write burst: ${style}: replies to ${BURST} pipelined requests leave in one write`, async () => {
     const { conn, peer } = await connected();
-    const { transport, writes } = counting(conn);
+    const { transport, writes } = recording(conn);
     const h = new Handle(transport);
     const requests = Array.from({ length: BURST }, (_, i) => `req${i}\n`).join("");
     await writeAll(peer, requests); // one write: the burst arrives in one read
@@ -79,7 +55,7 @@ for (const [style, serve] of Object.entries(servers)) {
 
   Deno.test(`write burst: ${style}: a lone request is answered before the next arrives`, async () => {
     const { conn, peer } = await connected();
-    const { transport, writes } = counting(conn);
+    const { transport, writes } = recording(conn);
     const h = new Handle(transport);
     const served = serve(h, 3);
     const buf = new Uint8Array(64);
@@ -100,7 +76,7 @@ for (const [style, serve] of Object.entries(servers)) {
 
 Deno.test("write burst: a consumer that stops taking frames still gets its replies written", async () => {
   const { conn, peer } = await connected();
-  const { transport } = counting(conn);
+  const { transport } = recording(conn);
   const h = new Handle(transport);
   await writeAll(peer, "a\nb\nc\n");
   h.pushWrite(`${await h.read("line")}!\n`); // "b" and "c" stay buffered, nobody reads them
