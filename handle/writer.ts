@@ -292,7 +292,7 @@ export class WriteSide {
     try {
       if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
-      await this.#whileReadersDrain();
+      if (host.reader.draining) await this.#whileReadersDrain(); // no extra turn otherwise
       if (!host.writable) return;
       for (;;) {
         if (this.#holds > 0) return; // the hold's release starts the loop again
