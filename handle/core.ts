@@ -64,13 +64,34 @@ export function coreOf(owner: object): HandleCore {
   return cores.get(owner)!;
 }
 
-/** The options a handle keeps that most handles never set. */
-export type RareSettings = Partial<
-  Pick<
-    HandleOptions,
-    "onStarttls" | "onStoptls" | "tlsOptions" | "onTimeout" | "onRtimeout" | "onWtimeout"
+/**
+ * What a handle keeps that most handles never set: a handle holds this object only once one of
+ * them is set (an idle handle is then a few fields lighter).
+ */
+export type RareSettings =
+  & Partial<
+    Pick<
+      HandleOptions,
+      | "onStarttls"
+      | "onStoptls"
+      | "tlsOptions"
+      | "onTimeout"
+      | "onRtimeout"
+      | "onWtimeout"
+      | "noDelay"
+      | "keepalive"
+      | "autocork"
+      | "lowWaterMark"
+      | "wbufMax"
+      | "linger"
+    >
   >
->;
+  & {
+    /** What the codecs this handle uses are told (`maxFrameLength`, `json`). */
+    codecs?: CodecSettings;
+    /** Addresses set in place of the socket's own (a PROXY protocol header's). */
+    addresses?: { remote?: Deno.Addr; local?: Deno.Addr };
+  };
 
 const RARE = [
   "onStarttls",
@@ -97,19 +118,9 @@ export class HandleCore {
   onEof: HandleCallback | undefined;
   onRead: HandleCallback | undefined;
   onDrain: HandleCallback | undefined;
-  /** What the codecs this handle uses are told (`maxFrameLength`, `json`), if anything. */
-  codecs: CodecSettings | undefined = undefined;
   /** The settings most handles never set, in an object made when one is. */
   rare: RareSettings | undefined = undefined;
-  noDelay: boolean;
-  keepalive: boolean;
-  lowWaterMark: number;
-  wbufMax: number;
-  autocork: boolean;
-  /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */
-  linger: number;
-  /** Whether the handle is destroyed but still sending what was queued. */
-  lingering = false;
+  /** Set while the handle is destroyed but still sending what was queued: ends that. */
   #endLinger: (() => void) | undefined = undefined;
 
   #writer: WriteSide | undefined = undefined;
@@ -124,7 +135,6 @@ export class HandleCore {
   #closed: Promise<void> | undefined = undefined;
   #settleClosed: ((err: HandleError | undefined) => void) | undefined = undefined;
   #ended = false;
-  #closeError: HandleError | undefined = undefined;
 
   constructor(transport: Transport, options: HandleOptions) {
     this.transport = transport;
@@ -133,12 +143,18 @@ export class HandleCore {
     this.onRead = options.onRead;
     this.onDrain = options.onDrain;
     for (const key of RARE) if (options[key] !== undefined) this.setRare(key, options[key]);
-    this.noDelay = options.noDelay ?? false;
-    this.keepalive = options.keepalive ?? false;
-    this.autocork = options.autocork ?? false;
-    this.linger = checkTimeout("linger", options.linger ?? DEFAULT_LINGER);
-    this.lowWaterMark = checkSize("lowWaterMark", options.lowWaterMark, 0);
-    this.wbufMax = checkSize("wbufMax", options.wbufMax, Infinity);
+    if (options.noDelay) this.setRare("noDelay", true);
+    if (options.keepalive) this.setRare("keepalive", true);
+    if (options.autocork) this.setRare("autocork", true);
+    if (options.linger !== undefined) {
+      this.setRare("linger", checkTimeout("linger", options.linger));
+    }
+    if (options.lowWaterMark !== undefined) {
+      this.setRare("lowWaterMark", checkSize("lowWaterMark", options.lowWaterMark, 0));
+    }
+    if (options.wbufMax !== undefined) {
+      this.setRare("wbufMax", checkSize("wbufMax", options.wbufMax, Infinity));
+    }
     this.reader = new ReadSide(
       this,
       checkSize("readSize", options.readSize, 2048, 1),
@@ -146,12 +162,12 @@ export class HandleCore {
       checkSize("rbufMax", options.rbufMax, Infinity),
     );
     if (options.maxFrameLength !== undefined || options.json !== undefined) {
-      this.codecs = {
+      this.setRare("codecs", {
         maxFrameLength: options.maxFrameLength === undefined
           ? undefined
           : frameLimit(options.maxFrameLength, Infinity),
         json: checkJsonCoder(options.json),
-      };
+      });
     }
     for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
       const seconds = options[kind];
@@ -182,6 +198,39 @@ export class HandleCore {
     (this.rare ??= {})[key] = value;
   }
 
+  /** `TCP_NODELAY`. */
+  get noDelay(): boolean {
+    return this.rare?.noDelay ?? false;
+  }
+  /** `SO_KEEPALIVE`. */
+  get keepalive(): boolean {
+    return this.rare?.keepalive ?? false;
+  }
+  /** Whether the writer waits for the next macrotask. */
+  get autocork(): boolean {
+    return this.rare?.autocork ?? false;
+  }
+  /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */
+  get linger(): number {
+    return this.rare?.linger ?? DEFAULT_LINGER;
+  }
+  /** onDrain runs at or below this many unsent bytes. */
+  get lowWaterMark(): number {
+    return this.rare?.lowWaterMark ?? 0;
+  }
+  /** More unsent bytes than this is a fatal `ENOSPC`. */
+  get wbufMax(): number {
+    return this.rare?.wbufMax ?? Infinity;
+  }
+  /** What the codecs this handle uses are told, if anything. */
+  get codecs(): CodecSettings | undefined {
+    return this.rare?.codecs;
+  }
+  /** Whether the handle is destroyed but still sending what was queued. */
+  get lingering(): boolean {
+    return this.#endLinger !== undefined;
+  }
+
   /** The write side, made on first use. */
   get writer(): WriteSide {
     return this.#writer ??= new WriteSide(this);
@@ -209,15 +258,12 @@ export class HandleCore {
     return this.#below?.[0] ?? this.transport;
   }
 
-  /** Addresses set in place of the socket's own (a PROXY protocol header's). */
-  addresses: { remote?: Deno.Addr; local?: Deno.Addr } | undefined = undefined;
-
   /**
    * An address of the connection: the one set in `addresses`, else the socket's (a `Deno.Conn`
    * under any layers, or the conn `Handle.connect` made), else `undefined` (pipes, streams).
    */
   addr(which: "remoteAddr" | "localAddr"): Deno.Addr | undefined {
-    const set = this.addresses?.[which === "remoteAddr" ? "remote" : "local"];
+    const set = this.rare?.addresses?.[which === "remoteAddr" ? "remote" : "local"];
     if (set !== undefined) return set;
     let base = this.base as Partial<Deno.Conn> & { conn?: Deno.Conn };
     if (base instanceof ConnectingTransport) base = base.conn ?? {};
@@ -398,7 +444,7 @@ export class HandleCore {
   get closed(): Promise<void> {
     if (this.#closed === undefined) {
       if (this.#ended) {
-        const err = this.#closeError;
+        const err = this.error;
         this.#closed = err ? Promise.reject(err) : Promise.resolve();
       } else {
         this.#closed = new Promise<void>((resolve, reject) => {
@@ -413,7 +459,7 @@ export class HandleCore {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#settleClosed?.(this.#closeError);
+    this.#settleClosed?.(this.error);
   }
 
   /** Reports a non-fatal error. */
@@ -456,7 +502,7 @@ export class HandleCore {
     const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
     this.reader.failAll(reason);
     this.open = false;
-    this.#closeError = err;
+    this.error ??= err;
     this.#timeouts?.stop();
     const writer = this.#writer;
     if (err === undefined && writer !== undefined && writer.pending > 0 && this.linger > 0) {
@@ -484,13 +530,11 @@ export class HandleCore {
    * have left, writing fails, or `linger` seconds have passed; then the connection closes.
    */
   #linger(writer: WriteSide, reason: HandleError): void {
-    this.lingering = true;
     this.ioStarted(); // `closed` settles when it ends
     const timer = setTimeout(() => this.#endLinger?.(), this.linger * 1000);
     this.#endLinger = () => {
       this.#endLinger = undefined;
       clearTimeout(timer);
-      this.lingering = false;
       writer.clear(reason);
       this.#closeTransports();
       this.ioEnded();

@@ -200,7 +200,7 @@ export class Handle extends HandleLayers {
       options,
       (conn) => new Handle(conn, options.handle),
       onConnection,
-      (h, remote, local) => h.#core.addresses = { remote, local },
+      (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
     );
   }
 

@@ -77,7 +77,7 @@ export class HandleSettings {
     return coreOf(this).wbufMax;
   }
   set wbufMax(n: number) {
-    coreOf(this).wbufMax = checkSize("wbufMax", n, Infinity);
+    coreOf(this).setRare("wbufMax", checkSize("wbufMax", n, Infinity));
   }
 
   // ---- TLS settings ----
@@ -176,7 +176,7 @@ export class HandleSettings {
     return coreOf(this).noDelay;
   }
   set noDelay(on: boolean) {
-    coreOf(this).noDelay = on;
+    coreOf(this).setRare("noDelay", on);
     if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setNoDelay?.(on);
   }
 
@@ -185,7 +185,7 @@ export class HandleSettings {
     return coreOf(this).keepalive;
   }
   set keepalive(on: boolean) {
-    coreOf(this).keepalive = on;
+    coreOf(this).setRare("keepalive", on);
     if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setKeepAlive?.(on);
   }
 
@@ -194,7 +194,7 @@ export class HandleSettings {
     return coreOf(this).linger;
   }
   set linger(seconds: number) {
-    coreOf(this).linger = checkTimeout("linger", seconds);
+    coreOf(this).setRare("linger", checkTimeout("linger", seconds));
   }
 
   /** See {@linkcode HandleOptions.autocork}. */
@@ -202,6 +202,6 @@ export class HandleSettings {
     return coreOf(this).autocork;
   }
   set autocork(on: boolean) {
-    coreOf(this).autocork = on;
+    coreOf(this).setRare("autocork", on);
   }
 }
