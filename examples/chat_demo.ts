@@ -10,11 +10,13 @@
  * QUIT\n                        a line; the server half-closes, the client reads to the end
  * ```
  *
- * The server answers with lines: `* <name> joined`, `<name>: <text>`, `* <name> left`.
+ * The server answers with lines: `* <name> joined`, `<name>: <text>`, `* <name> left`. It is
+ * a `Handle.serve` server on a free port; once both clients are done, `server.shutdown(5)`
+ * stops accepting and waits for their sessions to close.
  *
  * @module
  */
-import { Handle, type HandleError } from "../mod.ts";
+import { Handle, type HandleError, type HandleServer } from "../mod.ts";
 
 const encoder = new TextEncoder();
 const t0 = performance.now();
@@ -24,8 +26,11 @@ function log(who: string, text: string): void {
   console.log(`${ms} ms  ${who.padEnd(8)} ${text}`);
 }
 
-/** The server: one Handle per client, a queue of typed reads per command. */
-function serve(listener: Deno.TcpListener): Promise<void> {
+/**
+ * The server: `Handle.serve` makes one Handle per client and calls `onClient` with it; each
+ * client gets a queue of typed reads, one per command.
+ */
+function startServer(): HandleServer<Handle> {
   const members = new Map<Handle, string>();
   const broadcast = (line: string) => {
     for (const peer of members.keys()) peer.pushWrite(line + "\n");
@@ -33,7 +38,7 @@ function serve(listener: Deno.TcpListener): Promise<void> {
 
   const onClient = (h: Handle) =>
     new Promise<void>((done) => {
-      h.onError = (_h, err: HandleError) => log("server", `error ${err.code}: ${err.message}`);
+      log("server", `accepted ${(h.remoteAddr as Deno.NetAddr).hostname}`);
       h.onEof = (h) => {
         h.destroy();
         done();
@@ -65,16 +70,15 @@ function serve(listener: Deno.TcpListener): Promise<void> {
       h.pushRead("line", command);
     });
 
-  return (async () => {
-    const sessions = [];
-    for (let i = 0; i < 2; i++) {
-      const conn = await listener.accept();
-      log("server", `accepted ${(conn.remoteAddr as Deno.NetAddr).hostname}`);
+  return Handle.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    handle: {
       // noDelay: small interactive writes should not wait for the peer's delayed ACK.
-      sessions.push(onClient(new Handle(conn, { noDelay: true })));
-    }
-    await Promise.all(sessions);
-  })();
+      noDelay: true,
+      onError: (_h, err: HandleError) => log("server", `error ${err.code}: ${err.message}`),
+    },
+  }, onClient);
 }
 
 /** A client: writes are queued at once, replies are read with the promise API. */
@@ -102,14 +106,14 @@ async function client(name: string, port: number, messages: string[]): Promise<s
   return heard;
 }
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-log("demo", `listening on 127.0.0.1:${listener.addr.port}`);
-const server = serve(listener);
+const server = startServer();
+const { port } = server.addr as Deno.NetAddr;
+log("demo", `listening on 127.0.0.1:${port}`);
 const [alice, bob] = await Promise.all([
-  client("alice", listener.addr.port, ["hi bob", "two lines:\nstill one message ✓"]),
-  client("bob", listener.addr.port, ["hello alice 👋"]),
+  client("alice", port, ["hi bob", "two lines:\nstill one message ✓"]),
+  client("bob", port, ["hello alice 👋"]),
 ]);
-await server;
-listener.close();
+// Both clients are done: stop accepting, and wait for the two sessions to see their end.
+await server.shutdown(5);
 log("demo", `alice heard ${alice.length} lines, bob heard ${bob.length} lines; done`);
 if (!alice.includes("bye") || !bob.includes("bye")) Deno.exit(1);

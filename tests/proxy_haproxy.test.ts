@@ -1,16 +1,23 @@
 /**
- * The `proxy` read type against a real HAProxy: a TCP frontend on loopback balances round-robin
- * over two backends, one server line with `send-proxy-v2` (plus the CRC32C and unique-id TLVs),
- * one with `send-proxy`. Each backend is a Handle that reads the PROXY header and must see the
- * client's own address and port (its `conn.localAddr`), over IPv4 and, where the machine has
- * it, IPv6. Needs the `haproxy` binary (Debian: `apt-get install haproxy`).
+ * `Handle.serve({ proxy: true })` and the `proxy` read type against a real HAProxy: a TCP
+ * frontend on loopback balances round-robin over two backends, each a `Handle.serve` server
+ * with `proxy: true`, one behind a server line with `send-proxy-v2` (plus the CRC32C and
+ * unique-id TLVs), one behind `send-proxy`. Each backend handle must report the client's own
+ * address and port (the client's `conn.localAddr`) as `h.remoteAddr`, and the frontend address
+ * it dialled as `h.localAddr`, while `info.socket` is HAProxy's connection to the backend; over
+ * IPv4 and, where the machine has it, IPv6.
+ *
+ * Needs the `haproxy` binary (Debian: `apt-get install haproxy`); run with
+ * `deno test --allow-net --allow-read --allow-write --allow-run tests/proxy_haproxy.test.ts`.
  */
 import assert from "node:assert/strict";
-import { Handle } from "../mod.ts";
-import { PROXY_TLV, type ProxyInfo } from "../codecs/proxy.ts";
+import { Handle, type HandleServer, type ServedProxyInfo } from "../mod.ts";
+import { PROXY_TLV } from "../codecs/proxy.ts";
 
 const HAPROXY = await findHaproxy();
 const HAS_IPV6 = canListen("::1");
+/** Seconds a client waits for an answer through HAProxy before failing with ETIMEDOUT. */
+const CLIENT_TIMEOUT = 20;
 
 async function findHaproxy(): Promise<string | undefined> {
   for (const candidate of ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]) {
@@ -44,41 +51,33 @@ function freePort(hostname: string): number {
 /** What a backend saw on one connection. */
 interface Seen {
   backend: string;
-  info: ProxyInfo;
+  info: ServedProxyInfo;
   line: string;
+  remote: Deno.Addr | undefined;
+  local: Deno.Addr | undefined;
 }
 
-/** A backend server: each connection's Handle reads the PROXY header and one line. */
-function backend(name: string, seen: Seen[], failures: unknown[]) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const sessions: Promise<void>[] = [];
-  const serve = async (conn: Deno.TcpConn) => {
-    const h = new Handle(conn);
-    try {
-      const info = await h.read("proxy");
-      const line = await h.read("line");
-      seen.push({ backend: name, info, line });
-      h.pushWrite(`${name}\n`);
-      await h.drain();
-    } catch (e) {
-      failures.push(e);
-    } finally {
-      h.destroy();
-      await h.closed.catch(() => {});
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) sessions.push(serve(conn));
-  })();
-  return {
-    port: listener.addr.port,
-    async close() {
-      listener.close();
-      await accepting;
-      await Promise.all(sessions);
-    },
-  };
+/**
+ * A backend: `Handle.serve` with `proxy: true`, so the header is read before the callback; each
+ * connection reads one line, records what it saw and answers with the backend's name.
+ */
+function backend(name: string, seen: Seen[], failures: unknown[]): HandleServer<Handle> {
+  return Handle.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    proxy: true,
+    handle: { onError: (_h, err) => failures.push(err) },
+  }, async (h, info) => {
+    assert.ok(info, "serve({ proxy: true }) passes the header");
+    const line = await h.read("line");
+    seen.push({ backend: name, info, line, remote: h.remoteAddr, local: h.localAddr });
+    h.pushWrite(`${name}\n`);
+    await h.drain();
+    h.destroy();
+  });
 }
+
+const portOf = (server: HandleServer<Handle>) => (server.addr as Deno.NetAddr).port;
 
 /** A running HAProxy child and the ports of its frontend. */
 interface Haproxy {
@@ -151,7 +150,7 @@ async function startHaproxy(dir: string, v2Port: number, v1Port: number): Promis
     // Wait until both frontends listen, or HAProxy exits (a port taken in the meantime): one
     // whole exchange through each, so that no session is left half done.
     const probe = async (hostname: string, port: number) => {
-      const h = new Handle(await connect(hostname, port));
+      const h = new Handle(await connect(hostname, port), { timeout: CLIENT_TIMEOUT });
       h.pushWrite("probe\n");
       await h.read("line");
       h.destroy();
@@ -185,7 +184,7 @@ Deno.test("proxy: HAProxy's send-proxy and send-proxy-v2 headers carry the clien
   const v1 = backend("v1", seen, failures);
   let haproxy: Haproxy | undefined;
   try {
-    haproxy = await startHaproxy(dir, v2.port, v1.port);
+    haproxy = await startHaproxy(dir, portOf(v2), portOf(v1));
     assert.deepEqual(seen.map((s) => s.line), HAS_IPV6 ? ["probe", "probe"] : ["probe"]);
     seen.splice(0);
 
@@ -197,7 +196,7 @@ Deno.test("proxy: HAProxy's send-proxy and send-proxy-v2 headers carry the clien
     for (const target of targets) {
       const conn = await haproxy.connect(...target);
       const local = conn.localAddr;
-      const h = new Handle(conn);
+      const h = new Handle(conn, { timeout: CLIENT_TIMEOUT });
       h.pushWrite(`hello from ${local.hostname} port ${local.port}\n`);
       const answer = await h.read("line");
       h.destroy();
@@ -212,6 +211,23 @@ Deno.test("proxy: HAProxy's send-proxy and send-proxy-v2 headers carry the clien
       assert.ok(record, `no backend saw the client on port ${local.port}`);
       const { info } = record;
       assert.equal(record.backend, answer);
+      // The handle reports the client's addresses from the header ...
+      assert.deepEqual(record.remote, {
+        transport: "tcp",
+        hostname: local.hostname,
+        port: local.port,
+      });
+      assert.deepEqual(record.local, { transport: "tcp", hostname: target[0], port: target[1] });
+      // ... and the header's socket is HAProxy's connection to this backend.
+      const backendPort = portOf(record.backend === "v2" ? v2 : v1);
+      assert.deepEqual({ ...info.socket.localAddr }, {
+        transport: "tcp",
+        hostname: "127.0.0.1",
+        port: backendPort,
+      });
+      const relay = info.socket.remoteAddr as Deno.NetAddr;
+      assert.equal(relay.transport, "tcp");
+      assert.equal(relay.hostname, "127.0.0.1", "HAProxy reaches the backends over IPv4");
       assert.equal(info.version, record.backend === "v2" ? 2 : 1);
       assert.equal(info.command, "PROXY");
       assert.equal(info.protocol, target[0] === "::1" ? "TCP6" : "TCP4");
@@ -232,8 +248,7 @@ Deno.test("proxy: HAProxy's send-proxy and send-proxy-v2 headers carry the clien
     assert.deepEqual(new Set(seen.map((s) => s.info.version)), new Set([1, 2]));
   } finally {
     await haproxy?.stop();
-    await v1.close();
-    await v2.close();
+    await Promise.all([v1.shutdown(1), v2.shutdown(1)]);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,0 +1,209 @@
+/**
+ * The examples, run: examples/grep.ts as a child process fed on stdin (its output and its exit
+ * codes 0, 1 and 2), and examples/rpc.ts, its server and client in this process (pipelined
+ * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
+ * a sleep short), its client as a child process, and its demo's transcript.
+ *
+ *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
+ */
+import assert from "node:assert/strict";
+import { Handle } from "../mod.ts";
+import { RpcClient, RpcError, startRpcServer } from "../examples/rpc.ts";
+
+const GREP = new URL("../examples/grep.ts", import.meta.url).pathname;
+const RPC = new URL("../examples/rpc.ts", import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run <args>` with `input` on stdin, killed if it takes over 60 s. */
+async function run(args: string[], input = ""): Promise<Run> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), 60_000);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: timeout.signal,
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(input));
+      await writer.close();
+    } catch { /* it exited without reading: the output says why */ }
+    const { code, stdout, stderr } = await child.output();
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code, stdout: text(stdout), stderr: text(stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("examples/grep: prints the matching lines, exit 0; a last line without newline counts", async () => {
+  const input = "apple\nbanana\r\ncherry\n\nbandana split";
+  const r = await run([GREP, "an+a"], input);
+  assert.equal(r.stderr, "");
+  assert.equal(r.code, 0);
+  // Each line keeps its own end of line; the last one gets a newline, as grep gives it.
+  assert.equal(r.stdout, "banana\r\nbandana split\n");
+  const anchored = await run([GREP, "^(apple|)$"], input);
+  assert.equal(anchored.stdout, "apple\n\n", "the pattern sees the line without its eol");
+  assert.equal(anchored.code, 0);
+});
+
+Deno.test("examples/grep: many short lines in big reads give what grep gives", async () => {
+  const numbers = Array.from({ length: 50_000 }, (_, i) => String(i + 1));
+  const r = await run([GREP, "^4.*2$"], numbers.join("\n") + "\n");
+  assert.equal(r.code, 0);
+  const expected = numbers.filter((n) => /^4.*2$/.test(n));
+  assert.equal(r.stdout, expected.map((n) => n + "\n").join(""));
+});
+
+Deno.test("examples/grep: no match is exit 1 with no output, also on empty input", async () => {
+  const r = await run([GREP, "zebra"], "apple\nbanana\n");
+  assert.deepEqual(r, { code: 1, stdout: "", stderr: "" });
+  const empty = await run([GREP, "."], "");
+  assert.deepEqual(empty, { code: 1, stdout: "", stderr: "" });
+});
+
+Deno.test("examples/grep: a missing or invalid pattern is exit 2 with a message", async () => {
+  const missing = await run([GREP], "apple\n");
+  assert.equal(missing.code, 2);
+  assert.equal(missing.stdout, "");
+  assert.match(missing.stderr, /^usage: deno run examples\/grep\.ts PATTERN < file\n$/);
+  const invalid = await run([GREP, "(unclosed"], "apple\n");
+  assert.equal(invalid.code, 2);
+  assert.equal(invalid.stdout, "");
+  assert.match(invalid.stderr, /^grep: invalid pattern "\(unclosed": /);
+});
+
+Deno.test("examples/rpc: pipelined calls are answered as they finish and matched by id", async () => {
+  const server = startRpcServer();
+  const { port } = server.addr as Deno.NetAddr;
+  const client = RpcClient.connect(port);
+  try {
+    const order: string[] = [];
+    const track = (name: string, p: Promise<unknown>) =>
+      p.then(
+        (result) => (order.push(name), { result }),
+        (error) => (order.push(name), { error }),
+      );
+    const slow = track("slow", client.call("sleep", 300));
+    const quick = track("quick", client.call("sleep", 30));
+    const sum = track("add", client.call("add", [1, 2, 3.5]));
+    const echo = track("echo", client.call("echo", { nested: ["x", null, true] }));
+    const unknown = track("unknown", client.call("divide", [1, 0]));
+    const bad = track("bad", client.call("add", "one two"));
+    const noParams = track("noParams", client.call("echo"));
+    const results = await Promise.all([slow, quick, sum, echo, unknown, bad, noParams]);
+    assert.deepEqual(results.slice(0, 4), [
+      { result: 300 },
+      { result: 30 },
+      { result: 6.5 },
+      { result: { nested: ["x", null, true] } },
+    ]);
+    const [, , , , unknownErr, badErr] = results.map((r) => (r as { error?: unknown }).error);
+    assert.ok(unknownErr instanceof RpcError);
+    assert.equal(unknownErr.message, 'Unknown method "divide"');
+    assert.ok(badErr instanceof RpcError);
+    assert.equal(badErr.message, "add expects an array of numbers");
+    assert.deepEqual(results[6], { result: null });
+    // The immediate answers came first, in request order, then the sleeps by their length.
+    assert.deepEqual(order, ["add", "echo", "unknown", "bad", "noParams", "quick", "slow"]);
+  } finally {
+    await client.close();
+    await server.shutdown(1);
+  }
+});
+
+Deno.test("examples/rpc: malformed requests get an error with id null and the connection goes on", async () => {
+  const server = startRpcServer();
+  const { port } = server.addr as Deno.NetAddr;
+  const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }), { timeout: 20 });
+  try {
+    h.pushWrite("netstring", "not json");
+    h.pushWrite("netstring", "[1,2]");
+    h.pushWrite("netstring", JSON.stringify({ id: "s", method: "echo", params: "still here" }));
+    const replies = [];
+    for (let i = 0; i < 3; i++) {
+      replies.push(JSON.parse(new TextDecoder().decode(await h.read("netstring"))));
+    }
+    assert.deepEqual(replies, [
+      { id: null, error: "The request is not JSON" },
+      { id: null, error: "The request has no id (a number or a string)" },
+      { id: "s", result: "still here" },
+    ]);
+    // A frame that is not a netstring closes the connection.
+    h.pushWrite("12x:");
+    await assert.rejects(h.read("netstring"), { code: "EPIPE" });
+  } finally {
+    h.destroy();
+    await h.closed.catch(() => {});
+    await server.shutdown(1);
+  }
+});
+
+Deno.test("examples/rpc: shutdown cuts pending sleeps short with an error reply", async () => {
+  const server = startRpcServer();
+  const client = RpcClient.connect((server.addr as Deno.NetAddr).port);
+  try {
+    // The echo's answer means the server has started the sleep sent before it.
+    const sleeping = client.call("sleep", 10_000);
+    assert.equal(await client.call("echo", "up"), "up");
+    const stopped = server.shutdown(5);
+    await assert.rejects(sleeping, new RpcError("The server is shutting down"));
+    // A sleep that arrives after shutdown started fails at once as well.
+    await assert.rejects(client.call("sleep", 10_000), new RpcError("The server is shutting down"));
+    await client.close();
+    await stopped;
+  } finally {
+    await client.close();
+    await server.shutdown(1);
+  }
+});
+
+Deno.test("examples/rpc: the client as a program prints the result, or the error with exit 1", async () => {
+  const server = startRpcServer();
+  const port = String((server.addr as Deno.NetAddr).port);
+  try {
+    const ok = await run(["--allow-net=127.0.0.1", RPC, "client", port, "add", "[40, 2]"]);
+    assert.deepEqual(ok, { code: 0, stdout: "42\n", stderr: "" });
+    const failed = await run(["--allow-net=127.0.0.1", RPC, "client", port, "sleep", "-1"]);
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stderr, "rpc: sleep expects milliseconds from 0 to 10000\n");
+    const usage = await run(["--allow-net=127.0.0.1", RPC]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^usage: /);
+  } finally {
+    await server.shutdown(1);
+  }
+});
+
+Deno.test("examples/rpc: the demo's transcript", async () => {
+  const r = await run(["--allow-net=127.0.0.1", RPC, "demo"]);
+  assert.equal(r.stderr, "");
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.stdout,
+    [
+      "rpc: server on 127.0.0.1 (a free port)",
+      "-> #1 sleep 150",
+      "-> #2 add [1,2,3]",
+      "-> #3 sleep 50",
+      '-> #4 echo {"hello":"world"}',
+      "-> #5 divide [1,0]",
+      "<- #2 result 6",
+      '<- #4 result {"hello":"world"}',
+      '<- #5 error Unknown method "divide"',
+      "<- #3 result 50",
+      "<- #1 result 150",
+      "rpc: done",
+      "",
+    ].join("\n"),
+  );
+});
