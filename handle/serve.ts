@@ -35,7 +35,9 @@ export interface ServeOptions {
   path?: string;
   /**
    * `SO_REUSEPORT` (Linux): several processes may listen on the same port, and the kernel
-   * spreads the connections over them.
+   * spreads the connections over them. Deno 2.9 counts it as unstable: run with
+   * `--unstable-net` (without it, `Deno.listen` ends the process); `examples/workers.ts` shows
+   * how.
    *
    * @default {false}
    */
