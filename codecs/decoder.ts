@@ -89,4 +89,14 @@ export interface Decoder<T> {
    * @returns The bytes still missing.
    */
   readHint?(buf: ReadBuffer): number;
+  /**
+   * After `decode` threw a non-fatal error and left part of the bad frame unread (a discarding
+   * line decoder in the middle of an over-long line), consumes what of it is buffered; returns
+   * true once all of it is gone. The handle calls it when the read that got the error was a
+   * promise read (rejected at once), so the next reader never sees the rest of the bad frame.
+   *
+   * @param buf The handle's read buffer.
+   * @returns Whether the bad frame has been skipped entirely.
+   */
+  finishSkip?(buf: ReadBuffer): boolean;
 }

@@ -121,6 +121,13 @@ export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
     let i = scanned;
     if (kind === NONE) {
       while (i < length && isSpace(bytes[i])) i++;
+      if (i > maxLength) {
+        // Whitespace alone past the limit: a peer that never starts a text is not waited for.
+        throw new HandleError(
+          "EMSGSIZE",
+          `JSON text not started after ${i} bytes of whitespace (maxLength ${maxLength} bytes)`,
+        );
+      }
       if (i === length) {
         scanned = i;
         return -1;

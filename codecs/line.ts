@@ -194,6 +194,11 @@ class DiscardingLineDecoder implements Decoder<Line> {
     }
   }
 
+  finishSkip(buf: ReadBuffer): boolean {
+    if (this.#discarding && this.#skipLine(buf)) this.#discarding = false;
+    return !this.#discarding;
+  }
+
   /** Consumes through the next marker (true), or all but a possible marker prefix (false). */
   #skipLine(buf: ReadBuffer): boolean {
     const at = buf.indexOf(this.#needle);

@@ -133,6 +133,10 @@ export function packstringDecoder(
 ): Decoder<Uint8Array> {
   const f = parseFormat(format);
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  // BER bytes any length up to maxLength takes (7 bits each); 8 cover every safe integer.
+  const maxBerBytes = maxLength === Infinity
+    ? 8
+    : Math.max(1, Math.ceil(Math.log2(maxLength + 1) / 7));
   return {
     decode(buf: ReadBuffer): Uint8Array | NeedMore {
       let prefix: number;
@@ -150,6 +154,14 @@ export function packstringDecoder(
           value = value * 128 + (b & 0x7f);
           if (value > maxLength) tooLongBer(buf, i, value, maxLength, f.name);
           if (b < 0x80) break;
+          // Redundant 0x80 groups add nothing: a prefix longer than any length up to maxLength
+          // needs is refused (else a peer could keep it growing, rescanned on every read).
+          if (i + 1 >= maxBerBytes) {
+            throw new HandleError(
+              "EMSGSIZE",
+              `Packstring ("${f.name}") length prefix exceeds ${maxBerBytes} bytes (maxLength ${maxLength})`,
+            );
+          }
         }
         prefix = i + 1;
         length = value;

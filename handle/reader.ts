@@ -400,6 +400,18 @@ export class ReadSide {
     if (request.reject !== undefined) {
       this.remove(request);
       request.reject(err);
+      // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
+      const decoder = request.decoder!;
+      if (decoder.finishSkip !== undefined && !decoder.finishSkip(this.rbuf)) {
+        const skip = new ReadRequest(
+          request.type,
+          undefined,
+          () => decoder.finishSkip!(this.rbuf),
+          false,
+          undefined,
+        );
+        this.#unshift(skip);
+      }
       return true;
     }
     host.report(err);

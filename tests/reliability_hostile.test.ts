@@ -6,8 +6,9 @@
  * JSON array). What must hold: only HandleErrors with the documented codes, no read waiting
  * on more bytes than its limit allows, and no hang.
  *
- * Tests named "BUG: ..." show a library defect found by this suite; they fail today, so they
- * are skipped unless `RELIABILITY_BUGS=1` is set (see each test for what fails).
+ * Three of these tests first showed library defects (a BER prefix of 0x80 bytes, endless JSON
+ * whitespace, and a rejected discarding read handing a line's tail on); they now guard the
+ * fixes.
  */
 import assert from "node:assert/strict";
 import {
@@ -47,14 +48,6 @@ import {
 const MAX = 256; // maxLength of every framing under fuzz: limits are reached quickly
 const MAX_READ = 131072; // a handle's default maxReadSize: the most one read adds
 const utf8 = new TextEncoder();
-
-function bugsEnabled(): boolean {
-  try {
-    return Deno.env.get("RELIABILITY_BUGS") !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 /** A read type under fuzz: how to make its decoder, a valid frame, and what it may do. */
 interface Spec {
@@ -218,7 +211,7 @@ const SPECS: Spec[] = [
       return /^[-0-9tfn]/.test(String.fromCharCode(t[0])) ? new Uint8Array([...t, 0x20]) : t;
     },
     codes: ["EMSGSIZE", "EBADMSG"],
-    // Whitespace before a text is not counted (and is unbounded: see the BUG test below).
+    // Whitespace before a text may run up to maxLength bytes (then EMSGSIZE).
     bound: (buf) => MAX + 1 + leadingSpace(buf),
     check: () => {},
     iterate: (h) => h.iterate("json", { maxLength: MAX }),
@@ -575,13 +568,12 @@ Deno.test("hostile: a packstring w prefix that never ends (0xff bytes) fails wit
 
 Deno.test({
   name:
-    "BUG: a packstring w prefix of endless 0x80 bytes is buffered without bound instead of failing (set RELIABILITY_BUGS=1)",
-  ignore: !bugsEnabled(),
+    "hostile: a packstring w prefix of endless 0x80 bytes fails within a few bytes instead of growing",
   async fn() {
     // 0x80 is a BER continuation byte that adds nothing to the value: the length stays 0, so
     // `value > maxLength` never trips and the decoder waits for the prefix to end, rescanning
     // it from the start on every read (quadratic). Expected: EMSGSIZE or EBADMSG within a few
-    // bytes (a length up to 1 MiB needs at most 3 prefix bytes). Today: EPIPE at end of input,
+    // bytes (a length up to 1 MiB needs at most 3 prefix bytes). Before the fix: EPIPE at end of input,
     // with all 8 MiB buffered.
     const r = await attack({
       read: (h) => h.read("packstring", "w"),
@@ -653,8 +645,7 @@ Deno.test("hostile: a 2 MiB line in discard mode is skipped with one non-fatal E
 
 Deno.test({
   name:
-    'BUG: read("line", { discard: true }) hands the tail of an over-long line to the next read as a line (set RELIABILITY_BUGS=1)',
-  ignore: !bugsEnabled(),
+    'hostile: read("line", { discard: true }) rejects an over-long line and the next read gets the next line, not its tail',
   async fn() {
     // LineOptions.discard says the over-long line "is skipped through its end-of-line marker,
     // a non-fatal EMSGSIZE is reported (a promise read rejects with it), and reading continues
@@ -745,15 +736,13 @@ Deno.test("hostile: a 400,000-deep CBOR array fails with EMSGSIZE at maxDepth", 
 });
 
 Deno.test({
-  name:
-    "BUG: a json read fed endless whitespace buffers it without bound instead of failing (set RELIABILITY_BUGS=1)",
-  ignore: !bugsEnabled(),
+  name: "hostile: a json read fed endless whitespace fails with EMSGSIZE past maxLength",
   async fn() {
     // The json scanner skips whitespace before a text without consuming it and without counting
     // it against maxLength ("whitespace before it not counted"), so a peer sending spaces forever
     // grows h.rbuf without bound (only rbufMax, Infinity by default, would stop it). Expected:
     // the whitespace consumed as it is skipped (the decoder may declare `skips`), or EMSGSIZE
-    // past maxLength. Today: EPIPE at end of input with all 8 MiB buffered.
+    // past maxLength. Before the fix: EPIPE at end of input with all 8 MiB buffered.
     const r = await attack({
       read: (h) => h.read("json", { maxLength: 1024 }),
       head: " ",
