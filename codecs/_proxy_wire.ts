@@ -3,7 +3,36 @@
  *
  * @module
  */
-import type { ProxyProtocol } from "./proxy.ts";
+
+/**
+ * What the header says was proxied: TCP or UDP over IPv4 or IPv6, a Unix stream or datagram
+ * socket, or `"UNKNOWN"` (v1 `UNKNOWN`, v2 `AF_UNSPEC`): something the sender could not or
+ * would not describe.
+ */
+export type ProxyProtocol =
+  | "TCP4"
+  | "TCP6"
+  | "UDP4"
+  | "UDP6"
+  | "UNIX_STREAM"
+  | "UNIX_DGRAM"
+  | "UNKNOWN";
+
+/** An IP address and port, as in `Deno.NetAddr`. */
+export interface ProxyAddress {
+  /** The address: dotted quad, or IPv6 text as Deno reports it (`"::1"`). */
+  hostname: string;
+  /** The port, 0–65535. */
+  port: number;
+}
+
+/** A type-length-value field of a v2 header (see {@linkcode PROXY_TLV} for the known types). */
+export interface ProxyTlv {
+  /** The type, 0–255. */
+  type: number;
+  /** The value, an owned copy (for text such as the authority, decode it as UTF-8). */
+  value: Uint8Array;
+}
 
 /** How a v1 header starts. */
 export const V1_PREFIX: Uint8Array = new TextEncoder().encode("PROXY ");

@@ -16,7 +16,7 @@ import {
   V2_FIXED,
   V2_SIGNATURE,
 } from "./_proxy_wire.ts";
-import type { ProxyAddress, ProxyProtocol, ProxyTlv } from "./proxy.ts";
+import type { ProxyAddress, ProxyProtocol, ProxyTlv } from "./_proxy_wire.ts";
 
 const encoder = new TextEncoder();
 
