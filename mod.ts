@@ -32,16 +32,19 @@ export type {
   ConnectCallbacks,
   ConnectTarget,
   CustomReader,
+  CustomReaderFor,
   HandleCallback,
+  HandleCallbackFor,
   HandleOptions,
+  HandleOptionsFor,
   ReadCallback,
   ReadOptions,
 } from "./handle/handle.ts";
 export type { ReadIterator } from "./handle/iterate.ts";
-export { ReadBuffer } from "./handle/buffer.ts";
-export { HandleError, ioError } from "./handle/errors.ts";
-export type { HandleErrorCode, HandleErrorOptions } from "./handle/errors.ts";
-export { toTransport } from "./handle/transport.ts";
+export { ReadBuffer } from "./base/buffer.ts";
+export { HandleError, ioError } from "./base/errors.ts";
+export type { HandleErrorCode, HandleErrorOptions } from "./base/errors.ts";
+export { toTransport } from "./base/transport.ts";
 export type {
   ByteReader,
   ByteWriter,
@@ -50,45 +53,75 @@ export type {
   ReaderWriterPair,
   Transport,
   TransportLayer,
-} from "./handle/transport.ts";
-export { NEED_MORE } from "./codecs/decoder.ts";
-export type { Decoder, NeedMore } from "./codecs/decoder.ts";
+} from "./base/transport.ts";
+export { NEED_MORE } from "./base/decoder.ts";
+export type { Decoder, NeedMore } from "./base/decoder.ts";
 export {
-  codecSettings,
-  readType,
+  defineCodec,
+  defineReadType,
+  defineWriteType,
+  isReadType,
+  isWriteType,
+  NO_CODEC_SETTINGS,
+  withUncalled,
+} from "./base/codec.ts";
+export type {
+  AnyReadType,
+  AnyWriteType,
+  CodecSettings,
+  DefineReadTypeOptions,
+  JsonCoder,
+  ReadAction,
+  ReadResult,
+  ReadType,
+  ReadValues,
+  UncalledReadType,
+  WriteType,
+} from "./base/codec.ts";
+export {
+  readTypeNamed,
   registerReadType,
   registerWriteType,
-  withCodecSettings,
-  writeType,
-} from "./codecs/registry.ts";
+  writeTypeNamed,
+} from "./handle/names.ts";
 export type {
-  CodecSettings,
-  Decoded,
-  JsonCoder,
-  ReadArgs,
-  ReadTypeEntry,
+  BuiltinReadTypes,
+  BuiltinWriteTypes,
+  ReadTypeNames,
   ReadTypes,
-  ReadTypeShape,
-  ReadValues,
-  RegisterReadTypeOptions,
-  UncalledArgs,
-  WriteArgs,
-  WriteEncoder,
+  WriteTypeNames,
   WriteTypes,
-} from "./codecs/registry.ts";
+} from "./handle/names.ts";
+export type {
+  NamedReadArgs,
+  NamedReadRest,
+  NamedReadResult,
+  NamedUncalledArgs,
+  NamedWriteArgs,
+  TypedReadCallback,
+} from "./handle/typed.ts";
 export { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./codecs/limits.ts";
-export { chunkDecoder } from "./codecs/chunk.ts";
-export { DEFAULT_MAX_LINE_LENGTH, lineDecoder } from "./codecs/line.ts";
-export type { Line, LineOptions } from "./codecs/line.ts";
-export { regexDecoder } from "./codecs/regex.ts";
-export type { RegexMatch, RegexOptions, RegexRest } from "./codecs/regex.ts";
-export { encodeNetstring, netstringDecoder } from "./codecs/netstring.ts";
-export type { NetstringOptions } from "./codecs/netstring.ts";
-export { encodePackstring, packstringDecoder } from "./codecs/packstring.ts";
-export type { PackstringOptions } from "./codecs/packstring.ts";
-export { encodeJson, jsonDecoder } from "./codecs/json.ts";
-export type { JsonOptions } from "./codecs/json.ts";
-export { encodeProxyV1, encodeProxyV2, PROXY_TLV, proxyDecoder } from "./codecs/proxy.ts";
+export { chunk, chunkDecoder } from "./codecs/chunk.ts";
+export type { ChunkType } from "./codecs/chunk.ts";
+export { DEFAULT_MAX_LINE_LENGTH, line, lineDecoder } from "./codecs/line.ts";
+export type { Line, LineOptions, LineType } from "./codecs/line.ts";
+export { regex, regexDecoder } from "./codecs/regex.ts";
+export type { RegexMatch, RegexOptions, RegexRest, RegexType } from "./codecs/regex.ts";
+export { encodeNetstring, netstring, netstringDecoder } from "./codecs/netstring.ts";
+export type { NetstringOptions, NetstringType } from "./codecs/netstring.ts";
+export { encodePackstring, packstring, packstringDecoder } from "./codecs/packstring.ts";
+export type { PackstringOptions, PackstringType } from "./codecs/packstring.ts";
+export { encodeJson, json, jsonDecoder } from "./codecs/json.ts";
+export type { JsonOptions, JsonType } from "./codecs/json.ts";
+export {
+  encodeProxyV1,
+  encodeProxyV2,
+  proxy,
+  PROXY_TLV,
+  proxyDecoder,
+  proxyV1,
+  proxyV2,
+} from "./codecs/proxy.ts";
 export type {
   EncodeProxyV2Options,
   ProxyAddress,
@@ -97,8 +130,9 @@ export type {
   ProxyOptions,
   ProxyProtocol,
   ProxyTlv,
+  ProxyType,
 } from "./codecs/proxy.ts";
 export { defaultTlsOptions, sniEntry } from "./tls/options.ts";
 export type { SniCertificate, TlsMode, TlsOptions } from "./tls/options.ts";
-export { detectTls, tlsDetectDecoder } from "./tls/detect.ts";
-export type { TlsDetection } from "./tls/detect.ts";
+export { detectTls, tlsAutostart, tlsDetect, tlsDetectDecoder } from "./tls/detect.ts";
+export type { StartsTls, TlsAutostartType, TlsDetection, TlsDetectType } from "./tls/detect.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { HandleError } from "../handle/errors.ts";
+import { HandleError } from "../base/errors.ts";
 
 /** What the scanner needs to know from the decoder's options. */
 export interface ScanSettings {

@@ -1,7 +1,6 @@
 /**
- * The types of the `cbor` read type (its options, tag decoders) and its `ReadTypes` /
- * `WriteTypes` entries, in a module of types only: `deno check` with several roots drops an
- * augmentation that stands in a module importing an npm package. `cbor.ts` re-exports them.
+ * The option types of the `cbor` read type (its options, tag decoders), in a module of types
+ * only. `cbor.ts` re-exports them.
  *
  * @module
  */
@@ -162,14 +161,3 @@ export interface CborTagContent {
  * ```
  */
 export type CborTagDecoder = (content: CborTagContent) => unknown;
-
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("cbor", [options,] (h, value) => ...)`: one CBOR data item (`@anyevent/handle/cbor`). */
-    cbor: { args: [] | [options: CborOptions]; values: [value: unknown] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("cbor", value)`: the value as one CBOR data item (`@anyevent/handle/cbor`). */
-    cbor: [value: unknown];
-  }
-}

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
 
 /** The first span decoded after the window was interrupted. */
 export const MIN_WINDOW = 256;

@@ -2,16 +2,19 @@
  * The `cbor` read and write types (RFC 8949), wire-compatible with AnyEvent::Handle's `cbor`
  * types over CBOR::XS: one CBOR data item per read, back to back with no other framing.
  *
- * An optional module, not imported by `mod.ts` (the core has no runtime dependency):
- * importing it registers the types and types them for the compiler.
+ * An optional module, not imported by `mod.ts` (the core has no runtime dependency): its
+ * `cbor` value is the read and write type, typed by itself.
  *
  * ```ts ignore
- * import "@anyevent/handle/cbor";
+ * import { cbor } from "@anyevent/handle/cbor";
  *
- * h.pushWrite("cbor", ["method", { arg: 1 }]);
- * const reply = await h.read("cbor");
- * for await (const value of h.iterate("cbor")) {}
+ * h.pushWrite(cbor, ["method", { arg: 1 }]);
+ * const reply = await h.read(cbor);
+ * for await (const value of h.iterate(cbor)) {}
  * ```
+ *
+ * AnyEvent's name works once the application gives it: `registerReadType(cbor)` and
+ * `registerWriteType(cbor)` make `h.read("cbor")` work (an import never registers anything).
  *
  * The framing is this module's own: a linear, resumable scan of the item's headers finds
  * where it ends (nothing is decoded before the whole item is buffered, and a declared length
@@ -21,7 +24,7 @@
  * @example Reading a CBOR value from a peer
  * ```ts
  * import { Handle } from "@anyevent/handle";
- * import { encodeCbor } from "@anyevent/handle/cbor";
+ * import { cbor, encodeCbor } from "@anyevent/handle/cbor";
  * import assert from "node:assert/strict";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -30,7 +33,7 @@
  *   conn.close();
  * });
  * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
- * assert.deepEqual(await h.read("cbor"), ["hello", { n: 1 }]);
+ * assert.deepEqual(await h.read(cbor), ["hello", { n: 1 }]);
  * h.destroy();
  * await peer;
  * listener.close();
@@ -41,11 +44,17 @@
 import { decode, encode, objectToTokens, Token, Type } from "cborg";
 import type { DecodeOptions, EncodeOptions, TagDecoder, TypeEncoder } from "cborg";
 import { bigIntDecoder, bigIntEncoder, bigNegIntDecoder, mapDecoder } from "cborg/taglib";
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType, registerWriteType } from "./registry.ts";
+import {
+  type CodecSettings,
+  defineCodec,
+  defineReadType,
+  type ReadType,
+  type WriteType,
+} from "../base/codec.ts";
 import { CborScanner } from "./_cbor_scan.ts";
 import type {
   CborDecodeOptions,
@@ -241,6 +250,7 @@ function tagTable(
  *   consumed. An item cut short by end of input is the handle's `EPIPE`.
  *
  * @param options Limits, key handling, tag decoders and cborg options.
+ * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
  * @returns A decoder of the value.
  * @throws {RangeError} For a bad `maxLength` or `maxDepth`, or a decoder for tag 259.
  * @throws {TypeError} For a tag decoder that is not a function.
@@ -277,8 +287,8 @@ function tagTable(
  * assert.equal(buf.length, 5); // nothing consumed
  * ```
  */
-export function cborDecoder(options: CborOptions = {}): CborDecoder {
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+export function cborDecoder(options: CborOptions = {}, settings?: CodecSettings): CborDecoder {
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   const maxDepth = depthLimit(options.maxDepth);
   const byteKeys = options.byteKeys ?? "text";
   if (byteKeys !== "text" && byteKeys !== "bytes") {
@@ -377,12 +387,33 @@ export function encodeCbor(value: unknown): Uint8Array {
   }
 }
 
-registerReadType("cbor", cborDecoder);
-registerWriteType("cbor", encodeCbor);
+/** The type of {@linkcode cbor}. */
+export type CborType =
+  & ReadType<[] | [options: CborOptions], unknown, false>
+  & WriteType<[value: unknown]>;
 
-// The augmentation names "./registry.ts", the module that declares ReadTypes and WriteTypes,
-// as the built-in codecs do. A relative specifier resolves to the same module in this
-// repository and inside the published package, so `import "@anyevent/handle/cbor"` types
-// `h.pushRead("cbor", ...)` for JSR users too; a bare "@anyevent/handle" does not resolve from
-// the package's own source, and "../mod.ts" (which examples/resp.ts, living outside codecs/,
-// uses) would reach the interfaces only through the entry point's re-exports.
+/**
+ * The `cbor` read and write type: `h.pushRead(cbor, [options,] (h, value) => ...)` reads one
+ * CBOR data item (see {@linkcode cborDecoder}); `h.pushWrite(cbor, value)` writes one.
+ *
+ * @example A CBOR round trip
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import { cbor } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const peer = new Handle(await accepted);
+ * h.pushWrite(cbor, { n: 1, list: [true, null] });
+ * assert.deepEqual(await peer.read(cbor), { n: 1, list: [true, null] });
+ * h.destroy();
+ * peer.destroy();
+ * listener.close();
+ * ```
+ */
+export const cbor: CborType = defineCodec(
+  defineReadType("cbor", (settings, options?: CborOptions) => cborDecoder(options, settings)),
+  (_settings, value: unknown) => encodeCbor(value),
+);

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
-import { registerReadType } from "./registry.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
+import { defineReadType, type ReadType } from "../base/codec.ts";
 
 /**
  * Makes a decoder that delivers exactly `length` bytes as an owned `Uint8Array` once they are
@@ -50,11 +50,32 @@ export function chunkDecoder(length: number): Decoder<Uint8Array> {
   };
 }
 
-registerReadType("chunk", chunkDecoder);
+/** The type of {@linkcode chunk}. */
+export type ChunkType = ReadType<[length: number], Uint8Array, false>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("chunk", n, (h, bytes) => ...)`: exactly `n` bytes. */
-    chunk: { args: [length: number]; values: [bytes: Uint8Array] };
-  }
-}
+/**
+ * The `chunk` read type: `h.pushRead(chunk, n, (h, bytes) => ...)`, `await h.read(chunk(n))`:
+ * exactly `n` bytes.
+ *
+ * @example Reading a length-prefixed payload
+ * ```ts
+ * import { chunk, Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new Uint8Array([2, 0xca, 0xfe]));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const [length] = await h.read(chunk(1));
+ * assert.deepEqual(await h.read(chunk, length), new Uint8Array([0xca, 0xfe]));
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const chunk: ChunkType = defineReadType(
+  "chunk",
+  (_settings, length: number) => chunkDecoder(length),
+);

@@ -4,11 +4,17 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { codecSettings, registerReadType, registerWriteType } from "./registry.ts";
+import {
+  type CodecSettings,
+  defineCodec,
+  defineReadType,
+  type ReadType,
+  type WriteType,
+} from "../base/codec.ts";
 
 /** Options for {@linkcode jsonDecoder}. */
 export interface JsonOptions {
@@ -73,6 +79,8 @@ function isScalarByte(b: number): boolean {
  * fatal `EMSGSIZE`. At end of input, trailing whitespace is consumed.
  *
  * @param options The length limit.
+ * @param settings The reading handle's settings (its `maxFrameLength` is the default limit,
+ * its `json` coder parses).
  * @returns A decoder of the parsed value.
  * @throws {RangeError} For a bad `maxLength`.
  *
@@ -88,9 +96,12 @@ function isScalarByte(b: number): boolean {
  * assert.deepEqual(json.decode(buf), [2]);
  * ```
  */
-export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
-  const parse = options.parse ?? codecSettings()?.json?.parse ?? JSON.parse;
+export function jsonDecoder(
+  options: JsonOptions = {},
+  settings?: CodecSettings,
+): Decoder<unknown> {
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
+  const parse = options.parse ?? settings?.json?.parse ?? JSON.parse;
   if (typeof parse !== "function") {
     throw new TypeError("Cannot read json: the parse option must be a function");
   }
@@ -239,6 +250,7 @@ export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
  * `"\n"` yourself for line-oriented peers).
  *
  * @param value Any value `JSON.stringify` accepts.
+ * @param settings The writing handle's settings (its `json` coder, if any, stringifies).
  * @returns The JSON text as bytes.
  * @throws {TypeError} If the value has no JSON form (`undefined`, a function, a BigInt, a
  * cycle).
@@ -251,8 +263,8 @@ export function jsonDecoder(options: JsonOptions = {}): Decoder<unknown> {
  * assert.equal(new TextDecoder().decode(encodeJson({ a: [1, "x\ny"] })), '{"a":[1,"x\\ny"]}');
  * ```
  */
-export function encodeJson(value: unknown): Uint8Array {
-  const stringify = codecSettings()?.json?.stringify ?? JSON.stringify;
+export function encodeJson(value: unknown, settings?: CodecSettings): Uint8Array {
+  const stringify = settings?.json?.stringify ?? JSON.stringify;
   const text = stringify(value);
   if (typeof text !== "string") {
     throw new TypeError(`Cannot encode ${typeof value} as JSON`);
@@ -260,16 +272,33 @@ export function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(text);
 }
 
-registerReadType("json", jsonDecoder);
-registerWriteType("json", encodeJson);
+/** The type of {@linkcode json}. */
+export type JsonType =
+  & ReadType<[] | [options: JsonOptions], unknown, false>
+  & WriteType<[value: unknown]>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("json", [options,] (h, value) => ...)`. */
-    json: { args: [] | [options: JsonOptions]; values: [value: unknown] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("json", value)`: the JSON text, no newline added. */
-    json: [value: unknown];
-  }
-}
+/**
+ * The `json` read and write type: `h.pushRead(json, [options,] (h, value) => ...)` reads one
+ * JSON text; `h.pushWrite(json, value)` writes one (no newline added). Both use the handle's
+ * `json` coder when it has one.
+ *
+ * @example A JSON round trip
+ * ```ts
+ * import { Handle, json } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const peer = new Handle(await accepted);
+ * h.pushWrite(json, { ok: true });
+ * assert.deepEqual(await peer.read(json), { ok: true });
+ * h.destroy();
+ * peer.destroy();
+ * listener.close();
+ * ```
+ */
+export const json: JsonType = defineCodec(
+  defineReadType("json", (settings, options?: JsonOptions) => jsonDecoder(options, settings)),
+  (settings, value: unknown) => encodeJson(value, settings),
+);

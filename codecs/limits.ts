@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { codecSettings } from "./registry.ts";
+import type { CodecSettings } from "../base/codec.ts";
 
 /** The default `maxLength` of every framing: 1 MiB. */
 export const DEFAULT_MAX_FRAME_LENGTH = 1024 * 1024;
@@ -15,6 +15,7 @@ export const DEFAULT_MAX_FRAME_LENGTH = 1024 * 1024;
  *
  * @param maxLength The option as given.
  * @param fallback The codec's own default.
+ * @param settings The settings of the handle creating the decoder.
  * @returns The limit in bytes (`Infinity` when asked for).
  * @throws {RangeError} If it is not a positive integer or `Infinity`.
  *
@@ -25,11 +26,16 @@ export const DEFAULT_MAX_FRAME_LENGTH = 1024 * 1024;
  *
  * assert.equal(frameLimit(undefined, 1024), 1024);
  * assert.equal(frameLimit(10, 1024), 10);
+ * assert.equal(frameLimit(undefined, 1024, { maxFrameLength: 64 }), 64);
  * assert.throws(() => frameLimit(0, 1024), RangeError);
  * ```
  */
-export function frameLimit(maxLength: number | undefined, fallback: number): number {
-  const value = maxLength ?? codecSettings()?.maxFrameLength ?? fallback;
+export function frameLimit(
+  maxLength: number | undefined,
+  fallback: number,
+  settings?: CodecSettings,
+): number {
+  const value = maxLength ?? settings?.maxFrameLength ?? fallback;
   if (!(value > 0) || (!Number.isSafeInteger(value) && value !== Infinity)) {
     throw new RangeError(
       `Cannot use maxLength "${value}": expected a positive integer or Infinity`,

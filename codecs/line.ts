@@ -3,13 +3,13 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
 import { type TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType } from "./registry.ts";
+import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
 
 /** The default `maxLength` of a line: 1 MiB (unless the handle sets `maxFrameLength`). */
 export const DEFAULT_MAX_LINE_LENGTH: number = DEFAULT_MAX_FRAME_LENGTH;
@@ -264,6 +264,7 @@ class RegExpLineDecoder implements Decoder<Line> {
  * 1 KiB past `maxLength`).
  *
  * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
+ * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
  * @returns A decoder of `[line, eol]`.
  * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`, or `discard` is
  * asked for with a RegExp marker.
@@ -294,14 +295,17 @@ class RegExpLineDecoder implements Decoder<Line> {
  * assert.throws(() => fields.decode(buf), (e) => e instanceof HandleError && e.code === "EMSGSIZE");
  * ```
  */
-export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decoder<Line> {
+export function lineDecoder(
+  eolOrOptions?: string | RegExp | LineOptions,
+  settings?: CodecSettings,
+): Decoder<Line> {
   if (eolOrOptions === undefined) {
-    return new LfLineDecoder(frameLimit(undefined, DEFAULT_MAX_LINE_LENGTH));
+    return new LfLineDecoder(frameLimit(undefined, DEFAULT_MAX_LINE_LENGTH, settings));
   }
   const options: LineOptions = typeof eolOrOptions === "string" || eolOrOptions instanceof RegExp
     ? { eol: eolOrOptions }
     : eolOrOptions ?? {};
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_LINE_LENGTH);
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_LINE_LENGTH, settings);
   const eol = options.eol;
   let decoder: Decoder<Line>;
   if (eol === undefined) decoder = new LfLineDecoder(maxLength);
@@ -316,11 +320,33 @@ export function lineDecoder(eolOrOptions?: string | RegExp | LineOptions): Decod
   return new DiscardingLineDecoder(decoder, eol === undefined ? LF_BYTES : encoder.encode(eol));
 }
 
-registerReadType("line", lineDecoder, { spread: true });
+/** The type of {@linkcode line}. */
+export type LineType = ReadType<[] | [eol: string | RegExp | LineOptions], Line, true>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("line", [eol | options,] (h, line, eol) => ...)`: one line of UTF-8 text. */
-    line: { args: [] | [eol: string | RegExp | LineOptions]; values: [line: string, eol: string] };
-  }
-}
+/**
+ * The `line` read type: `h.pushRead(line, [eol | options,] (h, line, eol) => ...)`, one line
+ * of UTF-8 text; `await h.read(line)` gives the line alone.
+ *
+ * @example Reading lines with a custom marker
+ * ```ts
+ * import { Handle, line } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("a;b\n"));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.equal(await h.read(line(";")), "a");
+ * assert.equal(await h.read(line), "b");
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const line: LineType = defineReadType(
+  "line",
+  (settings, eol?: string | RegExp | LineOptions) => lineDecoder(eol, settings),
+  { spread: true },
+);

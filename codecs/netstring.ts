@@ -4,11 +4,17 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType, registerWriteType } from "./registry.ts";
+import {
+  type CodecSettings,
+  defineCodec,
+  defineReadType,
+  type ReadType,
+  type WriteType,
+} from "../base/codec.ts";
 
 /** Options for {@linkcode netstringDecoder}. */
 export interface NetstringOptions {
@@ -57,6 +63,7 @@ function badMessage(message: string): HandleError {
  * a stream with a broken frame cannot be resynchronised, so here they are fatal.)
  *
  * @param options The length limit.
+ * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
  * @returns A decoder of `Uint8Array`.
  * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`.
  *
@@ -73,8 +80,11 @@ function badMessage(message: string): HandleError {
  * assert.equal(buf.length, 0);
  * ```
  */
-export function netstringDecoder(options: NetstringOptions = {}): Decoder<Uint8Array> {
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+export function netstringDecoder(
+  options: NetstringOptions = {},
+  settings?: CodecSettings,
+): Decoder<Uint8Array> {
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   const maxDigits = maxLength === Infinity ? 16 : String(maxLength).length;
   let headerAt = -1; // absolute position of the frame whose header is parsed
   let headerGeneration = 0;
@@ -169,16 +179,37 @@ export function encodeNetstring(data: string | Uint8Array): Uint8Array {
   return out;
 }
 
-registerReadType("netstring", netstringDecoder);
-registerWriteType("netstring", encodeNetstring);
+/** The type of {@linkcode netstring}. */
+export type NetstringType =
+  & ReadType<[] | [options: NetstringOptions], Uint8Array, false>
+  & WriteType<[data: string | Uint8Array]>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("netstring", [options,] (h, payload) => ...)`. */
-    netstring: { args: [] | [options: NetstringOptions]; values: [payload: Uint8Array] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("netstring", data)`: `<length>:<data>,`. */
-    netstring: [data: string | Uint8Array];
-  }
-}
+/**
+ * The `netstring` read and write type: `h.pushRead(netstring, [options,] (h, payload) =>
+ * ...)` reads one netstring's payload as bytes; `h.pushWrite(netstring, data)` writes
+ * `<length>:<data>,`.
+ *
+ * @example A netstring round trip
+ * ```ts
+ * import { Handle, netstring } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const peer = new Handle(await accepted);
+ * h.pushWrite(netstring, "hello");
+ * const payload = await peer.read(netstring({ maxLength: 10 }));
+ * assert.equal(new TextDecoder().decode(payload), "hello");
+ * h.destroy();
+ * peer.destroy();
+ * listener.close();
+ * ```
+ */
+export const netstring: NetstringType = defineCodec(
+  defineReadType(
+    "netstring",
+    (settings, options?: NetstringOptions) => netstringDecoder(options, settings),
+  ),
+  (_settings, data: string | Uint8Array) => encodeNetstring(data),
+);

@@ -5,11 +5,17 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType, registerWriteType } from "./registry.ts";
+import {
+  type CodecSettings,
+  defineCodec,
+  defineReadType,
+  type ReadType,
+  type WriteType,
+} from "../base/codec.ts";
 
 /** Options for {@linkcode packstringDecoder}. */
 export interface PackstringOptions {
@@ -113,6 +119,7 @@ function readFixed(buf: ReadBuffer, f: PrefixFormat, maxLength: number): number 
  *
  * @param format The pack code of the length prefix.
  * @param options The length limit.
+ * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
  * @returns A decoder of `Uint8Array`.
  * @throws {RangeError} For an unsupported format or a bad `maxLength`.
  *
@@ -130,9 +137,10 @@ function readFixed(buf: ReadBuffer, f: PrefixFormat, maxLength: number): number 
 export function packstringDecoder(
   format: string,
   options: PackstringOptions = {},
+  settings?: CodecSettings,
 ): Decoder<Uint8Array> {
   const f = parseFormat(format);
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   // BER bytes any length up to maxLength takes (7 bits each); 8 cover every safe integer.
   const maxBerBytes = maxLength === Infinity
     ? 8
@@ -239,19 +247,37 @@ export function encodePackstring(format: string, data: string | Uint8Array): Uin
   return out;
 }
 
-registerReadType("packstring", packstringDecoder);
-registerWriteType("packstring", encodePackstring);
+/** The type of {@linkcode packstring}. */
+export type PackstringType =
+  & ReadType<[format: string] | [format: string, options: PackstringOptions], Uint8Array, false>
+  & WriteType<[format: string, data: string | Uint8Array]>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("packstring", format, [options,] (h, payload) => ...)`. */
-    packstring: {
-      args: [format: string] | [format: string, options: PackstringOptions];
-      values: [payload: Uint8Array];
-    };
-  }
-  interface WriteTypes {
-    /** `pushWrite("packstring", format, data)`: a pack-format length, then data. */
-    packstring: [format: string, data: string | Uint8Array];
-  }
-}
+/**
+ * The `packstring` read and write type: `h.pushRead(packstring, format, [options,] (h,
+ * payload) => ...)` reads a payload after a Perl pack-format length (`C`, `n`, `N`, `w`, ...);
+ * `h.pushWrite(packstring, format, data)` writes one.
+ *
+ * @example A packstring round trip
+ * ```ts
+ * import { Handle, packstring } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const accepted = listener.accept();
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const peer = new Handle(await accepted);
+ * h.pushWrite(packstring, "N", "hello");
+ * assert.equal(new TextDecoder().decode(await peer.read(packstring, "N")), "hello");
+ * h.destroy();
+ * peer.destroy();
+ * listener.close();
+ * ```
+ */
+export const packstring: PackstringType = defineCodec(
+  defineReadType(
+    "packstring",
+    (settings, format: string, options?: PackstringOptions) =>
+      packstringDecoder(format, options, settings),
+  ),
+  (_settings, format: string, data: string | Uint8Array) => encodePackstring(format, data),
+);

@@ -89,8 +89,8 @@
  * @module
  */
 import type { ProxyAddress, ProxyProtocol, ProxyTlv } from "./_proxy_wire.ts";
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
 import { crc32c } from "./_crc32c.ts";
 import {
   formatIpv4,
@@ -112,8 +112,8 @@ import {
   V2_FIXED,
   V2_SIGNATURE,
 } from "./_proxy_wire.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
-import { registerReadType, registerWriteType } from "./registry.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
+import { defineReadType, defineWriteType, type ReadType, type WriteType } from "../base/codec.ts";
 import {
   encodeProxyV1,
   encodeProxyV2,
@@ -123,8 +123,8 @@ import {
 
 // The types of the decoder contract, re-exported so that this module's documentation is
 // complete on its own (`deno doc --lint codecs/proxy.ts`).
-export { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
-export type { ReadBuffer } from "../handle/buffer.ts";
+export { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
+export type { ReadBuffer } from "../base/buffer.ts";
 export { encodeProxyV1, encodeProxyV2 } from "./proxy_encode.ts";
 export type { EncodeProxyV2Options, ProxyHeader } from "./proxy_encode.ts";
 
@@ -524,22 +524,74 @@ export function proxyDecoder(options: ProxyOptions = {}): Decoder<ProxyInfo> {
   };
 }
 
-registerReadType("proxy", proxyDecoder);
-registerWriteType("proxy_v1", encodeProxyV1);
-registerWriteType("proxy_v2", encodeProxyV2);
+/** The type of {@linkcode proxy}. */
+export type ProxyType = ReadType<[] | [options: ProxyOptions], ProxyInfo, false>;
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /**
-     * `pushRead("proxy", [options,] (h, info) => ...)`: a PROXY protocol v1 or v2 header
-     * (`codecs/proxy.ts`).
-     */
-    proxy: { args: [] | [options: ProxyOptions]; values: [info: ProxyInfo] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("proxy_v1", header)`: a PROXY protocol v1 line (`codecs/proxy.ts`). */
-    proxy_v1: [header: ProxyHeader];
-    /** `pushWrite("proxy_v2", header, [options])`: a binary PROXY protocol v2 header. */
-    proxy_v2: [header: ProxyHeader, options?: EncodeProxyV2Options];
-  }
-}
+/**
+ * The `proxy` read type: `h.pushRead(proxy, [options,] (h, info) => ...)`, a PROXY protocol
+ * v1 or v2 header (see {@linkcode proxyDecoder}).
+ *
+ * @example Reading the header a load balancer sends first
+ * ```ts
+ * import { Handle, proxy } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("PROXY TCP4 192.0.2.1 192.0.2.2 5000 80\r\n"));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * const info = await h.read(proxy);
+ * assert.deepEqual(info.source, { hostname: "192.0.2.1", port: 5000 });
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const proxy: ProxyType = defineReadType(
+  "proxy",
+  (_settings, options?: ProxyOptions) => proxyDecoder(options),
+);
+
+/**
+ * The `proxy_v1` write type: `h.pushWrite(proxyV1, header)`, a PROXY protocol v1 line (see
+ * {@linkcode encodeProxyV1}).
+ *
+ * @example Sending a v1 header before the client's bytes
+ * ```ts
+ * import { NO_CODEC_SETTINGS, proxyV1 } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = proxyV1.encoder(NO_CODEC_SETTINGS, {
+ *   protocol: "TCP4",
+ *   source: { hostname: "192.0.2.1", port: 5000 },
+ *   destination: { hostname: "192.0.2.2", port: 80 },
+ * });
+ * assert.equal(new TextDecoder().decode(bytes), "PROXY TCP4 192.0.2.1 192.0.2.2 5000 80\r\n");
+ * ```
+ */
+export const proxyV1: WriteType<[header: ProxyHeader]> = defineWriteType(
+  "proxy_v1",
+  (_settings, header: ProxyHeader) => encodeProxyV1(header),
+);
+
+/**
+ * The `proxy_v2` write type: `h.pushWrite(proxyV2, header, [options])`, a binary PROXY
+ * protocol v2 header (see {@linkcode encodeProxyV2}).
+ *
+ * @example Sending a v2 header
+ * ```ts
+ * import { NO_CODEC_SETTINGS, proxyV2 } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = proxyV2.encoder(NO_CODEC_SETTINGS, { command: "LOCAL" });
+ * assert.equal(bytes.length, 16);
+ * ```
+ */
+export const proxyV2: WriteType<[header: ProxyHeader, options?: EncodeProxyV2Options]> =
+  defineWriteType(
+    "proxy_v2",
+    (_settings, header: ProxyHeader, options?: EncodeProxyV2Options) =>
+      encodeProxyV2(header, options),
+  );

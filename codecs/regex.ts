@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { HandleError } from "../handle/errors.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { HandleError } from "../base/errors.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
-import { type Decoder, NEED_MORE, type NeedMore } from "./decoder.ts";
+import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
-import { registerReadType } from "./registry.ts";
+import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
 
 /** Options for {@linkcode regexDecoder}. */
 export interface RegexOptions {
@@ -80,6 +80,14 @@ export function regexDecoder(
   accept: RegExp,
   ...rest: RegexRest
 ): Decoder<RegexMatch> {
+  return makeRegexDecoder(undefined, accept, rest);
+}
+
+function makeRegexDecoder(
+  settings: CodecSettings | undefined,
+  accept: RegExp,
+  rest: RegexRest,
+): Decoder<RegexMatch> {
   const options = regexOptions(rest);
   for (
     const [name, re] of [["accept", accept], ["reject", options.reject], ["skip", options.skip]]
@@ -91,7 +99,7 @@ export function regexDecoder(
   const acceptRe = global(accept);
   const rejectRe = options.reject && new RegExp(options.reject.source, options.reject.flags);
   const skipRe = options.skip && global(options.skip);
-  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH);
+  const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   let skipAt = 0; // absolute position before which no match can start
   let skipGeneration = 0;
 
@@ -135,8 +143,6 @@ export function regexDecoder(
   };
 }
 
-registerReadType("regex", regexDecoder, { spread: true });
-
 /**
  * What may follow the accept pattern: AnyEvent's positional `reject` and `skip` (either may be
  * `undefined`), then optionally an options object; or the options object alone.
@@ -165,12 +171,32 @@ function regexOptions(rest: unknown[]): RegexOptions {
   return options;
 }
 
-declare module "./registry.ts" {
-  interface ReadTypes {
-    /** `pushRead("regex", accept, [options,] (h, data, match) => ...)`. */
-    regex: {
-      args: [accept: RegExp, ...rest: RegexRest];
-      values: [data: string, match: RegExpExecArray];
-    };
-  }
-}
+/** The type of {@linkcode regex}. */
+export type RegexType = ReadType<[accept: RegExp, ...rest: RegexRest], RegexMatch, true>;
+
+/**
+ * The `regex` read type: `h.pushRead(regex, accept, [reject, [skip,]] [options,] (h, data,
+ * match) => ...)`: everything up to and including the first match of `accept`.
+ *
+ * @example Reading an HTTP head
+ * ```ts
+ * import { Handle, regex } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\nbody"));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.equal(await h.read(regex, /\r\n\r\n/), "GET / HTTP/1.0\r\n\r\n");
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const regex: RegexType = defineReadType(
+  "regex",
+  (settings, accept: RegExp, ...rest: RegexRest) => makeRegexDecoder(settings, accept, rest),
+  { spread: true },
+);

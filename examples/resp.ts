@@ -1,8 +1,8 @@
 /**
- * A third-party codec: the Redis serialization protocol (RESP2), registered as the `resp` read
- * and write types and made type-safe by declaration merging. Importing this module registers
- * it; then `h.pushRead("resp", (h, value) => ...)` and `h.pushWrite("resp", ["PING"])` are
- * checked by the compiler like the built-in types.
+ * A third-party codec: the Redis serialization protocol (RESP2) as one value, `resp`, that is
+ * both a read and a write type. `h.pushRead(resp, (h, value) => ...)` and
+ * `h.pushWrite(resp, ["PING"])` are checked by the compiler exactly like the built-in types:
+ * the types follow from the value, with no registration and no declaration merging.
  *
  * ```text
  * +OK\r\n                  simple string  -> "OK"
@@ -15,7 +15,7 @@
  * @module
  */
 import { type Decoder, HandleError, NEED_MORE, type ReadBuffer } from "../mod.ts";
-import { registerReadType, registerWriteType } from "../mod.ts";
+import { defineCodec, defineReadType, type ReadType, type WriteType } from "../mod.ts";
 
 /** A RESP error reply (`-ERR ...`). */
 export class RespError {
@@ -36,17 +36,6 @@ export interface RespOptions {
   maxLength?: number;
   /** The deepest array nesting accepted. @default {64} */
   maxDepth?: number;
-}
-
-declare module "../mod.ts" {
-  interface ReadTypes {
-    /** `pushRead("resp", [options,] (h, value) => ...)`: one RESP2 value. */
-    resp: { args: [] | [options: RespOptions]; values: [value: RespValue] };
-  }
-  interface WriteTypes {
-    /** `pushWrite("resp", value)`: one RESP2 value; strings are sent as bulk strings. */
-    resp: [value: RespValue];
-  }
 }
 
 const CR = 0x0d;
@@ -165,5 +154,16 @@ export function encodeResp(v: RespValue): Uint8Array {
   return out;
 }
 
-registerReadType("resp", respDecoder);
-registerWriteType("resp", encodeResp);
+/** The type of {@linkcode resp}. */
+export type RespType =
+  & ReadType<[] | [options: RespOptions], RespValue, false>
+  & WriteType<[value: RespValue]>;
+
+/**
+ * The `resp` read and write type: `h.pushRead(resp, [options,] (h, value) => ...)` reads one
+ * RESP2 value; `h.pushWrite(resp, value)` writes one (strings as bulk strings).
+ */
+export const resp: RespType = defineCodec(
+  defineReadType("resp", (_settings, options?: RespOptions) => respDecoder(options)),
+  (_settings, value: RespValue) => encodeResp(value),
+);

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { callbackError, HandleError, ioError } from "./errors.ts";
-import type { Transport } from "./transport.ts";
+import { callbackError, HandleError, ioError } from "../base/errors.ts";
+import type { Transport } from "../base/transport.ts";
 
 /** Where to connect: a TCP host and port, or a Unix socket path. */
 export type ConnectTarget = { hostname: string; port: number } | { path: string };

@@ -4,21 +4,21 @@
  *
  * What it owns: the read side, the write side (made on first use), the timers (made when a
  * timeout is set), the transport stack and the `closed` promise (made when asked for). What it
- * may not touch: framing (codecs plug in through the registry) and TLS (a layer like any
+ * may not touch: framing (codecs plug in as read and write type values) and TLS (a layer like any
  * other, pushed through {@linkcode HandleCore.pushLayer}).
  *
  * @module
  */
-import { callbackError, HandleError } from "./errors.ts";
-import { checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
+import { callbackError, HandleError } from "../base/errors.ts";
+import { checkSize, type HandleCallbackFor, type HandleOptionsFor } from "./options.ts";
 import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
-import type { LayerContext, Transport, TransportLayer } from "./transport.ts";
+import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
 import { WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
-import type { CodecSettings, JsonCoder } from "../codecs/registry.ts";
+import { type CodecSettings, type JsonCoder, NO_CODEC_SETTINGS } from "../base/codec.ts";
 
 function checkJsonCoder(coder: JsonCoder | undefined): JsonCoder | undefined {
   if (
@@ -42,7 +42,7 @@ export const DEFAULT_LINGER = 60;
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
 const now = () => Math.trunc(performance.now());
 
-const cores = new WeakMap<object, HandleCore>();
+const cores = new WeakMap<object, HandleCore<unknown>>();
 
 /**
  * Links a handle to its internals (for the parts of the class defined in other modules).
@@ -50,8 +50,8 @@ const cores = new WeakMap<object, HandleCore>();
  * @param owner The handle.
  * @param core Its internals.
  */
-export function registerCore(owner: object, core: HandleCore): void {
-  cores.set(owner, core);
+export function registerCore<H extends object>(owner: H, core: HandleCore<H>): void {
+  cores.set(owner, core as HandleCore<unknown>);
 }
 
 /**
@@ -60,18 +60,18 @@ export function registerCore(owner: object, core: HandleCore): void {
  * @param owner The handle.
  * @returns Its internals.
  */
-export function coreOf(owner: object): HandleCore {
-  return cores.get(owner)!;
+export function coreOf<H extends object>(owner: H): HandleCore<H> {
+  return cores.get(owner) as HandleCore<H>;
 }
 
 /**
  * What a handle keeps that most handles never set: a handle holds this object only once one of
  * them is set (an idle handle is then a few fields lighter).
  */
-export type RareSettings =
+export type RareSettings<H> =
   & Partial<
     Pick<
-      HandleOptions,
+      HandleOptionsFor<H>,
       | "onStarttls"
       | "onStoptls"
       | "tlsOptions"
@@ -102,28 +102,31 @@ const RARE = [
   "onWtimeout",
 ] as const;
 
-/** The internals of one handle. Not part of the public API. */
-export class HandleCore {
+/**
+ * The internals of one handle. Not part of the public API.
+ *
+ * @typeParam H The handle, passed first to every callback.
+ */
+export class HandleCore<H> {
   /** The handle, passed first to every callback (set by `attach`). */
-  // deno-lint-ignore no-explicit-any
-  handle: any = undefined;
+  handle: H = undefined as H;
   /** The transport on top: the one the queues read and write. */
   transport: Transport;
-  readonly reader: ReadSide;
+  readonly reader: ReadSide<H>;
   open = true;
   /** Whether the connection is up (a `Handle.connect` handle is not, at first). */
   connected = false;
   error: HandleError | undefined = undefined;
-  onError: HandleOptions["onError"];
-  onEof: HandleCallback | undefined;
-  onRead: HandleCallback | undefined;
-  onDrain: HandleCallback | undefined;
+  onError: HandleOptionsFor<H>["onError"];
+  onEof: HandleCallbackFor<H> | undefined;
+  onRead: HandleCallbackFor<H> | undefined;
+  onDrain: HandleCallbackFor<H> | undefined;
   /** The settings most handles never set, in an object made when one is. */
-  rare: RareSettings | undefined = undefined;
+  rare: RareSettings<H> | undefined = undefined;
   /** Set while the handle is destroyed but still sending what was queued: ends that. */
   #endLinger: (() => void) | undefined = undefined;
 
-  #writer: WriteSide | undefined = undefined;
+  #writer: WriteSide<H> | undefined = undefined;
   #timeouts: Timeouts | undefined = undefined;
   /** When the last read and write succeeded, kept while no timer exists to take them over. */
   #readAt = 0;
@@ -136,7 +139,7 @@ export class HandleCore {
   #settleClosed: ((err: HandleError | undefined) => void) | undefined = undefined;
   #ended = false;
 
-  constructor(transport: Transport, options: HandleOptions) {
+  constructor(transport: Transport, options: HandleOptionsFor<H>) {
     this.transport = transport;
     this.onError = options.onError;
     this.onEof = options.onEof;
@@ -181,7 +184,7 @@ export class HandleCore {
    * @param handle The handle passed to callbacks.
    * @param connected Whether the transport is already connected.
    */
-  attach(handle: unknown, connected: boolean): void {
+  attach(handle: H, connected: boolean): void {
     this.handle = handle;
     if (connected) this.markConnected();
     if (this.onDrain) this.writer.callDrain();
@@ -194,7 +197,7 @@ export class HandleCore {
    * @param key Which.
    * @param value Its new value.
    */
-  setRare<K extends keyof RareSettings>(key: K, value: RareSettings[K]): void {
+  setRare<K extends keyof RareSettings<H>>(key: K, value: RareSettings<H>[K]): void {
     (this.rare ??= {})[key] = value;
   }
 
@@ -222,9 +225,9 @@ export class HandleCore {
   get wbufMax(): number {
     return this.rare?.wbufMax ?? Infinity;
   }
-  /** What the codecs this handle uses are told, if anything. */
-  get codecs(): CodecSettings | undefined {
-    return this.rare?.codecs;
+  /** What the codecs this handle uses are told. */
+  get codecs(): CodecSettings {
+    return this.rare?.codecs ?? NO_CODEC_SETTINGS;
   }
   /** Whether the handle is destroyed but still sending what was queued. */
   get lingering(): boolean {
@@ -232,7 +235,7 @@ export class HandleCore {
   }
 
   /** The write side, made on first use. */
-  get writer(): WriteSide {
+  get writer(): WriteSide<H> {
     return this.#writer ??= new WriteSide(this);
   }
 
@@ -241,7 +244,7 @@ export class HandleCore {
     return this.#writer?.pending ?? 0;
   }
 
-  enqueue(request: ReadRequest, atFront: boolean): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean): void {
     if (!this.open) throw this.afterDestroyError("EPIPE");
     this.reader.enqueue(request, atFront);
   }
@@ -529,7 +532,7 @@ export class HandleCore {
    * `destroy()` with bytes unsent: no callback runs again, but the writer goes on until they
    * have left, writing fails, or `linger` seconds have passed; then the connection closes.
    */
-  #linger(writer: WriteSide, reason: HandleError): void {
+  #linger(writer: WriteSide<H>, reason: HandleError): void {
     this.ioStarted(); // `closed` settles when it ends
     const timer = setTimeout(() => this.#endLinger?.(), this.linger * 1000);
     this.#endLinger = () => {
@@ -553,8 +556,7 @@ export class HandleCore {
   /** No address could be connected to: `onConnectError` if given, else a fatal error. */
   connectFailed(
     err: HandleError,
-    // deno-lint-ignore no-explicit-any
-    onConnectError: ((h: any, err: HandleError) => void) | undefined,
+    onConnectError: ((h: H, err: HandleError) => void) | undefined,
   ): void {
     if (onConnectError === undefined) return this.fatal(err);
     this.error = err;

@@ -2,38 +2,57 @@
  * {@linkcode Handle}: buffered, non-blocking I/O on one connection.
  *
  * What `handle/` owns: the state machine (`core.ts`), the read buffer, the read and write
- * queues, timers and the transport interface with its layers. What it may not touch: framing
- * (codecs plug in through `codecs/registry.ts` and the `Decoder` contract) and TLS (a layer;
- * the public `starttls`/`stoptls` methods in `layers.ts` are the one place that calls `tls/`).
+ * queues, timers and the layers over the transport. What it may not touch: framing (codecs
+ * plug in as read and write type values, `base/codec.ts`) and TLS (a layer; the public
+ * `starttls`/`stoptls` methods in `layers.ts` and the `tls` option are where `tls/` is called).
  *
  * @module
  */
-import type { ReadBuffer } from "./buffer.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 import { HandleCore, registerCore } from "./core.ts";
 import { HandleLayers } from "./layers.ts";
-import { HandleError } from "./errors.ts";
+import { HandleError } from "../base/errors.ts";
 import { type ReadIterator, readIterator } from "./iterate.ts";
-import type { CustomReader, HandleOptions, ReadCallback } from "./options.ts";
+import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
-import { type HandleSource, toTransport } from "./transport.ts";
+import { type HandleSource, toTransport } from "../base/transport.ts";
 import { encodeTyped, rawWrite } from "./writer.ts";
 import {
-  type ReadArgs,
-  readType,
-  type ReadTypes,
-  type ReadValues,
-  type UncalledArgs,
-  type WriteArgs,
-  type WriteTypes,
-} from "../codecs/registry.ts";
-import { NEED_MORE } from "../codecs/decoder.ts";
+  isReadType,
+  type ReadResult,
+  type ReadType,
+  type UncalledReadType,
+  type WriteType,
+} from "../base/codec.ts";
+import { readTypeNamed, type ReadTypeNames, writeTypeNamed, type WriteTypeNames } from "./names.ts";
+import type {
+  NamedReadArgs,
+  NamedReadRest,
+  NamedReadResult,
+  NamedUncalledArgs,
+  NamedWriteArgs,
+  TypedReadCallback,
+} from "./typed.ts";
 import { startTls } from "../tls/starttls.ts";
 
-export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
+export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
+
+/** Options for {@linkcode Handle}: callbacks, limits, timeouts and TLS. */
+export type HandleOptions = HandleOptionsFor<Handle>;
+/** A callback that receives only the handle. */
+export type HandleCallback = HandleCallbackFor<Handle>;
+/** A custom reader: inspects and consumes `h.rbuf`, returns `true` when it is done. */
+export type CustomReader = CustomReaderFor<Handle>;
+/**
+ * The callback of a read type, given as its type (`ReadCallback<typeof line>`) or its name
+ * (`ReadCallback<"line">`): the handle, then the values the type delivers.
+ */
+export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] : R) extends
+  ReadType<infer _A, infer T, infer S, infer _H> ? TypedReadCallback<T, S, Handle> : never;
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
 
@@ -46,6 +65,12 @@ export interface ReadOptions {
 function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
   return typeof x === "object" && x !== null && (x as ReadOptions).signal instanceof AbortSignal &&
     Object.keys(x).length === 1;
+}
+
+function readTypeOf(type: unknown): ReadType {
+  if (typeof type === "string") return readTypeNamed(type);
+  if (isReadType(type)) return type;
+  throw new TypeError("Cannot read: expected a read type or its name");
 }
 
 function cancelled(): HandleError {
@@ -99,7 +124,7 @@ function cancelled(): HandleError {
  * ```
  */
 export class Handle extends HandleLayers {
-  readonly #core: HandleCore;
+  readonly #core: HandleCore<Handle>;
 
   /**
    * Wraps a connection.
@@ -113,7 +138,7 @@ export class Handle extends HandleLayers {
   constructor(source: HandleSource, options: HandleOptions = {}) {
     super();
     const transport = toTransport(source);
-    const core = this.#core = new HandleCore(transport, options);
+    const core = this.#core = new HandleCore<Handle>(transport, options);
     registerCore(this, core);
     if (options.tls !== undefined) startTls(this, transport, options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
@@ -193,7 +218,7 @@ export class Handle extends HandleLayers {
    * ```
    */
   static serve(
-    options: ServeOptions,
+    options: ServeOptions<Handle>,
     onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
   ): HandleServer<Handle> {
     return new HandleServer<Handle>(
@@ -306,21 +331,41 @@ export class Handle extends HandleLayers {
    */
   pushRead(reader: CustomReader): void;
   /**
-   * Queues a typed read: the type's arguments, then the callback.
+   * Queues a typed read: the read type, its arguments, then the callback.
    *
-   * @param type A registered read type.
+   * @param type A read type (`line`, `chunk`, ...; `chunk(4)` with its arguments bound).
    * @param rest The type's arguments, then `(h, ...values) => void`.
    */
-  pushRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
+  pushRead<A extends unknown[], T, S extends boolean>(
+    type: ReadType<A, T, S, Handle>,
+    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
+  ): void;
   /**
    * Queues a read of a type that acts by itself, without a callback (AnyEvent's
    * `push_read tls_autostart => "accept"`).
    *
-   * @param type A registered read type that takes no callback.
+   * @param type A read type that may go without a callback (`tlsAutostart`).
    * @param rest Its arguments.
    */
-  pushRead<K extends keyof ReadTypes>(type: K, ...rest: UncalledArgs<K>): void;
-  pushRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
+  pushRead<U extends unknown[]>(
+    type: ReadType<never, unknown, boolean, Handle> & UncalledReadType<U>,
+    ...rest: U
+  ): void;
+  /**
+   * Queues a typed read by AnyEvent's name of the type (`"line"` for `line`).
+   *
+   * @param type A built-in or registered read type name.
+   * @param rest The type's arguments, then `(h, ...values) => void`.
+   */
+  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
+  /**
+   * Queues a read of a type that acts by itself, by its name (`"tls_autostart"`).
+   *
+   * @param type A read type name whose type may go without a callback.
+   * @param rest Its arguments.
+   */
+  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedUncalledArgs<K>): void;
+  pushRead(typeOrReader: unknown, ...rest: unknown[]): void {
     this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), false);
   }
 
@@ -364,11 +409,21 @@ export class Handle extends HandleLayers {
   /**
    * Puts a typed read at the head of the queue.
    *
-   * @param type A registered read type.
+   * @param type A read type.
    * @param rest The type's arguments, then `(h, ...values) => void`.
    */
-  unshiftRead<K extends keyof ReadTypes>(type: K, ...rest: [...ReadArgs<K>, ReadCallback<K>]): void;
-  unshiftRead(typeOrReader: string | CustomReader, ...rest: unknown[]): void {
+  unshiftRead<A extends unknown[], T, S extends boolean>(
+    type: ReadType<A, T, S, Handle>,
+    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
+  ): void;
+  /**
+   * Puts a typed read at the head of the queue, by the type's name.
+   *
+   * @param type A built-in or registered read type name.
+   * @param rest The type's arguments, then `(h, ...values) => void`.
+   */
+  unshiftRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
+  unshiftRead(typeOrReader: unknown, ...rest: unknown[]): void {
     this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), true);
   }
 
@@ -403,32 +458,45 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  read<K extends keyof ReadTypes>(
+  read<A extends unknown[], T, S extends boolean>(
+    type: ReadType<A, T, S, Handle>,
+    ...args: NoInfer<A | [...A, ReadOptions]>
+  ): Promise<ReadResult<T, S>>;
+  /**
+   * Queues a typed read by the type's name and returns a promise of its first value.
+   *
+   * @param type A built-in or registered read type name.
+   * @param args The type's arguments, optionally followed by `{ signal }`.
+   * @returns The first value the type delivers.
+   */
+  read<K extends keyof ReadTypeNames>(
     type: K,
-    ...args: ReadArgs<K> | [...ReadArgs<K>, ReadOptions]
-  ): Promise<ReadValues<K>[0]> {
-    const entry = readType(type as string);
+    ...args: NamedReadArgs<K> | [...NamedReadArgs<K>, ReadOptions]
+  ): Promise<NamedReadResult<K>>;
+  read(typeOrName: unknown, ...args: unknown[]): Promise<unknown> {
+    const type = readTypeOf(typeOrName);
     const last = args[args.length - 1];
     const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
-    const decoder = this.#core.reader.createDecoder(entry, args as unknown[]);
-    if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
+    const core = this.#core;
+    const decoder = core.reader.createDecoder(type, args);
+    if (!core.open) return Promise.reject(core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
-      const request = ReadRequest.typed(entry, decoder);
+      const request = new ReadRequest<Handle>(type, decoder, undefined, undefined);
       const onAbort = () => {
-        this.#core.reader.remove(request);
+        core.reader.remove(request);
         reject(cancelled());
       };
       request.resolve = (v) => {
         signal?.removeEventListener("abort", onAbort);
-        resolve(v as ReadValues<K>[0]);
+        resolve(v);
       };
       request.reject = (e) => {
         signal?.removeEventListener("abort", onAbort);
         reject(e);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#core.enqueue(request, false);
+      core.enqueue(request, false);
     });
   }
 
@@ -463,20 +531,30 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  iterate<K extends keyof ReadTypes>(
+  iterate<A extends unknown[], T, S extends boolean>(
+    type: ReadType<A, T, S, Handle>,
+    ...args: NoInfer<A>
+  ): ReadIterator<ReadResult<T, S>>;
+  /**
+   * Iterates over the values of a read type given by its name.
+   *
+   * @param type A built-in or registered read type name.
+   * @param args The type's arguments.
+   * @returns An async iterator of the type's first value.
+   */
+  iterate<K extends keyof ReadTypeNames>(
     type: K,
-    ...args: ReadArgs<K>
-  ): ReadIterator<ReadValues<K>[0]> {
-    const entry = readType(type as string);
-    const decoder = this.#core.reader.createDecoder(entry, args as unknown[]);
-    return readIterator({
-      request: () => ReadRequest.typed(entry, decoder),
-      // A read type with an action on the handle always goes through the queue.
-      tryNow: () => entry.act ? NEED_MORE : this.#core.reader.tryNow(entry.name, decoder),
-      enqueue: (request) => this.#core.enqueue(request, false),
-      remove: (request) => this.#core.reader.remove(request),
-      error: () => this.#core.open ? undefined : this.#core.afterDestroyError(),
-      spread: entry.spread,
+    ...args: NamedReadArgs<K>
+  ): ReadIterator<NamedReadResult<K>>;
+  iterate(typeOrName: unknown, ...args: unknown[]): ReadIterator<unknown> {
+    const type = readTypeOf(typeOrName);
+    const core = this.#core;
+    const decoder = core.reader.createDecoder(type, args);
+    return readIterator<unknown, Handle>({
+      request: () => new ReadRequest<Handle>(type, decoder, undefined, undefined),
+      enqueue: (request) => core.enqueue(request, false),
+      remove: (request) => core.reader.remove(request),
+      error: () => core.open ? undefined : core.afterDestroyError(),
     });
   }
 
@@ -560,15 +638,23 @@ export class Handle extends HandleLayers {
    */
   pushWrite(data: string | Uint8Array): void;
   /**
-   * Queues a value of a registered write type, encoded by that type.
+   * Queues a typed write: the write type, then its arguments.
    *
-   * @param type A registered write type.
+   * @param type A write type (`netstring`, `json`, ...).
    * @param args The type's arguments.
    */
-  pushWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
-  pushWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), false, false);
-    else this.#core.queueWrite(encodeTyped(dataOrType, args, this.#core.codecs), false, true);
+  pushWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
+  /**
+   * Queues a typed write by AnyEvent's name of the type (`"netstring"`).
+   *
+   * @param type A built-in or registered write type name.
+   * @param args The type's arguments.
+   */
+  pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
+  pushWrite(dataOrType: unknown, ...args: unknown[]): void {
+    if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
+      this.#core.queueWrite(dataOrType, false, false);
+    } else this.#core.queueWrite(this.#encode(dataOrType, args), false, true);
   }
 
   /**
@@ -580,15 +666,32 @@ export class Handle extends HandleLayers {
    */
   unshiftWrite(data: string | Uint8Array): void;
   /**
-   * Puts a value of a registered write type in front of everything not yet sent.
+   * Puts a typed write in front of everything not yet sent.
    *
-   * @param type A registered write type.
+   * @param type A write type.
    * @param args The type's arguments.
    */
-  unshiftWrite<K extends keyof WriteTypes>(type: K, ...args: WriteArgs<K>): void;
-  unshiftWrite(dataOrType: string | Uint8Array, ...args: unknown[]): void {
-    if (args.length === 0) this.#core.queueWrite(rawWrite(dataOrType), true, false);
-    else this.#core.queueWrite(encodeTyped(dataOrType, args, this.#core.codecs), true, true);
+  unshiftWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
+  /**
+   * Puts a typed write, by the type's name, in front of everything not yet sent.
+   *
+   * @param type A built-in or registered write type name.
+   * @param args The type's arguments.
+   */
+  unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
+  unshiftWrite(dataOrType: unknown, ...args: unknown[]): void {
+    if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
+      this.#core.queueWrite(dataOrType, true, false);
+    } else this.#core.queueWrite(this.#encode(dataOrType, args), true, true);
+  }
+
+  #encode(type: unknown, args: unknown[]): Uint8Array {
+    if (type instanceof Uint8Array) rawWrite(undefined); // bytes with arguments: not a type
+    return encodeTyped(
+      typeof type === "string" ? writeTypeNamed(type) : type,
+      args,
+      this.#core.codecs,
+    );
   }
 
   /**

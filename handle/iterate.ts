@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { NEED_MORE } from "../codecs/decoder.ts";
-import type { HandleError } from "./errors.ts";
+import type { HandleError } from "../base/errors.ts";
 import type { ReadRequest } from "./read_request.ts";
 
 /** An async iterator of decoded values; `return()` (what `break` calls) leaves unread bytes. */
@@ -18,39 +17,56 @@ export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
 }
 
 /** What the iterator needs from its handle. */
-export interface IteratorHooks {
-  /** Makes the queue entry of one step. */
-  request(): ReadRequest;
-  /** Decodes at once if nothing is queued ahead; `NEED_MORE` otherwise. */
-  tryNow(): unknown;
-  /** Queues a step. */
-  enqueue(request: ReadRequest): void;
+export interface IteratorHooks<H> {
+  /** Makes the queue entry the iterator's steps share (one step is queued at a time). */
+  request(): ReadRequest<H>;
+  /** Queues a step; the handle dispatches at once what is buffered. */
+  enqueue(request: ReadRequest<H>): void;
   /** Removes a queued step. */
-  remove(request: ReadRequest): void;
+  remove(request: ReadRequest<H>): void;
   /** The error to fail with if the handle is destroyed, else `undefined`. */
   error(): HandleError | undefined;
-  /** Whether the decoded values are tuples whose first element is the value. */
-  spread: boolean;
 }
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
- * Makes the iterator of `Handle.iterate`: each `next()` decodes straight from the buffer when
- * nothing is queued ahead of it, and otherwise queues one read request.
+ * Makes the iterator of `Handle.iterate`: each `next()` queues the iterator's one read request,
+ * so a step decodes exactly as `pushRead` and `read` do (one decode site, the same errors),
+ * at once when the frame is buffered and nothing is queued ahead of it.
  *
  * @param hooks Access to the handle's queue.
  * @returns The iterator.
  */
-export function readIterator<T>(hooks: IteratorHooks): ReadIterator<T> {
+export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
   let finished = false;
-  let pending: ReadRequest | undefined;
-  let settlePending: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  let queued = false;
+  let settle: ((result: IteratorResult<T, undefined>) => void) | undefined;
+  let fail: ((err: unknown) => void) | undefined;
+  const step = hooks.request();
+  const settled = () => {
+    queued = false;
+    const resolve = settle!;
+    settle = fail = undefined;
+    return resolve;
+  };
+  step.resolve = (value) => settled()({ value: value as T, done: false });
+  step.reject = (e) => {
+    queued = false;
+    const reject = fail!;
+    settle = fail = undefined;
+    if (e.fatal) finished = true;
+    reject(e);
+  };
+  step.end = () => {
+    finished = true;
+    settled()(DONE);
+  };
 
   const iterator: ReadIterator<T> = {
     next(): Promise<IteratorResult<T, undefined>> {
       if (finished) return Promise.resolve(DONE);
-      if (pending !== undefined) {
+      if (settle !== undefined) {
         return Promise.reject(new TypeError("Cannot call next() while a step is pending"));
       }
       const err = hooks.error();
@@ -58,47 +74,27 @@ export function readIterator<T>(hooks: IteratorHooks): ReadIterator<T> {
         finished = true;
         return Promise.reject(err);
       }
-      const value = hooks.tryNow();
-      if (value !== NEED_MORE) {
-        return Promise.resolve({
-          value: (hooks.spread ? (value as T[])[0] : value) as T,
-          done: false,
-        });
-      }
       return new Promise((resolve, reject) => {
-        const request = hooks.request();
-        request.resolve = (value) => {
-          pending = settlePending = undefined;
-          resolve({ value: value as T, done: false });
-        };
-        request.reject = (e) => {
-          pending = settlePending = undefined;
-          if (e.fatal) finished = true;
-          reject(e);
-        };
-        request.end = () => {
-          pending = settlePending = undefined;
-          finished = true;
-          resolve(DONE);
-        };
-        pending = request;
-        settlePending = resolve;
+        settle = resolve;
+        fail = reject;
+        queued = true;
         try {
-          hooks.enqueue(request);
+          hooks.enqueue(step);
         } catch (e) {
-          pending = settlePending = undefined;
           finished = true;
-          reject(e);
+          if (settle !== undefined) {
+            queued = false;
+            settle = fail = undefined;
+            reject(e);
+          }
         }
       });
     },
     return(): Promise<IteratorResult<T, undefined>> {
       finished = true;
-      if (pending !== undefined) {
-        hooks.remove(pending);
-        const settle = settlePending!;
-        pending = settlePending = undefined;
-        settle(DONE);
+      if (settle !== undefined) {
+        if (queued) hooks.remove(step);
+        settled()(DONE);
       }
       return Promise.resolve(DONE);
     },

@@ -6,7 +6,7 @@
  */
 import { coreOf } from "./core.ts";
 import { HandleSettings } from "./settings.ts";
-import type { LayerContext, TransportLayer } from "./transport.ts";
+import type { LayerContext, TransportLayer } from "../base/transport.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 import { alpnProtocol, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 

@@ -1,30 +1,29 @@
 /**
- * The options and callback types of {@linkcode Handle}.
+ * The options and callback types of a handle, generic in the handle its callbacks receive.
  *
  * @module
  */
-import type { Handle } from "./handle.ts";
-import type { HandleError } from "./errors.ts";
-import type { JsonCoder, ReadTypes, ReadValues } from "../codecs/registry.ts";
+import type { HandleError } from "../base/errors.ts";
+import type { JsonCoder } from "../base/codec.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 
-/** A callback that receives only the handle. */
-export type HandleCallback = (h: Handle) => void;
+/** A callback that receives only the handle `H`. */
+export type HandleCallbackFor<H> = (h: H) => void;
 
 /** A custom reader: inspects and consumes `h.rbuf`, returns `true` when it is done. */
-export type CustomReader = (h: Handle) => boolean;
+export type CustomReaderFor<H> = (h: H) => boolean;
 
-/** The callback of read type `K`: the handle, then the values the type delivers. */
-export type ReadCallback<K extends keyof ReadTypes> = (h: Handle, ...values: ReadValues<K>) => void;
-
-/** Options for {@linkcode Handle}. Every callback receives the handle first. */
-export interface HandleOptions {
+/**
+ * The options of a handle whose callbacks receive `H` (`HandleOptions` is
+ * `HandleOptionsFor<Handle>`). Every callback receives the handle first.
+ */
+export interface HandleOptionsFor<H> {
   /**
    * Called with every error. A fatal error destroys the handle right after this returns (so
    * `h.rbuf` can still be inspected here). Without it, the error rejects `h.closed` and, unless
    * a pending promise read received it, is reported once on stderr.
    */
-  onError?: (h: Handle, err: HandleError) => void;
+  onError?: (h: H, err: HandleError) => void;
   /**
    * Called at a clean end of input: the peer closed its side and no queued read is left
    * unsatisfied. Without it, end of input is a fatal `EPIPE` error (as in AnyEvent::Handle),
@@ -36,14 +35,14 @@ export interface HandleOptions {
    * nothing is queued stay in `h.rbuf` until a reader takes them (reading pauses once
    * `maxReadSize` bytes wait).
    */
-  onEof?: HandleCallback;
+  onEof?: HandleCallbackFor<H>;
   /**
    * Called when data is buffered and the read queue is empty; consumes from `h.rbuf` itself.
    * While it is set the handle keeps reading.
    */
-  onRead?: HandleCallback;
+  onRead?: HandleCallbackFor<H>;
   /** Called when the unsent bytes fall to `lowWaterMark`, and at once if they already have. */
-  onDrain?: HandleCallback;
+  onDrain?: HandleCallbackFor<H>;
   /**
    * The most bytes `h.rbuf` may hold after a read has been dispatched; more is a fatal
    * `ENOSPC`. Exactly `rbufMax` is fine.
@@ -113,11 +112,11 @@ export interface HandleOptions {
    */
   wtimeout?: number;
   /** Called when `timeout` expires (instead of an `ETIMEDOUT` error). */
-  onTimeout?: HandleCallback;
+  onTimeout?: HandleCallbackFor<H>;
   /** Called when `rtimeout` expires (instead of an `ETIMEDOUT` error). */
-  onRtimeout?: HandleCallback;
+  onRtimeout?: HandleCallbackFor<H>;
   /** Called when `wtimeout` expires (instead of an `ETIMEDOUT` error). */
-  onWtimeout?: HandleCallback;
+  onWtimeout?: HandleCallbackFor<H>;
   /**
    * When false, the writer starts as soon as the current synchronous code has run (everything
    * pushed in one synchronous block leaves in one write). When true, it waits for the next
@@ -162,13 +161,13 @@ export interface HandleOptions {
    * `EPROTO` error and the handle is destroyed right after this returns. Without it, a failed
    * handshake is a fatal `EPROTO` error through `onError`.
    */
-  onStarttls?: (h: Handle, ok: boolean, err?: HandleError) => void;
+  onStarttls?: (h: H, ok: boolean, err?: HandleError) => void;
   /**
    * Called when the peer ends TLS with close_notify and the connection goes on in
    * plaintext. Without it, the peer's close_notify is end of input (as in AnyEvent::Handle),
    * unless this side called `stoptls()` first.
    */
-  onStoptls?: HandleCallback;
+  onStoptls?: HandleCallbackFor<H>;
 }
 
 /**

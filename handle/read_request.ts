@@ -3,15 +3,20 @@
  *
  * @module
  */
-import type { Decoder } from "../codecs/decoder.ts";
-import type { HandleError } from "./errors.ts";
-import type { ReadTypeEntry } from "../codecs/registry.ts";
+import type { Decoder } from "../base/decoder.ts";
+import type { HandleError } from "../base/errors.ts";
+import type { ReadType } from "../base/codec.ts";
+
+/** A callback of a typed read, as the queue calls it. */
+export type QueuedCallback<H> = (h: H, ...values: unknown[]) => void;
 
 /**
  * A queued read: a decoder (typed reads) or a custom reader function, and where its result
  * goes: a callback, or the settle functions of a promise or an iterator step.
+ *
+ * @typeParam H The handle its callbacks receive.
  */
-export class ReadRequest {
+export class ReadRequest<H> {
   /** Resolves a promise read or an iterator step with the decoded value. */
   resolve: ((value: unknown) => void) | undefined = undefined;
   /** Rejects a promise read or an iterator step. */
@@ -24,41 +29,20 @@ export class ReadRequest {
    * returned a value is ready for the next frame), saving an allocation per frame.
    */
   reusable = false;
-  /** The read type's action on the handle, run before the value is delivered. */
-  // deno-lint-ignore no-explicit-any
-  act: ((h: any, value: unknown, decoder: Decoder<unknown>) => void) | undefined = undefined;
-
-  /**
-   * A typed read of a registered read type.
-   *
-   * @param entry The read type.
-   * @param decoder This read's decoder.
-   * @param callback The callback, or `undefined` for a promise read or an iterator step.
-   * @returns The entry.
-   */
-  static typed(
-    entry: ReadTypeEntry,
-    decoder: Decoder<unknown>,
-    // deno-lint-ignore no-explicit-any
-    callback?: (h: any, ...values: unknown[]) => void,
-  ): ReadRequest {
-    const request = new ReadRequest(entry.name, decoder, undefined, entry.spread, callback);
-    request.act = entry.act;
-    return request;
-  }
 
   constructor(
-    /** The read type's name, for error messages. */
-    readonly type: string,
+    /** The read type of a typed read. */
+    readonly readType: ReadType<never, unknown, boolean, H> | undefined,
     /** The decoder of a typed read. */
     readonly decoder: Decoder<unknown> | undefined,
     /** The function of a custom reader. */
-    // deno-lint-ignore no-explicit-any
-    readonly custom: ((h: any) => boolean) | undefined,
-    /** Whether the decoded tuple is spread into the callback. */
-    readonly spread: boolean,
+    readonly custom: ((h: H) => boolean) | undefined,
     /** The callback of a callback read. */
-    // deno-lint-ignore no-explicit-any
-    readonly callback: ((h: any, ...values: unknown[]) => void) | undefined,
+    readonly callback: QueuedCallback<H> | undefined,
   ) {}
+
+  /** The read type's name, for messages. */
+  get type(): string {
+    return this.readType?.typeName ?? "custom";
+  }
 }

@@ -3,36 +3,36 @@
  *
  * @module
  */
-import { DIRECT_FRAME, ReadBuffer } from "./buffer.ts";
-import { callbackError, HandleError, ioError } from "./errors.ts";
-import type { CustomReader, HandleCallback } from "./options.ts";
-import { ReadRequest } from "./read_request.ts";
-import type { Transport } from "./transport.ts";
-import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
-import {
-  type CodecSettings,
-  readType,
-  type ReadTypeEntry,
-  withCodecSettings,
-} from "../codecs/registry.ts";
+import { DIRECT_FRAME, ReadBuffer } from "../base/buffer.ts";
+import { callbackError, HandleError, ioError } from "../base/errors.ts";
+import type { CustomReaderFor, HandleCallbackFor } from "./options.ts";
+import { type QueuedCallback, ReadRequest } from "./read_request.ts";
+import type { Transport } from "../base/transport.ts";
+import { type Decoder, NEED_MORE } from "../base/decoder.ts";
+import { type CodecSettings, isReadType, type ReadType } from "../base/codec.ts";
+import { readTypeNamed } from "./names.ts";
 
 const ignoreValue = () => {};
 
+/** A read type that may go without a callback. */
+interface UncalledLike {
+  uncalled: (settings: CodecSettings, ...args: unknown[]) => Decoder<unknown>;
+}
+
 /** What the read side needs from its handle. */
-export interface ReadHost {
+export interface ReadHost<H> {
   /** The handle, passed first to every callback. */
-  // deno-lint-ignore no-explicit-any
-  readonly handle: any;
+  readonly handle: H;
   /** Where bytes come from: the transport on top. */
   readonly transport: Transport;
   /** Whether the handle is still open. */
   readonly open: boolean;
   /** The current onRead callback. */
-  readonly onRead: HandleCallback | undefined;
+  readonly onRead: HandleCallbackFor<H> | undefined;
   /** The current onEof callback. */
-  readonly onEof: HandleCallback | undefined;
+  readonly onEof: HandleCallbackFor<H> | undefined;
   /** What the codecs are told (see `CodecSettings`). */
-  readonly codecs: CodecSettings | undefined;
+  readonly codecs: CodecSettings;
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
   /** Reports a non-fatal error. */
@@ -55,7 +55,7 @@ export interface ReadHost {
  * straight into the spare capacity of the {@linkcode ReadBuffer} and is followed by one
  * dispatch: the queue is drained in order while its head makes progress, then onRead runs.
  */
-export class ReadSide {
+export class ReadSide<H> {
   readonly rbuf: ReadBuffer = new ReadBuffer();
   /** The next read's size; doubles while reads fill it, up to `maxReadSize`. */
   readSize: number;
@@ -75,10 +75,10 @@ export class ReadSide {
   /** Values delivered so far. */
   deliveries = 0;
 
-  readonly #host: ReadHost;
+  readonly #host: ReadHost<H>;
   /** The read queue: its head, and the entries after it (made when there are two). */
-  #head: ReadRequest | undefined = undefined;
-  #rest: ReadRequest[] | undefined = undefined;
+  #head: ReadRequest<H> | undefined = undefined;
+  #rest: ReadRequest<H>[] | undefined = undefined;
   #dispatching = false;
   #reading = false;
   #stopped = false;
@@ -87,11 +87,11 @@ export class ReadSide {
   #eofReported = false;
   #eofHandledByIterator = false;
   /** A request just delivered whose decoder the callback's next read of its type may take. */
-  #spare: ReadRequest | undefined = undefined;
+  #spare: ReadRequest<H> | undefined = undefined;
   /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
   #watching = false;
 
-  constructor(host: ReadHost, readSize: number, maxReadSize: number, rbufMax: number) {
+  constructor(host: ReadHost<H>, readSize: number, maxReadSize: number, rbufMax: number) {
     this.#host = host;
     this.readSize = readSize;
     this.maxReadSize = Math.max(readSize, maxReadSize);
@@ -106,50 +106,65 @@ export class ReadSide {
   /**
    * Makes the queue entry of `pushRead`/`unshiftRead`.
    *
-   * @param typeOrReader A read type name or a custom reader.
-   * @param rest The type's arguments, then the callback.
+   * @param typeOrReader A read type, its name, or a custom reader.
+   * @param rest The type's arguments, then the callback (or, for a type that may go without
+   * one, the arguments of that form).
    * @returns The entry.
    */
-  makeRequest(typeOrReader: string | CustomReader, rest: unknown[]): ReadRequest {
-    if (typeof typeOrReader === "function") {
-      return new ReadRequest("custom", undefined, typeOrReader, false, undefined);
-    }
-    const entry = readType(typeOrReader);
-    let callback = rest.pop();
-    if (typeof callback !== "function" && entry.callbackOptional) {
-      if (callback !== undefined || rest.length > 0) rest.push(callback);
-      callback = ignoreValue;
-    } else if (typeof callback !== "function") {
-      throw new TypeError(
-        `Cannot queue a "${typeOrReader}" read: the last argument must be a callback`,
+  makeRequest(typeOrReader: unknown, rest: unknown[]): ReadRequest<H> {
+    const type = typeof typeOrReader === "string"
+      ? readTypeNamed(typeOrReader)
+      : isReadType(typeOrReader)
+      ? typeOrReader
+      : undefined;
+    if (type === undefined) {
+      if (typeof typeOrReader !== "function") {
+        throw new TypeError("Cannot queue a read: expected a read type, its name or a reader");
+      }
+      return new ReadRequest<H>(
+        undefined,
+        undefined,
+        typeOrReader as CustomReaderFor<H>,
+        undefined,
       );
     }
+    const callback = rest[rest.length - 1];
+    if (typeof callback !== "function") {
+      const uncalled = (type as Partial<UncalledLike>).uncalled;
+      if (uncalled === undefined) {
+        throw new TypeError(
+          `Cannot queue a "${type.typeName}" read: the last argument must be a callback`,
+        );
+      }
+      const request = new ReadRequest<H>(
+        type,
+        uncalled(this.#host.codecs, ...rest),
+        undefined,
+        ignoreValue,
+      );
+      return request;
+    }
+    rest.pop();
     let decoder: Decoder<unknown>;
     const spare = this.#spare;
-    if (rest.length === 0 && spare !== undefined && spare.type === entry.name) {
+    if (rest.length === 0 && spare !== undefined && spare.readType === type) {
       decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
       this.#spare = undefined;
-    } else decoder = this.createDecoder(entry, rest);
-    const request = ReadRequest.typed(
-      entry,
-      decoder,
-      callback as (h: unknown, ...v: unknown[]) => void,
-    );
+    } else decoder = this.createDecoder(type, rest);
+    const request = new ReadRequest<H>(type, decoder, undefined, callback as QueuedCallback<H>);
     request.reusable = rest.length === 0;
     return request;
   }
 
   /**
-   * Makes a decoder with the handle's `maxFrameLength` as its default limit.
+   * Makes a decoder from the handle's codec settings.
    *
-   * @param entry The read type.
+   * @param type The read type.
    * @param args Its arguments.
    * @returns A new decoder.
    */
-  createDecoder(entry: ReadTypeEntry, args: unknown[]): Decoder<unknown> {
-    const codecs = this.#host.codecs;
-    if (codecs === undefined) return entry.create(...args);
-    return withCodecSettings(codecs, () => entry.create(...args));
+  createDecoder(type: ReadType, args: unknown[]): Decoder<unknown> {
+    return type.decoder(this.#host.codecs, ...args);
   }
 
   /**
@@ -158,7 +173,7 @@ export class ReadSide {
    * @param request The entry.
    * @param atFront Whether it goes to the head of the queue.
    */
-  enqueue(request: ReadRequest, atFront: boolean): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean): void {
     if (atFront) this.#unshift(request);
     else if (this.#head === undefined) this.#head = request;
     else (this.#rest ??= []).push(request);
@@ -172,36 +187,11 @@ export class ReadSide {
    *
    * @param request The entry.
    */
-  remove(request: ReadRequest): void {
+  remove(request: ReadRequest<H>): void {
     if (this.#head === request) return void this.#shift();
     const rest = this.#rest;
     const i = rest === undefined ? -1 : rest.indexOf(request);
     if (i >= 0) rest!.splice(i, 1);
-  }
-
-  /**
-   * The fast path of `iterate`: decodes at once when nothing is queued ahead.
-   *
-   * @param type The read type's name.
-   * @param decoder The iteration's decoder.
-   * @returns The value, or `NEED_MORE` to take the queue.
-   */
-  tryNow(type: string, decoder: Decoder<unknown>): unknown {
-    if (this.#head !== undefined || this.#dispatching || this.#eof || !this.#host.open) {
-      return NEED_MORE;
-    }
-    const rbuf = this.rbuf;
-    const before = rbuf.length;
-    try {
-      const value = decoder.decode(rbuf);
-      if (value === NEED_MORE) {
-        this.draining = false;
-        if (rbuf.length !== before && !decoder.skips) return this.#contractBroken(type);
-      } else this.#delivered();
-      return value;
-    } catch {
-      return NEED_MORE; // the queue reports it the usual way
-    }
   }
 
   /** Stops starting reads. */
@@ -310,13 +300,13 @@ export class ReadSide {
     this.#head = rest === undefined ? undefined : rest.shift();
   }
 
-  #unshift(request: ReadRequest): void {
+  #unshift(request: ReadRequest<H>): void {
     if (this.#head !== undefined) (this.#rest ??= []).unshift(this.#head);
     this.#head = request;
   }
 
   /** Runs onRead; returns whether to keep dispatching (it consumed or queued something). */
-  #runOnRead(onRead: HandleCallback): boolean {
+  #runOnRead(onRead: HandleCallbackFor<H>): boolean {
     const before = this.rbuf.length;
     try {
       onRead(this.#host.handle);
@@ -334,7 +324,7 @@ export class ReadSide {
   }
 
   /** Runs a custom reader at the head of the queue; returns whether to keep dispatching. */
-  #runCustom(request: ReadRequest): boolean {
+  #runCustom(request: ReadRequest<H>): boolean {
     this.#shift();
     let done: boolean;
     try {
@@ -349,37 +339,38 @@ export class ReadSide {
     return this.#eof && this.#unsatisfiedAtEof(request);
   }
 
-  #deliver(request: ReadRequest, value: unknown): void {
-    if (request.act !== undefined) {
+  #deliver(request: ReadRequest<H>, value: unknown): void {
+    const type = request.readType!;
+    if (type.act !== undefined) {
       try {
-        request.act(this.#host.handle, value, request.decoder!);
+        type.act(this.#host.handle, value, request.decoder!);
       } catch (e) {
-        const err = e instanceof HandleError ? e : callbackError(e, `Read type "${request.type}"`);
+        const err = e instanceof HandleError ? e : callbackError(e, `Read type "${type.typeName}"`);
         request.reject?.(err);
         this.#host.fatal(err);
         return;
       }
     }
     if (request.resolve !== undefined) {
-      request.resolve(request.spread ? (value as unknown[])[0] : value);
+      request.resolve(type.spread ? (value as unknown[])[0] : value);
       return;
     }
     const cb = request.callback!;
     const h = this.#host.handle;
     try {
-      if (!request.spread) cb(h, value);
+      if (!type.spread) cb(h, value);
       else {
         const values = value as unknown[];
         if (values.length === 2) cb(h, values[0], values[1]);
         else cb(h, ...values);
       }
     } catch (e) {
-      this.#host.fatal(callbackError(e, `The "${request.type}" read callback`));
+      this.#host.fatal(callbackError(e, `The "${type.typeName}" read callback`));
     }
   }
 
   /** Handles a decoder's throw; returns whether dispatching may continue. */
-  #decodeFailed(request: ReadRequest, thrown: unknown, lengthBefore: number): boolean {
+  #decodeFailed(request: ReadRequest<H>, thrown: unknown, lengthBefore: number): boolean {
     const host = this.#host;
     if (!(thrown instanceof HandleError)) {
       host.fatal(
@@ -403,11 +394,10 @@ export class ReadSide {
       // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
       const decoder = request.decoder!;
       if (decoder.finishSkip !== undefined && !decoder.finishSkip(this.rbuf)) {
-        const skip = new ReadRequest(
-          request.type,
+        const skip = new ReadRequest<H>(
+          undefined,
           undefined,
           () => decoder.finishSkip!(this.rbuf),
-          false,
           undefined,
         );
         this.#unshift(skip);
@@ -430,7 +420,7 @@ export class ReadSide {
    * A read that cannot complete at end of input: an iterator step with nothing left ends its
    * iteration (returns true: keep dispatching); anything else is a fatal EPIPE.
    */
-  #unsatisfiedAtEof(request: ReadRequest): boolean {
+  #unsatisfiedAtEof(request: ReadRequest<H>): boolean {
     const left = this.rbuf.length;
     if (request.end !== undefined && left === 0) {
       this.remove(request);

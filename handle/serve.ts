@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { callbackError, HandleError } from "./errors.ts";
-import type { HandleOptions } from "./options.ts";
-import type { ReadTypes } from "../codecs/registry.ts";
+import { callbackError, HandleError } from "../base/errors.ts";
+import type { HandleOptionsFor } from "./options.ts";
+import { proxy, type ProxyInfo } from "../codecs/proxy.ts";
 
 /**
  * What `serve({ proxy: true })` passes as the second argument of `onConnection`: the PROXY
@@ -14,15 +14,18 @@ import type { ReadTypes } from "../codecs/registry.ts";
  * addresses (the balancer's).
  */
 export type ServedProxyInfo =
-  & (ReadTypes extends { proxy: { values: [infer V, ...unknown[]] } } ? V
-    : Record<string, unknown>)
+  & ProxyInfo
   & {
     /** The addresses of the socket itself: the balancer's connection. */
     readonly socket: { readonly remoteAddr: Deno.Addr; readonly localAddr: Deno.Addr };
   };
 
-/** Where and how `Handle.serve` listens. */
-export interface ServeOptions {
+/**
+ * Where and how `Handle.serve` listens.
+ *
+ * @typeParam H The handle class (its callbacks receive it).
+ */
+export interface ServeOptions<H = unknown> {
   /**
    * The address to listen on (with `port`).
    *
@@ -71,7 +74,7 @@ export interface ServeOptions {
    * The options of every connection's handle: callbacks, limits, timeouts, and
    * `tls: "accept"` with `tlsOptions` to serve TLS from the first byte.
    */
-  handle?: HandleOptions;
+  handle?: HandleOptionsFor<H>;
 }
 
 /** What the server needs of the handle class (the class itself, passed in by `Handle.serve`). */
@@ -83,11 +86,11 @@ export interface ServedHandle {
   /** Settles when the handle is closed. */
   readonly closed: Promise<void>;
   /** The connection's error callback. */
-  readonly onError: HandleOptions["onError"];
+  readonly onError: HandleOptionsFor<never>["onError"];
   /** Whether the handle is destroyed. */
   readonly destroyed: boolean;
   /** Reads one value of a read type. */
-  read(type: never): Promise<unknown>;
+  read(type: typeof proxy): Promise<ProxyInfo>;
 }
 
 /**
@@ -111,7 +114,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    * @param setAddresses Makes a handle report the addresses of a PROXY header.
    */
   constructor(
-    options: ServeOptions,
+    options: ServeOptions<H>,
     make: (conn: Deno.Conn) => H,
     onConnection: (h: H, proxy?: ServedProxyInfo) => void | Promise<void>,
     setAddresses: (h: H, remote: Deno.Addr | undefined, local: Deno.Addr | undefined) => void,
@@ -264,14 +267,14 @@ async function readProxy(
     timer = setTimeout(() => resolve(undefined), timeoutSeconds * 1000);
   });
   try {
-    const info = await Promise.race([h.read("proxy" as never), late]);
+    const info = await Promise.race([h.read(proxy), late]);
     if (info === undefined) {
       h.linger = 0;
       h.destroy();
       return undefined;
     }
     const socket = { remoteAddr: conn.remoteAddr, localAddr: conn.localAddr };
-    return { ...(info as object), socket } as ServedProxyInfo;
+    return { ...info, socket };
   } catch {
     h.linger = 0;
     h.destroy(); // a bad header: EBADMSG; the connection never reaches onConnection

@@ -5,13 +5,13 @@
  * @module
  */
 import { coreOf } from "./core.ts";
-import { checkSize, type HandleCallback, type HandleOptions } from "./options.ts";
+import { checkSize, type HandleCallbackFor, type HandleOptionsFor } from "./options.ts";
 import { checkTimeout } from "./timeouts.ts";
 import type { TlsOptions } from "../tls/options.ts";
 
 /**
  * The settable state of a {@linkcode Handle}: each accessor mirrors the constructor option of
- * the same name (see {@linkcode HandleOptions}) and takes effect at once.
+ * the same name (see {@linkcode HandleOptionsFor}) and takes effect at once.
  *
  * @example Changing settings on a live handle
  * ```ts
@@ -29,42 +29,42 @@ import type { TlsOptions } from "../tls/options.ts";
  * ```
  */
 export class HandleSettings {
-  /** The error callback; see {@linkcode HandleOptions.onError}. */
-  get onError(): HandleOptions["onError"] {
+  /** The error callback; see {@linkcode HandleOptionsFor.onError}. */
+  get onError(): HandleOptionsFor<this>["onError"] {
     return coreOf(this).onError;
   }
-  set onError(cb: HandleOptions["onError"]) {
+  set onError(cb: HandleOptionsFor<this>["onError"]) {
     coreOf(this).onError = cb;
   }
 
-  /** The end-of-input callback; see {@linkcode HandleOptions.onEof}. */
-  get onEof(): HandleCallback | undefined {
+  /** The end-of-input callback; see {@linkcode HandleOptionsFor.onEof}. */
+  get onEof(): HandleCallbackFor<this> | undefined {
     return coreOf(this).onEof;
   }
-  set onEof(cb: HandleCallback | undefined) {
+  set onEof(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).onEof = cb;
     coreOf(this).reader.startReading();
   }
 
   /** The default reader; setting it dispatches what is buffered at once. */
-  get onRead(): HandleCallback | undefined {
+  get onRead(): HandleCallbackFor<this> | undefined {
     return coreOf(this).onRead;
   }
-  set onRead(cb: HandleCallback | undefined) {
+  set onRead(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).onRead = cb;
     coreOf(this).reader.wantData();
   }
 
   /** The drain callback; setting it calls it at once if the write queue is drained. */
-  get onDrain(): HandleCallback | undefined {
+  get onDrain(): HandleCallbackFor<this> | undefined {
     return coreOf(this).onDrain;
   }
-  set onDrain(cb: HandleCallback | undefined) {
+  set onDrain(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).onDrain = cb;
     if (cb) coreOf(this).writer.callDrain();
   }
 
-  /** `rbufMax` (see {@linkcode HandleOptions.rbufMax}). */
+  /** `rbufMax` (see {@linkcode HandleOptionsFor.rbufMax}). */
   get rbufMax(): number {
     return coreOf(this).reader.rbufMax;
   }
@@ -72,7 +72,7 @@ export class HandleSettings {
     coreOf(this).reader.rbufMax = checkSize("rbufMax", n, Infinity);
   }
 
-  /** `wbufMax` (see {@linkcode HandleOptions.wbufMax}). */
+  /** `wbufMax` (see {@linkcode HandleOptionsFor.wbufMax}). */
   get wbufMax(): number {
     return coreOf(this).wbufMax;
   }
@@ -90,19 +90,19 @@ export class HandleSettings {
     coreOf(this).setRare("tlsOptions", options);
   }
 
-  /** The `onStarttls` callback; see {@linkcode HandleOptions.onStarttls}. */
-  get onStarttls(): HandleOptions["onStarttls"] {
+  /** The `onStarttls` callback; see {@linkcode HandleOptionsFor.onStarttls}. */
+  get onStarttls(): HandleOptionsFor<this>["onStarttls"] {
     return coreOf(this).rare?.onStarttls;
   }
-  set onStarttls(cb: HandleOptions["onStarttls"]) {
+  set onStarttls(cb: HandleOptionsFor<this>["onStarttls"]) {
     coreOf(this).setRare("onStarttls", cb);
   }
 
-  /** The `onStoptls` callback; see {@linkcode HandleOptions.onStoptls}. */
-  get onStoptls(): HandleCallback | undefined {
+  /** The `onStoptls` callback; see {@linkcode HandleOptionsFor.onStoptls}. */
+  get onStoptls(): HandleCallbackFor<this> | undefined {
     return coreOf(this).rare?.onStoptls;
   }
-  set onStoptls(cb: HandleCallback | undefined) {
+  set onStoptls(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).setRare("onStoptls", cb);
   }
 
@@ -147,27 +147,27 @@ export class HandleSettings {
     coreOf(this).resetTimeout("wtimeout");
   }
 
-  /** The timeout callbacks; see {@linkcode HandleOptions.onTimeout}. */
-  get onTimeout(): HandleCallback | undefined {
+  /** The timeout callbacks; see {@linkcode HandleOptionsFor.onTimeout}. */
+  get onTimeout(): HandleCallbackFor<this> | undefined {
     return coreOf(this).rare?.onTimeout;
   }
-  set onTimeout(cb: HandleCallback | undefined) {
+  set onTimeout(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).setRare("onTimeout", cb);
   }
 
-  /** See {@linkcode HandleOptions.onRtimeout}. */
-  get onRtimeout(): HandleCallback | undefined {
+  /** See {@linkcode HandleOptionsFor.onRtimeout}. */
+  get onRtimeout(): HandleCallbackFor<this> | undefined {
     return coreOf(this).rare?.onRtimeout;
   }
-  set onRtimeout(cb: HandleCallback | undefined) {
+  set onRtimeout(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).setRare("onRtimeout", cb);
   }
 
-  /** See {@linkcode HandleOptions.onWtimeout}. */
-  get onWtimeout(): HandleCallback | undefined {
+  /** See {@linkcode HandleOptionsFor.onWtimeout}. */
+  get onWtimeout(): HandleCallbackFor<this> | undefined {
     return coreOf(this).rare?.onWtimeout;
   }
-  set onWtimeout(cb: HandleCallback | undefined) {
+  set onWtimeout(cb: HandleCallbackFor<this> | undefined) {
     coreOf(this).setRare("onWtimeout", cb);
   }
 
@@ -189,7 +189,7 @@ export class HandleSettings {
     if (coreOf(this).open && coreOf(this).connected) coreOf(this).base.setKeepAlive?.(on);
   }
 
-  /** See {@linkcode HandleOptions.linger}. */
+  /** See {@linkcode HandleOptionsFor.linger}. */
   get linger(): number {
     return coreOf(this).linger;
   }
@@ -197,7 +197,7 @@ export class HandleSettings {
     coreOf(this).setRare("linger", checkTimeout("linger", seconds));
   }
 
-  /** See {@linkcode HandleOptions.autocork}. */
+  /** See {@linkcode HandleOptionsFor.autocork}. */
   get autocork(): boolean {
     return coreOf(this).autocork;
   }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Transport } from "./transport.ts";
+import type { Transport } from "../base/transport.ts";
 
 /**
  * Reads from a `ReadableStream<Uint8Array>` (keeping the rest of a chunk larger than the read

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import { callbackError, HandleError, ioError } from "./errors.ts";
-import type { HandleCallback } from "./options.ts";
-import type { Transport } from "./transport.ts";
+import { callbackError, HandleError, ioError } from "../base/errors.ts";
+import type { HandleCallbackFor } from "./options.ts";
+import type { Transport } from "../base/transport.ts";
 import { WriteQueue } from "./write_queue.ts";
-import { type CodecSettings, withCodecSettings, writeType } from "../codecs/registry.ts";
+import { type CodecSettings, isWriteType, type WriteType } from "../base/codec.ts";
 
 const encoder = new TextEncoder();
 
@@ -21,10 +21,9 @@ function aborted(): HandleError {
 }
 
 /** What the write side needs from its handle. */
-export interface WriteHost {
+export interface WriteHost<H> {
   /** The handle, passed to onDrain. */
-  // deno-lint-ignore no-explicit-any
-  readonly handle: any;
+  readonly handle: H;
   /** Where bytes go: the transport on top. */
   readonly transport: Transport;
   /** Whether the handle is still open (callbacks may run). */
@@ -34,7 +33,7 @@ export interface WriteHost {
   /** While lingering: everything queued has left, or writing failed; close now. */
   lingerEnded(): void;
   /** The current onDrain callback. */
-  readonly onDrain: HandleCallback | undefined;
+  readonly onDrain: HandleCallbackFor<H> | undefined;
   /** onDrain runs when no more than this many bytes are unsent. */
   readonly lowWaterMark: number;
   /** More unsent bytes than this is a fatal `ENOSPC`. */
@@ -68,28 +67,22 @@ export function rawWrite(data: unknown): string | Uint8Array {
 }
 
 /**
- * Encodes a typed `pushWrite` with its registered write type.
+ * Encodes a typed `pushWrite` with its write type.
  *
- * @param type The write type's name.
+ * @param type The write type (its name is looked up by the caller).
  * @param args The type's arguments.
- * @param codecs The handle's codec settings, in force while the type encodes.
+ * @param codecs The handle's codec settings.
  * @returns Bytes the write queue may keep.
- * @throws {TypeError} For an unknown write type, or an encoder that returns no `Uint8Array`.
+ * @throws {TypeError} For something that is no write type, or an encoder that returns no
+ * `Uint8Array`.
  */
-export function encodeTyped(
-  type: unknown,
-  args: unknown[],
-  codecs: CodecSettings | undefined,
-): Uint8Array {
-  if (typeof type !== "string") {
-    throw new TypeError("Cannot write: a typed write needs the type name first");
+export function encodeTyped(type: unknown, args: unknown[], codecs: CodecSettings): Uint8Array {
+  if (!isWriteType(type)) {
+    throw new TypeError("Cannot write: expected a string, a Uint8Array or a write type");
   }
-  const encode = writeType(type);
-  const bytes = codecs === undefined
-    ? encode(...(args as never[]))
-    : withCodecSettings(codecs, () => encode(...(args as never[])));
+  const bytes = (type as WriteType<unknown[]>).encoder(codecs, ...args);
   if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`Cannot write: write type "${type}" did not return a Uint8Array`);
+    throw new TypeError(`Cannot write: write type "${type.typeName}" did not return a Uint8Array`);
   }
   return bytes;
 }
@@ -99,8 +92,8 @@ export function encodeTyped(
  * before its first write, so everything pushed in one synchronous block leaves in one write
  * (no Nagle delay between a header and its payload).
  */
-export class WriteSide {
-  readonly #host: WriteHost;
+export class WriteSide<H> {
+  readonly #host: WriteHost<H>;
   readonly #wq = new WriteQueue();
   #writing = false;
   /** Whether a batch is being written by the loop (flushes wait for it). */
@@ -114,7 +107,7 @@ export class WriteSide {
   #drainWaiters: { resolve: () => void; reject: (e: HandleError) => void }[] | undefined =
     undefined;
 
-  constructor(host: WriteHost) {
+  constructor(host: WriteHost<H>) {
     this.#host = host;
   }
 

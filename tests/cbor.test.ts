@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Handle, HandleError, NEED_MORE, ReadBuffer } from "../mod.ts";
 import {
+  cbor,
   cborDecoder,
   type CborOptions,
   CborTagged,
@@ -492,17 +493,17 @@ Deno.test("cbor: a Handle round trip over loopback with pushWrite, read, pushRea
   const server = new Handle(await accepted, options);
   listener.close();
   const echo = (async () => {
-    for await (const value of server.iterate("cbor")) server.pushWrite("cbor", value);
+    for await (const value of server.iterate(cbor)) server.pushWrite(cbor, value);
   })();
-  for (const v of values) client.pushWrite("cbor", v);
-  assert.deepEqual(await client.read("cbor"), values[0]);
+  for (const v of values) client.pushWrite(cbor, v);
+  assert.deepEqual(await client.read(cbor), values[0]);
   const viaCallback = await new Promise<unknown>((resolve) =>
-    client.pushRead("cbor", (_h, value) => resolve(value))
+    client.pushRead(cbor, (_h, value) => resolve(value))
   );
   assert.deepEqual(viaCallback, values[1]);
-  assert.deepEqual(await client.read("cbor", { maxLength: 3 * 1024 * 1024 }), big);
-  assert.deepEqual(await client.read("cbor"), -0.5);
-  assert.equal(await client.read("cbor"), "last");
+  assert.deepEqual(await client.read(cbor, { maxLength: 3 * 1024 * 1024 }), big);
+  assert.deepEqual(await client.read(cbor), -0.5);
+  assert.equal(await client.read(cbor), "last");
   client.pushShutdown(); // the server's iteration ends at end of input
   await echo;
   server.destroy();
@@ -514,15 +515,15 @@ Deno.test("cbor: through a Handle, a rejected item is a non-fatal EBADMSG and re
   const { h, peer, close } = await pair();
   await writeAll(peer, concat(hex("82 01 e0"), encodeCbor({ ok: true })));
   await assert.rejects(
-    h.read("cbor"),
+    h.read(cbor),
     (e) => e instanceof HandleError && e.code === "EBADMSG" && !e.fatal,
   );
-  assert.deepEqual(await h.read("cbor"), { ok: true });
+  assert.deepEqual(await h.read(cbor), { ok: true });
   // With a callback: onError hears of the skipped item, the callback gets the next one.
   const errors: string[] = [];
   h.onError = (_h, err) => void errors.push(`${err.code} ${err.fatal}`);
   await writeAll(peer, concat(hex("f8 00"), encodeCbor([2])));
-  const next = await new Promise((resolve) => h.pushRead("cbor", (_h, v) => resolve(v)));
+  const next = await new Promise((resolve) => h.pushRead(cbor, (_h, v) => resolve(v)));
   assert.deepEqual(next, [2]);
   assert.deepEqual(errors, ["EBADMSG false"]);
   await close();
@@ -533,7 +534,7 @@ Deno.test("cbor: through a Handle, maxFrameLength limits items and a cut item at
     const { h, peer, close } = await pair({ maxFrameLength: 64 });
     await writeAll(peer, hex("5a 00010000")); // declares 64 KiB
     await assert.rejects(
-      h.read("cbor"),
+      h.read(cbor),
       (e) => e instanceof HandleError && e.code === "EMSGSIZE" && e.fatal,
     );
     await close();
@@ -542,21 +543,21 @@ Deno.test("cbor: through a Handle, maxFrameLength limits items and a cut item at
     const { h, peer, close } = await pair();
     await writeAll(peer, hex("82 01"));
     peer.close();
-    await assert.rejects(h.read("cbor"), (e) => e instanceof HandleError && e.code === "EPIPE");
+    await assert.rejects(h.read(cbor), (e) => e instanceof HandleError && e.code === "EPIPE");
     await close();
   }
 });
 
 /** Never called: only type-checked (deno check runs on tests/). */
 export function typedUsage(h: Handle): void {
-  h.pushRead("cbor", (_h, value: unknown) => void value);
-  h.pushRead("cbor", { maxLength: 10, byteKeys: "bytes" }, (_h, value) => void value);
-  h.pushWrite("cbor", { any: ["value", 1n, new Uint8Array()] });
-  void h.read("cbor");
+  h.pushRead(cbor, (_h, value: unknown) => void value);
+  h.pushRead(cbor, { maxLength: 10, byteKeys: "bytes" }, (_h, value) => void value);
+  h.pushWrite(cbor, { any: ["value", 1n, new Uint8Array()] });
+  void h.read(cbor);
   // @ts-expect-error the cbor read type takes options, not a number
-  h.pushRead("cbor", 5, () => {});
+  h.pushRead(cbor, 5, () => {});
   // @ts-expect-error byteKeys is "text" or "bytes"
-  h.pushRead("cbor", { byteKeys: "utf8" }, () => {});
+  h.pushRead(cbor, { byteKeys: "utf8" }, () => {});
   // @ts-expect-error the cbor write type takes one value
-  h.pushWrite("cbor", 1, 2);
+  h.pushWrite(cbor, 1, 2);
 }

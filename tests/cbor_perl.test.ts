@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle } from "../mod.ts";
-import { CborTagged } from "../codecs/cbor.ts";
+import { cbor, CborTagged } from "../codecs/cbor.ts";
 
 const PEER = new URL("./fixtures/anyevent_cbor.pl", import.meta.url).pathname;
 const MIB = 1024 * 1024;
@@ -31,8 +31,8 @@ async function withPerlPeer(coder: Coder, talk: (h: Handle) => Promise<void>): P
   let failure: unknown;
   try {
     await talk(h);
-    h.pushWrite("cbor", ["quit"]);
-    assert.equal(await h.read("cbor"), "bye");
+    h.pushWrite(cbor, ["quit"]);
+    assert.equal(await h.read(cbor), "bye");
   } catch (e) {
     failure = e; // reported before the peer's exit status, which it usually causes
   }
@@ -48,9 +48,9 @@ for (const coder of CODERS) {
   Deno.test(`perl cbor (${coder} coder): values built in Perl decode to what they mean`, async () => {
     await withPerlPeer(coder, async (h) => {
       for (const name of ["scalars", "latin1", "tagged", "big"]) {
-        h.pushWrite("cbor", ["send", name]);
+        h.pushWrite(cbor, ["send", name]);
       }
-      assert.deepEqual(await h.read("cbor"), {
+      assert.deepEqual(await h.read(cbor), {
         x: 1,
         ints: [0, 23, 24, 255, 65536, -1, -25, 2147483648, 2n ** 64n - 1n, -(2n ** 63n)],
         floats: [1.5, 0.1, -2.25e300],
@@ -64,7 +64,7 @@ for (const coder of CODERS) {
       // Keys that are not UTF-8: the default coder sends the Latin-1 bytes of "über", which
       // stay bytes, so the map is a Map; text_keys sends text.
       assert.deepEqual(
-        await h.read("cbor"),
+        await h.read(cbor),
         coder === "default"
           ? new Map<unknown, unknown>([
             [latin1("\xfcber"), 1],
@@ -73,11 +73,11 @@ for (const coder of CODERS) {
           ])
           : { über: 1, café: latin1("caf\xe9"), "☺": 2 },
       );
-      assert.deepEqual(await h.read("cbor"), [
+      assert.deepEqual(await h.read(cbor), [
         new CborTagged(1000, latin1("x")),
         2n ** 70n,
       ]);
-      assert.deepEqual(await h.read("cbor"), {
+      assert.deepEqual(await h.read(cbor), {
         bytes: new Uint8Array(MIB).fill(0xff),
         text: "é".repeat(MIB / 2),
       });
@@ -86,7 +86,7 @@ for (const coder of CODERS) {
 
   Deno.test(`perl cbor (${coder} coder): AnyEvent decodes what this library encodes`, async () => {
     await withPerlPeer(coder, async (h) => {
-      h.pushWrite("cbor", [
+      h.pushWrite(cbor, [
         "describe",
         {
           text: "é",
@@ -105,7 +105,7 @@ for (const coder of CODERS) {
         },
       ]);
       const key = (k: string) => ["text", k];
-      assert.deepEqual(await h.read("cbor"), [
+      assert.deepEqual(await h.read(cbor), [
         "map",
         [
           [key("arr"), ["array", [["int", "1"], ["array", []]]]],
@@ -148,9 +148,9 @@ for (const coder of CODERS) {
       [{ big, text: "é😀".repeat(100_000) }, undefined],
     ];
     await withPerlPeer(coder, async (h) => {
-      for (const [sent] of cases) h.pushWrite("cbor", ["echo", sent]);
+      for (const [sent] of cases) h.pushWrite(cbor, ["echo", sent]);
       for (const [sent, back] of cases) {
-        assert.deepEqual(await h.read("cbor"), back === undefined ? sent : back);
+        assert.deepEqual(await h.read(cbor), back === undefined ? sent : back);
       }
     });
   });

@@ -78,18 +78,15 @@ Deno.test("errors: a throwing callback is a fatal ECALLBACK with the thrown erro
 });
 
 Deno.test("errors: a decoder that consumes and returns NEED_MORE is an EINVAL", async () => {
-  const { registerReadType, NEED_MORE } = await import("../mod.ts");
-  registerReadType(
-    "test-broken" as never,
-    (() => ({
-      decode(buf: { consume(n: number): void; length: number }) {
-        if (buf.length > 0) buf.consume(1);
-        return NEED_MORE;
-      },
-    })) as never,
-  );
+  const { defineReadType, NEED_MORE } = await import("../mod.ts");
+  const broken = defineReadType("test-broken", () => ({
+    decode(buf) {
+      if (buf.length > 0) buf.consume(1);
+      return NEED_MORE;
+    },
+  }));
   const p = await pair();
-  const read = (p.h.read as (t: string) => Promise<unknown>)("test-broken");
+  const read = p.h.read(broken);
   await writeAll(p.peer, "ab");
   await assert.rejects(read, isCode("EINVAL"));
   await p.close();

@@ -32,7 +32,7 @@ import {
   ReadBuffer,
   regexDecoder,
 } from "../mod.ts";
-import { cborDecoder, encodeCbor } from "../codecs/cbor.ts";
+import { cbor, cborDecoder, encodeCbor } from "../codecs/cbor.ts";
 import {
   assertFdsBack,
   describe,
@@ -248,7 +248,7 @@ const SPECS: Spec[] = [
     codes: ["EMSGSIZE", "EBADMSG"],
     bound: () => MAX,
     check: () => {},
-    iterate: (h) => h.iterate("cbor", { maxLength: MAX, maxDepth: 16 }),
+    iterate: (h) => h.iterate(cbor, { maxLength: MAX, maxDepth: 16 }),
   },
 ];
 
@@ -729,7 +729,7 @@ Deno.test("hostile: a complete 400,000-deep JSON array is decoded or rejected as
 
 Deno.test("hostile: a 400,000-deep CBOR array fails with EMSGSIZE at maxDepth", async () => {
   const r = await attack({
-    read: (h) => h.read("cbor"),
+    read: (h) => h.read(cbor),
     head: new Uint8Array(DEEP).fill(0x81),
   });
   assertFailed(r, "EMSGSIZE", DEEP + MAX_READ);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle } from "../mod.ts";
-import { encodeResp, respDecoder, RespError, type RespValue } from "../examples/resp.ts";
+import { encodeResp, resp, respDecoder, RespError, type RespValue } from "../examples/resp.ts";
 import { concat, sameEverySplit, utf8 } from "./_split.ts";
 
 Deno.test("resp: every kind of value decodes the same at every split point", () => {
@@ -37,21 +37,21 @@ Deno.test("resp: a Handle sends commands and reads replies with the typed resp t
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const server = (async () => {
     const h = new Handle(await listener.accept());
-    for await (const command of h.iterate("resp")) {
+    for await (const command of h.iterate(resp)) {
       const [name, ...args] = (command as Uint8Array[]).map((b) => new TextDecoder().decode(b));
       if (name === "PING") h.pushWrite(utf8("+PONG\r\n"));
-      else if (name === "ECHO") h.pushWrite("resp", args[0]);
-      else if (name === "MGET") h.pushWrite("resp", [1, null, ["nested", new RespError("E")]]);
-      else h.pushWrite("resp", new RespError(`ERR unknown command '${name}'`));
+      else if (name === "ECHO") h.pushWrite(resp, args[0]);
+      else if (name === "MGET") h.pushWrite(resp, [1, null, ["nested", new RespError("E")]]);
+      else h.pushWrite(resp, new RespError(`ERR unknown command '${name}'`));
     }
     h.destroy();
   })();
   const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-  h.pushWrite("resp", ["PING"]);
-  h.pushWrite("resp", ["ECHO", "hé"]);
+  h.pushWrite(resp, ["PING"]);
+  h.pushWrite(resp, ["ECHO", "hé"]);
   h.pushWrite(concat(encodeResp(["MGET", "a"]), encodeResp(["NOPE"])));
   const replies: RespValue[] = [];
-  for (let i = 0; i < 4; i++) replies.push(await h.read("resp"));
+  for (let i = 0; i < 4; i++) replies.push(await h.read(resp));
   assert.deepEqual(replies, [
     "PONG",
     utf8("hé"),

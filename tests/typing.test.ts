@@ -4,32 +4,88 @@
  * confirms the file loads.
  */
 import assert from "node:assert/strict";
-import type { Handle } from "../mod.ts";
-import "../examples/resp.ts";
+import {
+  chunk,
+  type Handle,
+  json,
+  line,
+  netstring,
+  packstring,
+  type ReadCallback,
+  regex,
+  tlsAutostart,
+} from "../mod.ts";
+import { resp, type RespValue } from "../examples/resp.ts";
 
 /** Never called: only type-checked. */
 export function typedUsage(h: Handle): void {
-  h.pushRead("line", (_h, line: string, eol: string) => void [line, eol]);
+  // By value: the arguments and the callback follow from the type.
+  h.pushRead(line, (_h, text: string, eol: string) => void [text, eol]);
+  h.pushRead(line, "\r\n", (_h, text) => void text.toUpperCase());
+  h.pushRead(line({ maxLength: 80 }), (_h, text, eol) => void (text + eol));
+  h.pushRead(chunk, 4, (_h, bytes: Uint8Array) => void bytes);
+  h.pushRead(chunk(4), (_h, bytes) => void bytes.byteLength);
+  h.unshiftRead(netstring, { maxLength: 10 }, (_h, payload: Uint8Array) => void payload);
+  h.pushRead(regex, /\r\n/, undefined, /^\s+/, (_h, data, match) => void [data, match.index]);
+  h.pushRead(tlsAutostart, "accept");
+  h.pushRead(tlsAutostart, (_h, started: boolean) => void started);
+  h.pushRead(resp, (_h, value: RespValue) => void value);
+  h.pushWrite(resp, ["PING"]);
+  h.pushWrite(json, { any: "value" });
+  h.pushWrite(netstring, new Uint8Array());
+  h.pushWrite(packstring, "N", "payload");
+  const text: Promise<string> = h.read(line);
+  const bytes: Promise<Uint8Array> = h.read(chunk, 3, { signal: AbortSignal.timeout(10) });
+  const value: Promise<RespValue> = h.read(resp);
+  for (const _ of [text, bytes, value]) void _;
+  const lines: AsyncIterator<string> = h.iterate(line);
+  const frames: AsyncIterator<Uint8Array> = h.iterate(netstring({ maxLength: 10 }));
+  void [lines, frames];
+  const onLine: ReadCallback<typeof line> = (_h, l, e) => void (l + e);
+  const onNamed: ReadCallback<"line"> = onLine;
+  h.pushRead(line, onNamed);
+
+  // By AnyEvent's name: the same types for the built-ins.
+  h.pushRead("line", (_h, text: string, eol: string) => void [text, eol]);
   h.pushRead("chunk", 4, (_h, bytes: Uint8Array) => void bytes);
   h.pushRead("netstring", { maxLength: 10 }, (_h, payload: Uint8Array) => void payload);
-  h.pushRead("resp", (_h, value) => void value);
-  h.pushWrite("resp", ["PING"]);
+  h.pushRead("tls_autostart", "accept");
   h.pushWrite("json", { any: "value" });
+  const named: Promise<string> = h.read("line");
+  void named;
 
   // @ts-expect-error chunk takes a number, not a string
-  h.pushRead("chunk", "4", (_h: Handle, bytes: Uint8Array) => void bytes);
+  h.pushRead(chunk, "4", (_h: Handle, bytes: Uint8Array) => void bytes);
   // @ts-expect-error the line callback gets strings, not bytes
-  h.pushRead("line", (_h: Handle, line: Uint8Array) => void line);
+  h.pushRead(line, (_h: Handle, text: Uint8Array) => void text);
+  // @ts-expect-error line needs a callback (it cannot go without one)
+  h.pushRead(line, "\n");
+  // @ts-expect-error line is no write type
+  h.pushWrite(line, "x");
+  // @ts-expect-error netstring writes strings or bytes
+  h.pushWrite(netstring, 5);
+  // @ts-expect-error read(chunk) needs its length
+  void h.read(chunk);
+  // @ts-expect-error a bound chunk takes no more arguments
+  void h.read(chunk(4), 4);
+  // @ts-expect-error the resp read type takes options, not a number
+  h.pushRead(resp, 5, () => {});
+  // @ts-expect-error resp cannot write a boolean
+  h.pushWrite(resp, true);
+  // @ts-expect-error read(line) gives a string
+  const wrong: Promise<Uint8Array> = h.read(line);
+  void wrong;
+
+  // @ts-expect-error chunk takes a number, not a string (by name)
+  h.pushRead("chunk", "4", (_h: Handle, bytes: Uint8Array) => void bytes);
+  // @ts-expect-error the line callback gets strings (by name)
+  h.pushRead("line", (_h: Handle, text: Uint8Array) => void text);
   // @ts-expect-error no read type is called "lines"
   h.pushRead("lines", () => {});
-  // @ts-expect-error the resp read type takes options, not a number
-  h.pushRead("resp", 5, () => {});
   // @ts-expect-error no write type is called "xml"
   h.pushWrite("xml", "<a/>");
   // @ts-expect-error packstring needs its format first
   h.pushWrite("packstring", new Uint8Array());
-  // @ts-expect-error resp cannot write a boolean
-  h.pushWrite("resp", true);
   // @ts-expect-error read("chunk") needs its length
   void h.read("chunk");
 }

@@ -15,9 +15,14 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
-import { type Decoder, NEED_MORE } from "../codecs/decoder.ts";
-import { registerReadType } from "../codecs/registry.ts";
+import type { ReadBuffer } from "../base/buffer.ts";
+import { type Decoder, NEED_MORE } from "../base/decoder.ts";
+import {
+  defineReadType,
+  type ReadType,
+  type UncalledReadType,
+  withUncalled,
+} from "../base/codec.ts";
 import type { TlsOptions } from "./options.ts";
 
 /** What `tls_detect` delivers: `["accept", major, minor]` for TLS, `[null]` for plaintext. */
@@ -131,40 +136,84 @@ class AutostartDecoder implements Decoder<boolean> {
   }
 }
 
-registerReadType("tls_detect", tlsDetectDecoder, { spread: true });
-
-registerReadType(
-  "tls_autostart",
-  (first?: TlsOptions | "accept", mode?: "accept") =>
-    new AutostartDecoder(autostartOptions(first, mode)),
-  {
-    callbackOptional: true,
-    // deno-lint-ignore no-explicit-any
-    act(h: any, started, decoder) {
-      if (started === true) h.starttls("accept", (decoder as AutostartDecoder).options);
-    },
-  },
-);
-
-declare module "../codecs/registry.ts" {
-  interface ReadTypes {
-    /**
-     * `pushRead("tls_detect", (h, detect, major, minor) => ...)`: whether the peer is starting
-     * TLS; consumes nothing.
-     */
-    tls_detect: {
-      args: [];
-      values: [detect: "accept" | null, major: number | undefined, minor: number | undefined];
-    };
-    /**
-     * `pushRead("tls_autostart", [tlsOptions,] (h, started) => ...)`: starts TLS as the server
-     * if the peer is starting TLS, else leaves the plaintext to the next reader.
-     */
-    tls_autostart: {
-      args: [] | [options: TlsOptions];
-      values: [started: boolean];
-      /** AnyEvent's form: `pushRead("tls_autostart", [tlsOptions,] "accept")`. */
-      uncalled: [mode: "accept"] | [options: TlsOptions, mode: "accept"];
-    };
-  }
+/** What `tlsAutostart`'s action needs of the handle: its `starttls`. */
+export interface StartsTls {
+  /**
+   * Starts TLS on the connection.
+   *
+   * @param mode The side to take.
+   * @param options The TLS options.
+   */
+  starttls(mode: "accept", options?: TlsOptions): unknown;
 }
+
+/** The type of {@linkcode tlsDetect}. */
+export type TlsDetectType = ReadType<[], TlsDetection, true>;
+
+/**
+ * The `tls_detect` read type: `h.pushRead(tlsDetect, (h, detect, major, minor) => ...)`,
+ * whether the peer is starting TLS (see {@linkcode detectTls}); it consumes nothing.
+ *
+ * @example Telling plaintext from TLS
+ * ```ts
+ * import { Handle, tlsDetect } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("EHLO x\r\n"));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.equal(await h.read(tlsDetect), null);
+ * assert.equal(h.rbuf.text(), "EHLO x\r\n");
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const tlsDetect: TlsDetectType = defineReadType("tls_detect", () => tlsDetectDecoder(), {
+  spread: true,
+});
+
+/** The type of {@linkcode tlsAutostart}. */
+export type TlsAutostartType =
+  & ReadType<[] | [options: TlsOptions], boolean, false, StartsTls>
+  & UncalledReadType<[mode: "accept"] | [options: TlsOptions, mode: "accept"]>;
+
+/**
+ * The `tls_autostart` read type: `h.pushRead(tlsAutostart, [tlsOptions,] (h, started) =>
+ * ...)` starts TLS as the server if the peer is starting TLS, else leaves the plaintext to the
+ * next reader. AnyEvent's form, `h.pushRead(tlsAutostart, [tlsOptions,] "accept")`, needs no
+ * callback.
+ *
+ * @example Serving plaintext and TLS on one port
+ * ```ts
+ * import { Handle, tlsAutostart } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const peer = listener.accept().then(async (conn) => {
+ *   await conn.write(new TextEncoder().encode("plain\n"));
+ *   return conn;
+ * });
+ * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+ * assert.equal(await h.read(tlsAutostart), false);
+ * h.destroy();
+ * (await peer).close();
+ * listener.close();
+ * ```
+ */
+export const tlsAutostart: TlsAutostartType = withUncalled(
+  defineReadType(
+    "tls_autostart",
+    (_settings, options?: TlsOptions) => new AutostartDecoder(autostartOptions(options)),
+    {
+      act(h: StartsTls, started, decoder) {
+        if (started === true) h.starttls("accept", (decoder as AutostartDecoder).options);
+      },
+    },
+  ),
+  (_settings, first: TlsOptions | "accept", mode?: "accept") =>
+    new AutostartDecoder(autostartOptions(first, mode)),
+);

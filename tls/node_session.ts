@@ -6,7 +6,7 @@
  * @module
  */
 import * as tls from "node:tls";
-import { HandleError } from "../handle/errors.ts";
+import { HandleError } from "../base/errors.ts";
 import { clientCertProblem } from "./client_cert.ts";
 import {
   type SniCertificate,

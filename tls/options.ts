@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HandleError } from "../handle/errors.ts";
+import { HandleError } from "../base/errors.ts";
 
 /** Which side of the handshake this end plays: `"connect"` (client) or `"accept"` (server). */
 export type TlsMode = "connect" | "accept";

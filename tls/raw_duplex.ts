@@ -5,7 +5,7 @@
  * @module
  */
 import { Duplex } from "node:stream";
-import type { Transport } from "../handle/transport.ts";
+import type { Transport } from "../base/transport.ts";
 import { recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { callbackError, type HandleError } from "../handle/errors.ts";
-import type { LayerContext, Transport, TransportLayer } from "../handle/transport.ts";
+import { callbackError, type HandleError } from "../base/errors.ts";
+import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
 import { checkTlsMode, mergeTlsOptions, type TlsMode, type TlsOptions } from "./options.ts";
 import { TlsTransport } from "./tls_transport.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { HandleError } from "../handle/errors.ts";
-import type { LayerContext, Transport, TransportLayer } from "../handle/transport.ts";
+import type { HandleError } from "../base/errors.ts";
+import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
 import { tlsError, type TlsMode, type TlsOptions } from "./options.ts";
 import type { RawDuplex, TLSSocket } from "./node_session.ts";
 

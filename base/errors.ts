@@ -109,6 +109,9 @@ const DENO_ERROR_CODES: [new (...args: never[]) => Error, HandleErrorCode][] = [
  * const err = ioError(new Deno.errors.ConnectionReset("reset by peer"), "read");
  * assert.equal(err.code, "ECONNRESET");
  * assert.equal(err.message, "Cannot read: reset by peer");
+ * // A socket closed under the handle reads as a reset, and writes as a broken pipe.
+ * assert.equal(ioError(new Deno.errors.BadResource("closed"), "read").code, "ECONNRESET");
+ * assert.equal(ioError(new Deno.errors.BadResource("closed"), "write").code, "EPIPE");
  * ```
  */
 export function ioError(cause: unknown, action: string): HandleError {
@@ -119,6 +122,14 @@ export function ioError(cause: unknown, action: string): HandleError {
       code = mapped;
       break;
     }
+  }
+  if (
+    code === "EIO" &&
+    (cause instanceof Deno.errors.BadResource || cause instanceof Deno.errors.Interrupted)
+  ) {
+    // The socket was closed under the handle (`conn.close()` elsewhere): to the handle, the
+    // connection is gone as if reset, and writing to it is a broken pipe.
+    code = action === "write" ? "EPIPE" : "ECONNRESET";
   }
   if (code === "EIO" && cause instanceof Error) {
     const errno = (cause as { code?: unknown }).code;

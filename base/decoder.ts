@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ReadBuffer } from "../handle/buffer.ts";
+import type { ReadBuffer } from "./buffer.ts";
 
 /**
  * What a decoder returns when the buffer does not hold a whole frame yet. A unique symbol,
