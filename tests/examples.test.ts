@@ -1,6 +1,6 @@
 /**
- * The examples, run: examples/grep.ts as a child process fed on stdin (its output and its exit
- * codes 0, 1 and 2), and examples/rpc.ts, its server and client in this process (pipelined
+ * The examples, run: examples/grep.ts as a child process fed on stdin (its output, its exit
+ * codes 0, 1 and 2, and a quiet exit when its reader stops early), and examples/rpc.ts, its server and client in this process (pipelined
  * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
  * a sleep short), its client as a child process, and its demo's transcript.
  *
@@ -80,6 +80,38 @@ Deno.test("examples/grep: a missing or invalid pattern is exit 2 with a message"
   assert.equal(invalid.code, 2);
   assert.equal(invalid.stdout, "");
   assert.match(invalid.stderr, /^grep: invalid pattern "\(unclosed": /);
+});
+
+Deno.test("examples/grep: a reader that stops early (| head) ends it quietly with exit 0", async () => {
+  const timeout = AbortSignal.timeout(60_000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", GREP, "match"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: timeout,
+  }).spawn();
+  // 16 MB of matching lines: far more than a pipe holds, so grep is still writing when the
+  // reader goes away, and its next write fails with EPIPE.
+  const line = new TextEncoder().encode("a matching line\n".repeat(4096));
+  const feeding = (async () => {
+    const writer = child.stdin.getWriter();
+    try {
+      for (let i = 0; i < 256; i++) await writer.write(line);
+      await writer.close();
+    } catch { /* grep exited before reading it all: that is the point */ }
+  })();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  assert.ok(!first.done && first.value.length > 0, "grep wrote its first matches");
+  assert.match(new TextDecoder().decode(first.value), /^a matching line\n/);
+  await reader.cancel(); // closes our end of the pipe, as head does after its lines
+  const status = await child.status;
+  await feeding;
+  assert.equal(await stderr, "", "no error message");
+  assert.equal(status.signal, null);
+  assert.equal(status.code, 0);
 });
 
 Deno.test("examples/rpc: pipelined calls are answered as they finish and matched by id", async () => {
