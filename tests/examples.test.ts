@@ -2,7 +2,9 @@
  * The examples, run: examples/grep.ts as a child process fed on stdin (its output, its exit
  * codes 0, 1 and 2, and a quiet exit when its reader stops early), and examples/rpc.ts, its server and client in this process (pipelined
  * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
- * a sleep short), its client as a child process, and its demo's transcript.
+ * a sleep short), its client as a child process, and its demo's transcript; and
+ * examples/smtp_starttls.ts in `--serve` mode, with a real swaks as the client (plaintext and
+ * STARTTLS).
  *
  *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
  */
@@ -12,6 +14,8 @@ import { RpcClient, RpcError, startRpcServer } from "../examples/rpc.ts";
 
 const GREP = new URL("../examples/grep.ts", import.meta.url).pathname;
 const RPC = new URL("../examples/rpc.ts", import.meta.url).pathname;
+const SMTP = new URL("../examples/smtp_starttls.ts", import.meta.url).pathname;
+const CA = new URL("./certs/ca.pem", import.meta.url).pathname;
 
 interface Run {
   code: number;
@@ -237,5 +241,119 @@ Deno.test("examples/rpc: the demo's transcript", async () => {
       "rpc: done",
       "",
     ].join("\n"),
+  );
+});
+
+Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgrades with --tls", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", "--allow-read", SMTP, "--serve", "0"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const out = Handle.fromStreams(child.stdout, new WritableStream());
+  let port = "";
+  /** Runs swaks against the server, with its usual output (stdout and stderr) as lines. */
+  const swaksRun = async (...extra: string[]) => {
+    const r = await new Deno.Command("swaks", {
+      args: [
+        ...["--server", `127.0.0.1:${port}`, "--helo", "client.example", "--timeout", "20"],
+        ...["--from", "alice@example.com", "--to", "bob@example.com", ...extra],
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new Error("This test needs swaks on PATH: apt-get install swaks");
+    });
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    return { code: r.code, lines: text.split("\n") };
+  };
+  try {
+    const first = await out.read("line");
+    port = /^smtp: listening on 127\.0\.0\.1:(\d+)$/.exec(first)?.[1] ?? "";
+    assert.notEqual(port, "", `the first line gives the port: "${first}"`);
+
+    // Plaintext: the EHLO reply offers STARTTLS, and mail is refused until TLS.
+    const hello = await swaksRun("--quit-after", "EHLO");
+    assert.equal(hello.code, 0, hello.lines.join("\n"));
+    for (
+      const line of [
+        "<-  220 localhost ESMTP",
+        " -> EHLO client.example",
+        "<-  250-localhost Hello client.example",
+        "<-  250-STARTTLS",
+        "<-  250 8BITMIME",
+        " -> QUIT",
+        "<-  221 localhost closing connection",
+      ]
+    ) assert.ok(hello.lines.includes(line), `"${line}" in\n${hello.lines.join("\n")}`);
+    const plain = await swaksRun();
+    assert.equal(plain.code, 23, "swaks' code for an error in the MAIL transaction");
+    assert.ok(plain.lines.includes("<** 530 Must issue a STARTTLS command first"));
+
+    // --tls: STARTTLS, the certificate checked against the test CA, the message over TLS.
+    const tls = await swaksRun("--tls", "--tls-verify", "--tls-ca-path", CA);
+    assert.equal(tls.code, 0, tls.lines.join("\n"));
+    const expected = [
+      "<-  250-STARTTLS",
+      " -> STARTTLS",
+      "<-  220 Ready to start TLS",
+      '=== TLS peer DN="/CN=localhost"',
+      " ~> EHLO client.example",
+      "<~  250-localhost Hello client.example",
+      "<~  250 8BITMIME",
+      " ~> MAIL FROM:<alice@example.com>",
+      "<~  250 OK",
+      " ~> RCPT TO:<bob@example.com>",
+      "<~  250 OK",
+      " ~> DATA",
+      "<~  354 End data with <CR><LF>.<CR><LF>",
+      " ~> .",
+      "<~  250 OK: queued as 1",
+      " ~> QUIT",
+      "<~  221 localhost closing connection",
+    ];
+    // In this order, and with no STARTTLS offered over TLS.
+    let at = 0;
+    for (const line of expected) {
+      const found = tls.lines.indexOf(line, at);
+      assert.ok(found >= 0, `"${line}" after line ${at} in\n${tls.lines.join("\n")}`);
+      at = found + 1;
+    }
+    assert.ok(tls.lines.some((line) => /^=== TLS started with cipher TLSv1\.[23]:/.test(line)));
+    assert.ok(!tls.lines.includes("<~  250-STARTTLS"));
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has exited already */ }
+  }
+  const log: string[] = [];
+  for await (const line of out.iterate("line")) log.push(line);
+  out.destroy();
+  await out.closed;
+  const status = await child.status;
+  assert.equal(await stderr, "");
+  assert.equal(status.code, 0);
+  // The server's side: three sessions, the refusal in plaintext, the third one upgraded.
+  for (
+    const line of [
+      "[1] C: EHLO client.example",
+      "[2] S: 530 Must issue a STARTTLS command first",
+      "[3] C: STARTTLS",
+      "[3] S: 220 Ready to start TLS",
+      "[3] -- TLS established",
+      "[3] S: 250 OK: queued as 1",
+      "smtp: stopped, 1 message(s) accepted",
+    ]
+  ) assert.ok(log.includes(line), `"${line}" in the server's output\n${log.join("\n")}`);
+  assert.ok(
+    log.some((line) =>
+      /^smtp: message 1 from <alice@example\.com> to <bob@example\.com>, \d+ lines, over TLS: true$/
+        .test(line)
+    ),
   );
 });
