@@ -4,7 +4,7 @@
  * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
  * a sleep short), its client as a child process, and its demo's transcript; and
  * examples/smtp_starttls.ts in `--serve` mode, with a real swaks as the client (plaintext and
- * STARTTLS).
+ * STARTTLS); and the client of examples/resp.ts against a real redis-server of its own.
  *
  *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
  */
@@ -16,6 +16,7 @@ const GREP = new URL("../examples/grep.ts", import.meta.url).pathname;
 const RPC = new URL("../examples/rpc.ts", import.meta.url).pathname;
 const SMTP = new URL("../examples/smtp_starttls.ts", import.meta.url).pathname;
 const CA = new URL("./certs/ca.pem", import.meta.url).pathname;
+const RESP = new URL("../examples/resp.ts", import.meta.url).pathname;
 
 interface Run {
   code: number;
@@ -116,6 +117,122 @@ Deno.test("examples/grep: a reader that stops early (| head) ends it quietly wit
   assert.equal(await stderr, "", "no error message");
   assert.equal(status.signal, null);
   assert.equal(status.code, 0);
+});
+
+/** A port that was free a moment ago (listened on with port 0, then closed). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Whether a redis-server answers an inline PING on 127.0.0.1:`port`. */
+async function answersPing(port: number): Promise<boolean> {
+  let h: Handle | undefined;
+  try {
+    h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }), { timeout: 5 });
+    h.pushWrite("PING\r\n");
+    return await h.read("line") === "+PONG";
+  } catch {
+    return false;
+  } finally {
+    h?.destroy();
+    await h?.closed.catch(() => {});
+  }
+}
+
+/**
+ * Starts a redis-server of its own on a free loopback port, without persistence, and waits
+ * until it answers; tries another port if the one picked was taken in the meantime.
+ */
+async function startRedis(): Promise<{ port: number; stop(): Promise<string> }> {
+  let lastOutput = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = freePort();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("redis-server", {
+        args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new Error("This test needs redis-server on PATH: apt-get install redis-server");
+    }
+    const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
+    let exited = false;
+    const status = child.status.finally(() => exited = true);
+    const stop = async () => {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+      return (await output).join("");
+    };
+    const deadline = Date.now() + 20_000;
+    while (!exited && Date.now() < deadline) {
+      if (await answersPing(port)) return { port, stop };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    lastOutput = await stop();
+    if (!/Address already in use/i.test(lastOutput)) break;
+  }
+  throw new Error(`redis-server did not start:\n${lastOutput}`);
+}
+
+Deno.test("examples/resp: the client against a real redis-server prints each reply, the 100 pipelined INCRs in order", async () => {
+  const redis = await startRedis();
+  try {
+    const r = await run(["--allow-net=127.0.0.1", RESP, `127.0.0.1:${redis.port}`]);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stdout,
+      [
+        "> PING",
+        "PONG",
+        '> SET anyevent-handle:example:greeting "héllo, wörld"',
+        "OK",
+        "> GET anyevent-handle:example:greeting",
+        '"héllo, wörld"',
+        "> SET anyevent-handle:example:counter 0",
+        "OK",
+        "> INCR anyevent-handle:example:counter   (x100, all sent before reading a reply)",
+        "(integer) 1 ... (integer) 100   (100 replies, in order)",
+        "> GET anyevent-handle:example:counter",
+        '"100"',
+        "> INCR anyevent-handle:example:greeting",
+        "(error) ERR value is not an integer or out of range",
+        "> DEL anyevent-handle:example:greeting anyevent-handle:example:counter",
+        "(integer) 2",
+        "> GET anyevent-handle:example:greeting",
+        "(nil)",
+        "",
+      ].join("\n"),
+    );
+    // The port alone means 127.0.0.1; the keys were deleted, so a second run prints the same.
+    const again = await run(["--allow-net=127.0.0.1", RESP, String(redis.port)]);
+    assert.deepEqual(again, r);
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("examples/resp: no server is exit 1 with the reason, a bad address exit 2 with usage", async () => {
+  const port = freePort();
+  const refused = await run(["--allow-net=127.0.0.1", RESP, `127.0.0.1:${port}`]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stdout, "");
+  assert.match(refused.stderr, new RegExp(`^resp: cannot connect to 127\\.0\\.0\\.1:${port}: `));
+  for (const args of [["127.0.0.1:x"], ["host:70000"], ["a", "b"]]) {
+    const usage = await run(["--allow-net=127.0.0.1", RESP, ...args]);
+    assert.deepEqual(usage, {
+      code: 2,
+      stdout: "",
+      stderr: "usage: deno run --allow-net examples/resp.ts [[host:]port]\n",
+    });
+  }
 });
 
 Deno.test("examples/rpc: pipelined calls are answered as they finish and matched by id", async () => {
