@@ -372,6 +372,8 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
   const stderr = new Response(child.stderr).text();
   const out = Handle.fromStreams(child.stdout, new WritableStream());
   let port = "";
+  const log: string[] = [];
+  let status: Deno.CommandStatus;
   /** Runs swaks against the server, with its usual output (stdout and stderr) as lines. */
   const swaksRun = async (...extra: string[]) => {
     const r = await new Deno.Command("swaks", {
@@ -447,12 +449,15 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
     try {
       child.kill("SIGTERM");
     } catch { /* it has exited already */ }
+    // The rest of its output, up to its exit (also when an assertion above failed).
+    try {
+      for await (const line of out.iterate("line")) log.push(line);
+    } finally {
+      out.destroy();
+      await out.closed.catch(() => {});
+      status = await child.status;
+    }
   }
-  const log: string[] = [];
-  for await (const line of out.iterate("line")) log.push(line);
-  out.destroy();
-  await out.closed;
-  const status = await child.status;
   assert.equal(await stderr, "");
   assert.equal(status.code, 0);
   // The server's side: three sessions, the refusal in plaintext, the third one upgraded.
