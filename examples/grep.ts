@@ -9,11 +9,19 @@
  * a run of short lines costs one `TextDecoder` call), and matching lines are queued with
  * `pushWrite`, so the output of one read leaves in one write.
  *
+ * A reader that stops early (`| head`) ends it quietly, with exit code 0. GNU grep is killed
+ * by SIGPIPE there (nothing printed; the shell reports 141), and only when SIGPIPE is ignored
+ * does its write fail with EPIPE, which it reports as `grep: write error: Broken pipe`, exit
+ * code 2. Deno ignores SIGPIPE, so this grep always gets the failed write, as an `EPIPE`
+ * error whose cause is `Deno.errors.BrokenPipe`. It exits 0 without a message, as ripgrep
+ * does in the same situation (its runtime ignores SIGPIPE too): something was written, so a
+ * line matched, which is what 0 means, and the reader having all it wanted is no error.
+ *
  * Like grep, and unlike a queued `line` read, it also takes a last line without a newline
- * (what `onRead` is left with at end of input) and prints it with one. Each line keeps its own end of line (a
- * CRLF file stays CRLF); the pattern sees the line without it. Lines may be of any length
- * (memory holds the longest one); input that is not UTF-8 is decoded with U+FFFD in place of
- * the bad bytes.
+ * (what `onRead` is left with at end of input) and prints it with one. Each line keeps its own
+ * end of line (a CRLF file stays CRLF); the pattern sees the line without it. Lines may be of
+ * any length (memory holds the longest one); input that is not UTF-8 is decoded with U+FFFD in
+ * place of the bad bytes.
  *
  * @module
  */
@@ -55,6 +63,8 @@ const h = new Handle({ reader: Deno.stdin, writer: Deno.stdout }, {
   },
   onEof: () => finished.resolve(),
   onError(_h, err) {
+    // The reader went away (`| head`): stop quietly, as grep does (see the module doc).
+    if (err.code === "EPIPE" && err.cause instanceof Deno.errors.BrokenPipe) Deno.exit(0);
     console.error(`grep: ${err.code}: ${err.message}`);
     Deno.exit(2);
   },

@@ -12,10 +12,15 @@
  * *2\r\n:1\r\n$1\r\nx\r\n  array          -> [1, Uint8Array]; *-1\r\n -> null
  * ```
  *
+ * Run as a program, it is a client for a real Redis server (the client code is at the end of
+ * this file): PING, SET, GET, then 100 INCRs pipelined, printed as redis-cli prints replies.
+ *
+ *     deno run --allow-net examples/resp.ts [[host:]port]    # default 127.0.0.1:6379
+ *
  * @module
  */
 import { type Decoder, HandleError, NEED_MORE, type ReadBuffer } from "../mod.ts";
-import { defineCodec, defineReadType, type ReadType, type WriteType } from "../mod.ts";
+import { defineCodec, defineReadType, Handle, type ReadType, type WriteType } from "../mod.ts";
 
 /** A RESP error reply (`-ERR ...`). */
 export class RespError {
@@ -167,3 +172,101 @@ export const resp: RespType = defineCodec(
   defineReadType("resp", (_settings, options?: RespOptions) => respDecoder(options)),
   (_settings, value: RespValue) => encodeResp(value),
 );
+
+// The client, run as `deno run --allow-net examples/resp.ts [[host:]port]`. It writes and then
+// deletes two keys, anyevent-handle:example:greeting and anyevent-handle:example:counter.
+
+const USAGE = "usage: deno run --allow-net examples/resp.ts [[host:]port]";
+const GREETING = "anyevent-handle:example:greeting";
+const COUNTER = "anyevent-handle:example:counter";
+const PIPELINED = 100;
+
+/** A reply as redis-cli shows it: `OK`, `"text"`, `(integer) 1`, `(nil)`, `(error) ...`. */
+function show(v: RespValue): string {
+  if (v === null) return "(nil)";
+  if (typeof v === "number") return `(integer) ${v}`;
+  if (typeof v === "string") return v;
+  if (v instanceof RespError) return `(error) ${v.message}`;
+  if (v instanceof Uint8Array) return JSON.stringify(new TextDecoder().decode(v));
+  if (v.length === 0) return "(empty array)";
+  return v.map((item, i) => `${i + 1}) ${show(item)}`).join("\n");
+}
+
+/** A command as typed at redis-cli: arguments with spaces or quotes are quoted. */
+function showCommand(args: string[]): string {
+  return args.map((a) => /^[\w:.-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
+}
+
+/** Parses `host:port`, `[v6 address]:port` or `port`; undefined if it is none of them. */
+function parseAddress(text: string): { hostname: string; port: number } | undefined {
+  const m = /^(?:(?:\[([^\]]+)\]|([^:\[\]]+)):)?(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (m === null || port < 1 || port > 65535) return undefined;
+  return { hostname: m[1] ?? m[2] ?? "127.0.0.1", port };
+}
+
+/**
+ * Talks to the server: each command is one `pushWrite(resp, [...])` and its reply one
+ * `read(resp)`; the INCRs are all pushed before the first reply is read, so they leave
+ * together and the server answers them in one stream, in order.
+ */
+async function runClient(
+  hostname: string,
+  port: number,
+  print: (line: string) => void,
+): Promise<void> {
+  const conn = await Deno.connect({ hostname, port }).catch((e) => {
+    throw new Error(`cannot connect to ${hostname}:${port}: ${(e as Error).message}`);
+  });
+  const h = new Handle(conn, { noDelay: true, timeout: 30 });
+  const call = async (...args: string[]): Promise<RespValue> => {
+    print(`> ${showCommand(args)}`);
+    h.pushWrite(resp, args);
+    const reply = await h.read(resp);
+    print(show(reply));
+    return reply;
+  };
+  try {
+    await call("PING");
+    await call("SET", GREETING, "héllo, wörld");
+    await call("GET", GREETING);
+    await call("SET", COUNTER, "0");
+
+    print(`> INCR ${COUNTER}   (x${PIPELINED}, all sent before reading a reply)`);
+    for (let i = 0; i < PIPELINED; i++) h.pushWrite(resp, ["INCR", COUNTER]);
+    const replies: RespValue[] = [];
+    for (let i = 0; i < PIPELINED; i++) replies.push(await h.read(resp));
+    const inOrder = replies.every((r, i) => r === i + 1);
+    if (!inOrder) throw new Error(`unexpected INCR replies: ${replies.map(show).join(", ")}`);
+    print(
+      `${show(replies[0])} ... ${show(replies[PIPELINED - 1])}   (${PIPELINED} replies, in order)`,
+    );
+
+    await call("GET", COUNTER);
+    await call("INCR", GREETING); // an error reply is a value, and the connection goes on
+    await call("DEL", GREETING, COUNTER);
+    await call("GET", GREETING);
+  } finally {
+    h.destroy();
+    await h.closed.catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const address = args.length === 0
+    ? { hostname: "127.0.0.1", port: 6379 }
+    : args.length === 1
+    ? parseAddress(args[0])
+    : undefined;
+  if (address === undefined) {
+    console.error(USAGE);
+    Deno.exit(2);
+  }
+  try {
+    await runClient(address.hostname, address.port, (line) => console.log(line));
+  } catch (e) {
+    console.error(`resp: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -4,6 +4,17 @@
  *
  *     deno run --allow-net --allow-read examples/smtp_starttls.ts
  *
+ * Or the server alone, for a real client such as swaks (`--serve 0` picks a free port; the
+ * first line printed is `smtp: listening on 127.0.0.1:PORT`, then every session's lines):
+ *
+ *     deno run --allow-net --allow-read examples/smtp_starttls.ts --serve 2525
+ *     swaks --server 127.0.0.1:2525 --to bob@example.com --tls
+ *
+ * It serves until SIGINT or SIGTERM, then prints what it accepted and exits 0. Without
+ * `--tls`, swaks gets the `530` for its `MAIL FROM` and exits 23 (its code for an error in the
+ * MAIL transaction): this server takes no mail in plaintext. To check the certificate as
+ * well, add `--tls-verify --tls-ca-path tests/certs/ca.pem`.
+ *
  * The server ({@linkcode startSmtpServer}) greets, advertises `STARTTLS` in its `EHLO` reply,
  * refuses mail (`530`) until the session is encrypted, answers `STARTTLS` with
  * `220 Ready to start TLS` (pushed before `h.starttls("accept", ...)`, so it leaves in
@@ -49,9 +60,10 @@ export interface SmtpServerOptions {
   timeout?: number;
   /**
    * Receives the server's side of every session as text: `C: ` lines received, `S: ` lines
-   * sent, and `-- ` notes (TLS started, errors, closed).
+   * sent, and `-- ` notes (TLS started, errors, closed), with the session's number (1 for the
+   * first connection accepted, and so on; 0 for the listener itself).
    */
-  log?: (line: string) => void;
+  log?: (line: string, session: number) => void;
 }
 
 /** A message the server accepted. */
@@ -103,7 +115,7 @@ const MAX_LINE = 4096;
  * const server = startSmtpServer({
  *   cert: Deno.readTextFileSync("tests/certs/server.pem"),
  *   key: Deno.readTextFileSync("tests/certs/server.key"),
- *   log: (line) => console.log(`server ${line}`),
+ *   log: (line, session) => console.log(`[${session}] ${line}`),
  * });
  * // openssl s_client -connect 127.0.0.1:<port> -starttls smtp -CAfile tests/certs/ca.pem
  * console.log(`listening on 127.0.0.1:${server.port}`);
@@ -120,6 +132,7 @@ export function startSmtpServer(options: SmtpServerOptions): SmtpServer {
   const messages: SmtpMessage[] = [];
   const sessions = new Set<Handle>();
   let closing = false;
+  let accepted = 0;
 
   const acceptLoop = (async () => {
     while (!closing) {
@@ -127,14 +140,14 @@ export function startSmtpServer(options: SmtpServerOptions): SmtpServer {
       try {
         conn = await listener.accept();
       } catch (e) {
-        if (!closing) options.log?.(`-- accept failed: ${(e as Error).message}`);
+        if (!closing) options.log?.(`-- accept failed: ${(e as Error).message}`, 0);
         return;
       }
       if (closing) {
         conn.close();
         return;
       }
-      const h = serveSession(conn, options, messages);
+      const h = serveSession(conn, options, messages, ++accepted);
       sessions.add(h);
       h.closed.catch(() => {}).finally(() => sessions.delete(h));
     }
@@ -160,9 +173,10 @@ function serveSession(
   conn: Deno.TcpConn,
   options: SmtpServerOptions,
   messages: SmtpMessage[],
+  session: number,
 ): Handle {
   const name = options.name ?? "localhost";
-  const log = options.log ?? (() => {});
+  const log = (line: string) => options.log?.(line, session);
   const tlsOptions = { cert: options.cert, key: options.key };
   let tls = false;
   let greeted = false;
@@ -373,14 +387,23 @@ async function runClient(port: number, ca: string, print: (line: string) => void
   }
 }
 
-if (import.meta.main) {
+const USAGE = "usage: deno run --allow-net --allow-read examples/smtp_starttls.ts [--serve PORT]";
+
+/** Reads the test certificates next to this file. */
+function testCertificates(): { ca: string; cert: string; key: string } {
   const certs = new URL("../tests/certs/", import.meta.url);
   const pem = (file: string) => Deno.readTextFileSync(new URL(file, certs));
-  const server = startSmtpServer({ cert: pem("server.pem"), key: pem("server.key") });
+  return { ca: pem("ca.pem"), cert: pem("server.pem"), key: pem("server.key") };
+}
+
+/** The demo: the server on a free port and the client against it, as one transcript. */
+async function demo(): Promise<number> {
+  const { ca, cert, key } = testCertificates();
+  const server = startSmtpServer({ cert, key });
   console.log(`-- SMTP server listening on 127.0.0.1:${server.port} --`);
   let failed = false;
   try {
-    await runClient(server.port, pem("ca.pem"), (line) => console.log(line));
+    await runClient(server.port, ca, (line) => console.log(line));
   } catch (e) {
     console.error(`smtp_starttls: ${(e as Error).message}`);
     failed = true;
@@ -395,5 +418,47 @@ if (import.meta.main) {
         : "") +
       " --",
   );
-  if (failed || server.messages.length !== 1) Deno.exit(1);
+  return failed || server.messages.length !== 1 ? 1 : 0;
+}
+
+/**
+ * The server alone on 127.0.0.1:`port` until SIGINT or SIGTERM, printing its address first
+ * and then every session's lines; at the end, one line per message accepted.
+ */
+async function serve(port: number): Promise<number> {
+  const { cert, key } = testCertificates();
+  const server = startSmtpServer({
+    cert,
+    key,
+    port,
+    log: (line, session) => console.log(`[${session}] ${line}`),
+  });
+  const stop = Promise.withResolvers<void>();
+  const onSignal = () => stop.resolve();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  // Printed once the signals are caught, so whoever reads it may stop the server at once.
+  console.log(`smtp: listening on 127.0.0.1:${server.port}`);
+  await stop.promise;
+  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  await server.close();
+  for (const [i, m] of server.messages.entries()) {
+    console.log(
+      `smtp: message ${i + 1} from <${m.from}> to ${m.to.map((to) => `<${to}>`).join(", ")}, ` +
+        `${m.lines.length} lines, over TLS: ${m.tls}`,
+    );
+  }
+  console.log(`smtp: stopped, ${server.messages.length} message(s) accepted`);
+  return 0;
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  if (args.length === 0) Deno.exit(await demo());
+  const port = /^\d{1,5}$/.test(args[1] ?? "") ? Number(args[1]) : NaN;
+  if (args.length !== 2 || args[0] !== "--serve" || !(port <= 65535)) {
+    console.error(USAGE);
+    Deno.exit(2);
+  }
+  Deno.exit(await serve(port));
 }

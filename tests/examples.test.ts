@@ -1,8 +1,10 @@
 /**
- * The examples, run: examples/grep.ts as a child process fed on stdin (its output and its exit
- * codes 0, 1 and 2), and examples/rpc.ts, its server and client in this process (pipelined
+ * The examples, run: examples/grep.ts as a child process fed on stdin (its output, its exit
+ * codes 0, 1 and 2, and a quiet exit when its reader stops early), and examples/rpc.ts, its server and client in this process (pipelined
  * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
- * a sleep short), its client as a child process, and its demo's transcript.
+ * a sleep short), its client as a child process, and its demo's transcript; and
+ * examples/smtp_starttls.ts in `--serve` mode, with a real swaks as the client (plaintext and
+ * STARTTLS); and the client of examples/resp.ts against a real redis-server of its own.
  *
  *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
  */
@@ -12,6 +14,9 @@ import { RpcClient, RpcError, startRpcServer } from "../examples/rpc.ts";
 
 const GREP = new URL("../examples/grep.ts", import.meta.url).pathname;
 const RPC = new URL("../examples/rpc.ts", import.meta.url).pathname;
+const SMTP = new URL("../examples/smtp_starttls.ts", import.meta.url).pathname;
+const CA = new URL("./certs/ca.pem", import.meta.url).pathname;
+const RESP = new URL("../examples/resp.ts", import.meta.url).pathname;
 
 interface Run {
   code: number;
@@ -80,6 +85,154 @@ Deno.test("examples/grep: a missing or invalid pattern is exit 2 with a message"
   assert.equal(invalid.code, 2);
   assert.equal(invalid.stdout, "");
   assert.match(invalid.stderr, /^grep: invalid pattern "\(unclosed": /);
+});
+
+Deno.test("examples/grep: a reader that stops early (| head) ends it quietly with exit 0", async () => {
+  const timeout = AbortSignal.timeout(60_000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", GREP, "match"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: timeout,
+  }).spawn();
+  // 16 MB of matching lines: far more than a pipe holds, so grep is still writing when the
+  // reader goes away, and its next write fails with EPIPE.
+  const line = new TextEncoder().encode("a matching line\n".repeat(4096));
+  const feeding = (async () => {
+    const writer = child.stdin.getWriter();
+    try {
+      for (let i = 0; i < 256; i++) await writer.write(line);
+      await writer.close();
+    } catch { /* grep exited before reading it all: that is the point */ }
+  })();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  assert.ok(!first.done && first.value.length > 0, "grep wrote its first matches");
+  assert.match(new TextDecoder().decode(first.value), /^a matching line\n/);
+  await reader.cancel(); // closes our end of the pipe, as head does after its lines
+  const status = await child.status;
+  await feeding;
+  assert.equal(await stderr, "", "no error message");
+  assert.equal(status.signal, null);
+  assert.equal(status.code, 0);
+});
+
+/** A port that was free a moment ago (listened on with port 0, then closed). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Whether a redis-server answers an inline PING on 127.0.0.1:`port`. */
+async function answersPing(port: number): Promise<boolean> {
+  let h: Handle | undefined;
+  try {
+    h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }), { timeout: 5 });
+    h.pushWrite("PING\r\n");
+    return await h.read("line") === "+PONG";
+  } catch {
+    return false;
+  } finally {
+    h?.destroy();
+    await h?.closed.catch(() => {});
+  }
+}
+
+/**
+ * Starts a redis-server of its own on a free loopback port, without persistence, and waits
+ * until it answers; tries another port if the one picked was taken in the meantime.
+ */
+async function startRedis(): Promise<{ port: number; stop(): Promise<string> }> {
+  let lastOutput = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = freePort();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("redis-server", {
+        args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new Error("This test needs redis-server on PATH: apt-get install redis-server");
+    }
+    const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
+    let exited = false;
+    const status = child.status.finally(() => exited = true);
+    const stop = async () => {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+      return (await output).join("");
+    };
+    const deadline = Date.now() + 20_000;
+    while (!exited && Date.now() < deadline) {
+      if (await answersPing(port)) return { port, stop };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    lastOutput = await stop();
+    if (!/Address already in use/i.test(lastOutput)) break;
+  }
+  throw new Error(`redis-server did not start:\n${lastOutput}`);
+}
+
+Deno.test("examples/resp: the client against a real redis-server prints each reply, the 100 pipelined INCRs in order", async () => {
+  const redis = await startRedis();
+  try {
+    const r = await run(["--allow-net=127.0.0.1", RESP, `127.0.0.1:${redis.port}`]);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(
+      r.stdout,
+      [
+        "> PING",
+        "PONG",
+        '> SET anyevent-handle:example:greeting "héllo, wörld"',
+        "OK",
+        "> GET anyevent-handle:example:greeting",
+        '"héllo, wörld"',
+        "> SET anyevent-handle:example:counter 0",
+        "OK",
+        "> INCR anyevent-handle:example:counter   (x100, all sent before reading a reply)",
+        "(integer) 1 ... (integer) 100   (100 replies, in order)",
+        "> GET anyevent-handle:example:counter",
+        '"100"',
+        "> INCR anyevent-handle:example:greeting",
+        "(error) ERR value is not an integer or out of range",
+        "> DEL anyevent-handle:example:greeting anyevent-handle:example:counter",
+        "(integer) 2",
+        "> GET anyevent-handle:example:greeting",
+        "(nil)",
+        "",
+      ].join("\n"),
+    );
+    // The port alone means 127.0.0.1; the keys were deleted, so a second run prints the same.
+    const again = await run(["--allow-net=127.0.0.1", RESP, String(redis.port)]);
+    assert.deepEqual(again, r);
+  } finally {
+    await redis.stop();
+  }
+});
+
+Deno.test("examples/resp: no server is exit 1 with the reason, a bad address exit 2 with usage", async () => {
+  const port = freePort();
+  const refused = await run(["--allow-net=127.0.0.1", RESP, `127.0.0.1:${port}`]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stdout, "");
+  assert.match(refused.stderr, new RegExp(`^resp: cannot connect to 127\\.0\\.0\\.1:${port}: `));
+  for (const args of [["127.0.0.1:x"], ["host:70000"], ["a", "b"]]) {
+    const usage = await run(["--allow-net=127.0.0.1", RESP, ...args]);
+    assert.deepEqual(usage, {
+      code: 2,
+      stdout: "",
+      stderr: "usage: deno run --allow-net examples/resp.ts [[host:]port]\n",
+    });
+  }
 });
 
 Deno.test("examples/rpc: pipelined calls are answered as they finish and matched by id", async () => {
@@ -205,5 +358,124 @@ Deno.test("examples/rpc: the demo's transcript", async () => {
       "rpc: done",
       "",
     ].join("\n"),
+  );
+});
+
+Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgrades with --tls", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net=127.0.0.1", "--allow-read", SMTP, "--serve", "0"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const out = Handle.fromStreams(child.stdout, new WritableStream());
+  let port = "";
+  const log: string[] = [];
+  let status: Deno.CommandStatus;
+  /** Runs swaks against the server, with its usual output (stdout and stderr) as lines. */
+  const swaksRun = async (...extra: string[]) => {
+    const r = await new Deno.Command("swaks", {
+      args: [
+        ...["--server", `127.0.0.1:${port}`, "--helo", "client.example", "--timeout", "20"],
+        ...["--from", "alice@example.com", "--to", "bob@example.com", ...extra],
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new Error("This test needs swaks on PATH: apt-get install swaks");
+    });
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    return { code: r.code, lines: text.split("\n") };
+  };
+  try {
+    const first = await out.read("line");
+    port = /^smtp: listening on 127\.0\.0\.1:(\d+)$/.exec(first)?.[1] ?? "";
+    assert.notEqual(port, "", `the first line gives the port: "${first}"`);
+
+    // Plaintext: the EHLO reply offers STARTTLS, and mail is refused until TLS.
+    const hello = await swaksRun("--quit-after", "EHLO");
+    assert.equal(hello.code, 0, hello.lines.join("\n"));
+    for (
+      const line of [
+        "<-  220 localhost ESMTP",
+        " -> EHLO client.example",
+        "<-  250-localhost Hello client.example",
+        "<-  250-STARTTLS",
+        "<-  250 8BITMIME",
+        " -> QUIT",
+        "<-  221 localhost closing connection",
+      ]
+    ) assert.ok(hello.lines.includes(line), `"${line}" in\n${hello.lines.join("\n")}`);
+    const plain = await swaksRun();
+    assert.equal(plain.code, 23, "swaks' code for an error in the MAIL transaction");
+    assert.ok(plain.lines.includes("<** 530 Must issue a STARTTLS command first"));
+
+    // --tls: STARTTLS, the certificate checked against the test CA, the message over TLS.
+    const tls = await swaksRun("--tls", "--tls-verify", "--tls-ca-path", CA);
+    assert.equal(tls.code, 0, tls.lines.join("\n"));
+    const expected = [
+      "<-  250-STARTTLS",
+      " -> STARTTLS",
+      "<-  220 Ready to start TLS",
+      '=== TLS peer DN="/CN=localhost"',
+      " ~> EHLO client.example",
+      "<~  250-localhost Hello client.example",
+      "<~  250 8BITMIME",
+      " ~> MAIL FROM:<alice@example.com>",
+      "<~  250 OK",
+      " ~> RCPT TO:<bob@example.com>",
+      "<~  250 OK",
+      " ~> DATA",
+      "<~  354 End data with <CR><LF>.<CR><LF>",
+      " ~> .",
+      "<~  250 OK: queued as 1",
+      " ~> QUIT",
+      "<~  221 localhost closing connection",
+    ];
+    // In this order, and with no STARTTLS offered over TLS.
+    let at = 0;
+    for (const line of expected) {
+      const found = tls.lines.indexOf(line, at);
+      assert.ok(found >= 0, `"${line}" after line ${at} in\n${tls.lines.join("\n")}`);
+      at = found + 1;
+    }
+    assert.ok(tls.lines.some((line) => /^=== TLS started with cipher TLSv1\.[23]:/.test(line)));
+    assert.ok(!tls.lines.includes("<~  250-STARTTLS"));
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it has exited already */ }
+    // The rest of its output, up to its exit (also when an assertion above failed).
+    try {
+      for await (const line of out.iterate("line")) log.push(line);
+    } finally {
+      out.destroy();
+      await out.closed.catch(() => {});
+      status = await child.status;
+    }
+  }
+  assert.equal(await stderr, "");
+  assert.equal(status.code, 0);
+  // The server's side: three sessions, the refusal in plaintext, the third one upgraded.
+  for (
+    const line of [
+      "[1] C: EHLO client.example",
+      "[2] S: 530 Must issue a STARTTLS command first",
+      "[3] C: STARTTLS",
+      "[3] S: 220 Ready to start TLS",
+      "[3] -- TLS established",
+      "[3] S: 250 OK: queued as 1",
+      "smtp: stopped, 1 message(s) accepted",
+    ]
+  ) assert.ok(log.includes(line), `"${line}" in the server's output\n${log.join("\n")}`);
+  assert.ok(
+    log.some((line) =>
+      /^smtp: message 1 from <alice@example\.com> to <bob@example\.com>, \d+ lines, over TLS: true$/
+        .test(line)
+    ),
   );
 });
