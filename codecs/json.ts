@@ -45,6 +45,8 @@ const NONE = 0;
 const CONTAINER = 1;
 const STRING = 2;
 const SCALAR = 3;
+/** Not a JSON value: skipped up to the next whitespace, `{` or `[` once that arrives. */
+const GARBAGE = 4;
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -149,19 +151,8 @@ export function jsonDecoder(
       else if (b === QUOTE) kind = STRING;
       else if (b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e) {
         kind = SCALAR;
-      } else {
-        let end = i + 1;
-        while (end < length && !isSpace(bytes[end]) && bytes[end] !== 0x7b && bytes[end] !== 0x5b) {
-          end++;
-        }
-        badText(
-          buf,
-          start,
-          end,
-          `Unexpected ${JSON.stringify(String.fromCharCode(b))} where a JSON value should start`,
-        );
-      }
-      if (kind !== SCALAR) {
+      } else kind = GARBAGE;
+      if (kind === CONTAINER || kind === STRING) {
         i++;
         if (kind === CONTAINER) depth = 1;
         else inString = true;
@@ -178,6 +169,9 @@ export function jsonDecoder(
         }
       } else if (kind === SCALAR) {
         if (!isScalarByte(b)) return i;
+      } else if (kind === GARBAGE) {
+        // Skipped whole, however it was split: the same bytes make the same one error.
+        if (i > start && (isSpace(b) || b === 0x7b || b === 0x5b)) garbage(buf, i);
       } else if (b === QUOTE) inString = true;
       else if (b === 0x7b || b === 0x5b) depth++;
       else if (b === 0x7d || b === 0x5d) {
@@ -186,6 +180,7 @@ export function jsonDecoder(
     }
     scanned = i;
     if (atEof && kind === SCALAR) return length;
+    if (atEof && kind === GARBAGE) garbage(buf, length);
     if (i - start > maxLength) {
       throw new HandleError(
         "EMSGSIZE",
@@ -193,6 +188,11 @@ export function jsonDecoder(
       );
     }
     return -1;
+  }
+
+  function garbage(buf: ReadBuffer, end: number): never {
+    const first = String.fromCharCode(buf.at(start)!);
+    badText(buf, start, end, `Unexpected ${JSON.stringify(first)} where a JSON value should start`);
   }
 
   function badText(buf: ReadBuffer, from: number, end: number, why: string): never {

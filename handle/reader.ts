@@ -390,6 +390,10 @@ export class ReadSide<H> {
     }
     if (request.reject !== undefined) {
       this.remove(request);
+      // A promise read or iterator step told of a bad frame at end of input is not then failed
+      // with end of input behind its back: its next read meets the end (non-fatal means the
+      // handle goes on).
+      if (this.#eof) this.#eofHandledByIterator = true;
       request.reject(err);
       // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
       const decoder = request.decoder!;
