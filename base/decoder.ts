@@ -7,7 +7,8 @@ import type { ReadBuffer } from "./buffer.ts";
 
 /**
  * What a decoder returns when the buffer does not hold a whole frame yet. A unique symbol,
- * so that `null`, `undefined` and empty values stay ordinary results.
+ * so that `null`, `undefined` and empty values stay ordinary results; the same in every copy
+ * of the package.
  *
  * @example Checking for NEED_MORE
  * ```ts
@@ -20,7 +21,7 @@ import type { ReadBuffer } from "./buffer.ts";
  * assert.equal(buf.length, 2); // nothing was consumed
  * ```
  */
-export const NEED_MORE: unique symbol = Symbol("NEED_MORE");
+export const NEED_MORE: unique symbol = Symbol.for("@anyevent/handle.NEED_MORE");
 
 /** The type of {@linkcode NEED_MORE}. */
 export type NeedMore = typeof NEED_MORE;

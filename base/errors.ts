@@ -49,6 +49,9 @@ export interface HandleErrorOptions {
   cause?: unknown;
 }
 
+/** Marks handle errors of every copy of the package (see `HandleError[Symbol.hasInstance]`). */
+const BRAND = Symbol.for("@anyevent/handle.HandleError");
+
 /**
  * A failure on a handle: a protocol violation, a limit, an I/O error or a cancellation.
  *
@@ -64,6 +67,18 @@ export interface HandleErrorOptions {
  * ```
  */
 export class HandleError extends Error {
+  /**
+   * Whether `value` is a `HandleError`, made by this copy of the package or another one (a
+   * codec of one version thrown into a handle of another is still understood).
+   *
+   * @param value Anything.
+   * @returns Whether it is a handle error.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null &&
+      (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   /** The errno-style name of the failure. */
   readonly code: HandleErrorCode;
   /** Whether the handle was (or will be) destroyed because of this error. */
@@ -81,6 +96,7 @@ export class HandleError extends Error {
     this.name = "HandleError";
     this.code = code;
     this.fatal = options.fatal ?? true;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

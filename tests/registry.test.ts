@@ -5,6 +5,7 @@ import {
   defineReadType,
   defineWriteType,
   Handle,
+  HandleError,
   json,
   line,
   NEED_MORE,
@@ -152,5 +153,50 @@ Deno.test("values: a write type that returns no bytes, or a non-type, is a TypeE
     assert.equal(a instanceof Handle, true);
   } finally {
     await close();
+  }
+});
+
+Deno.test("values: two copies of the package work together and never clash", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const copy = await Deno.makeTempDir({ prefix: "anyevent-copy-" });
+  try {
+    for (const dir of ["base", "codecs", "handle", "tls"]) {
+      await Deno.mkdir(`${copy}/${dir}`);
+      for await (const entry of Deno.readDir(`${root}${dir}`)) {
+        if (entry.isFile && entry.name.endsWith(".ts") && entry.name !== "cbor.ts") {
+          await Deno.copyFile(`${root}${dir}/${entry.name}`, `${copy}/${dir}/${entry.name}`);
+        }
+      }
+    }
+    await Deno.copyFile(`${root}mod.ts`, `${copy}/mod.ts`);
+    const other: typeof import("../mod.ts") = await import(`file://${copy}/mod.ts`);
+    assert.notEqual(other.line, line);
+    // Each copy has its own names; registering the same name in both is fine.
+    const mine = defineReadType("test-copies", () => ({ decode: () => NEED_MORE }));
+    registerReadType(mine);
+    other.registerReadType(
+      other.defineReadType("test-copies", () => ({ decode: () => NEED_MORE })),
+    );
+    // A value of one copy works on a handle of the other, both ways.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    const a = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+    const b = new other.Handle(await accepted);
+    listener.close();
+    a.pushWrite(other.netstring, "from the other copy");
+    b.pushWrite("back\n");
+    assert.equal(new TextDecoder().decode(await b.read(netstring)), "from the other copy");
+    assert.equal(await a.read(other.line), "back");
+    // The other copy's decoder errors are understood: a bad JSON text is a non-fatal EBADMSG.
+    b.pushWrite("}x [1]");
+    await assert.rejects(a.read(other.json), { code: "EBADMSG", fatal: false });
+    assert.deepEqual(await a.read(other.json), [1]);
+    assert.ok(new other.HandleError("EIO", "x") instanceof HandleError);
+    a.linger = b.linger = 0;
+    a.destroy();
+    b.destroy();
+    await Promise.allSettled([a.closed, b.closed]);
+  } finally {
+    await Deno.remove(copy, { recursive: true });
   }
 });
