@@ -296,14 +296,20 @@ export function withUncalled<
   type: R,
   uncalled: (settings: CodecSettings, ...args: U) => Decoder<unknown>,
 ): R & UncalledReadType<U> {
-  const copy = (...args: unknown[]) => (type as unknown as (...a: unknown[]) => unknown)(...args);
-  return Object.freeze(Object.assign(copy, {
+  return extended(type, { uncalled }) as R & UncalledReadType<U>;
+}
+
+/** A copy of a read type (callable the same way) with more properties. */
+function extended(type: AnyReadType, extra: Record<string, unknown>): unknown {
+  const bind = (...args: unknown[]) => (type as unknown as (...a: unknown[]) => unknown)(...args);
+  const own: Record<string, unknown> = {
     typeName: type.typeName,
     decoder: type.decoder,
     spread: type.spread,
     act: type.act,
-    uncalled,
-  })) as unknown as R & UncalledReadType<U>;
+  };
+  if ("uncalled" in type) own.uncalled = type.uncalled;
+  return Object.freeze(Object.assign(bind, own, extra));
 }
 
 /**
@@ -366,16 +372,7 @@ export function defineCodec<
   read: R,
   encoder: (settings: CodecSettings, ...args: W) => Uint8Array,
 ): R & WriteType<W> {
-  const copy = (...args: unknown[]) => (read as unknown as (...a: unknown[]) => unknown)(...args);
-  const extra: Record<string, unknown> = {
-    typeName: read.typeName,
-    decoder: read.decoder,
-    spread: read.spread,
-    act: read.act,
-    encoder,
-  };
-  if ("uncalled" in read) extra.uncalled = read.uncalled;
-  return Object.freeze(Object.assign(copy, extra)) as unknown as R & WriteType<W>;
+  return extended(read, { encoder }) as R & WriteType<W>;
 }
 
 /**
