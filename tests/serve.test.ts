@@ -102,6 +102,8 @@ Deno.test("serve: a connection over maxConnections is closed at once, without on
   const second = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server) });
   assert.equal((await readAll(second)).length, 0);
   assert.equal(calls, 1);
+  assert.equal(server.stats.overLimit, 1);
+  assert.equal(server.stats.accepted, 2);
   second.close();
   await first[Symbol.asyncDispose]();
   await server.shutdown(1);

@@ -39,8 +39,18 @@ export function openSession(
 ): { socket: tls.TLSSocket; handshake: Promise<void> } {
   const socket = mode === "accept" ? accept(duplex, options) : connect(duplex, options);
   const handshake = new Promise<void>((resolve, reject) => {
+    // A client that leaves before sending a byte never spoke TLS: its connection ended, TLS
+    // did not fail (a health check, a port scan; `Handle.serve` reports neither).
+    const silentClient = () => mode === "accept" && duplex.received === 0;
     const endedEarly = () => {
-      reject(new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"));
+      reject(
+        silentClient()
+          ? new HandleError(
+            "EPIPE",
+            "TLS handshake failed: the client closed the connection before sending anything",
+          )
+          : new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
+      );
     };
     socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
       const problem = mode === "accept" && options.requireClientCert
@@ -50,7 +60,18 @@ export function openSession(
       reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
       socket.destroy();
     });
-    socket.once("error", (e) => reject(tlsError(e, "handshake")));
+    socket.once("error", (e) => {
+      if (!silentClient() || !(e instanceof Deno.errors.ConnectionReset)) {
+        return reject(tlsError(e, "handshake"));
+      }
+      reject(
+        new HandleError(
+          "ECONNRESET",
+          "TLS handshake failed: the client reset the connection before sending anything",
+          { cause: e },
+        ),
+      );
+    });
     socket.once("end", endedEarly);
     socket.once("close", endedEarly);
   });
