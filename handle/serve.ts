@@ -64,7 +64,10 @@ export interface ServeOptions {
    * cloud balancer): it is read before `onConnection`, whose second argument it becomes, and
    * `h.remoteAddr` / `h.localAddr` then report the client's addresses from it. A connection
    * with a bad header, or none within `proxyTimeout`, is closed and never reaches
-   * `onConnection`. Needs the `proxy` read type (`mod.ts` registers it).
+   * `onConnection`; its handle's `onError` is told why: `EBADMSG` from the `proxy` read type,
+   * or a fatal `ETIMEDOUT` (without `onError`, stderr). One that closes before sending a byte
+   * is only counted (`stats.closedWithoutData`). Needs the `proxy` read type (`mod.ts`
+   * registers it).
    *
    * @default {false}
    */
@@ -221,7 +224,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
       try {
         let info: ServedProxyInfo | undefined;
         if (options.proxy) {
-          info = await readProxy(h, conn, proxyTimeout);
+          info = await readProxy(h, conn, proxyTimeout, (err) => report(h, err));
           if (info === undefined) return;
           dataFrom = h.rbuf.consumedTotal;
           const header = info as unknown as ProxyAddresses;
@@ -443,11 +446,16 @@ function report(h: ServedHandle, err: HandleError): void {
   }
 }
 
-/** Reads the PROXY header; `undefined` (and the handle destroyed) if there is no good one. */
+/**
+ * Reads the PROXY header; `undefined` (and the handle destroyed) if there is no good one. No
+ * header within the time is reported as a fatal `ETIMEDOUT`; a bad one, as the `proxy` read
+ * type failed (`EBADMSG`), by the handle itself.
+ */
 async function readProxy(
   h: ServedHandle,
   conn: Deno.Conn,
   timeoutSeconds: number,
+  onTimeout: (err: HandleError) => void,
 ): Promise<ServedProxyInfo | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
@@ -456,6 +464,9 @@ async function readProxy(
   try {
     const info = await Promise.race([h.read("proxy" as never), late]);
     if (info === undefined) {
+      onTimeout(
+        new HandleError("ETIMEDOUT", `No PROXY protocol header within ${timeoutSeconds} s`),
+      );
       h.linger = 0;
       h.destroy();
       return undefined;
