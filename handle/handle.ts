@@ -31,7 +31,7 @@ import {
   type WriteTypes,
 } from "../codecs/registry.ts";
 import { NEED_MORE } from "../codecs/decoder.ts";
-import { startTls } from "../tls/starttls.ts";
+import { prepareTls, startTls } from "../tls/starttls.ts";
 
 export type { CustomReader, HandleCallback, HandleOptions, ReadCallback } from "./options.ts";
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
@@ -176,6 +176,8 @@ export class Handle extends HandleLayers {
    * @param onConnection Called with each connection's handle (and its PROXY header, if asked).
    * @returns The server, already accepting.
    * @throws {Deno.errors.AddrInUse} If the address is taken.
+   * @throws {TypeError} If `handle.tls` is `"accept"` without a certificate (see
+   * `TlsOptions.sni` for the warning without a default one).
    * @throws {RangeError} For a bad `maxConnections` or `proxyTimeout`.
    *
    * @example A line echo server, shut down gracefully
@@ -200,6 +202,8 @@ export class Handle extends HandleLayers {
     options: ServeOptions,
     onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
   ): HandleServer<Handle> {
+    const tls = options.handle?.tls;
+    if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
     return new HandleServer<Handle>(
       options,
       (conn) => new Handle(conn, options.handle),

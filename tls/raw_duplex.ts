@@ -6,7 +6,7 @@
  */
 import { Duplex } from "node:stream";
 import type { Transport } from "../handle/transport.ts";
-import { recordPrefix } from "./records.ts";
+import { fatalAlert, recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -209,6 +209,17 @@ export class RawDuplex extends Duplex {
       at += chunk.length;
     }
     this.#writeAll(joined).then(() => done(), (e) => done(e));
+  }
+
+  /**
+   * Sends a fatal TLS alert in plaintext, straight to the transport: for a server that gives
+   * up on a ClientHello before the TLS library has answered it. Never rejects.
+   *
+   * @param description The alert's code (`TLS_ALERT`).
+   * @returns Settles once the alert has been written, or writing failed.
+   */
+  alert(description: number): Promise<void> {
+    return this.#writeAll(fatalAlert(description)).catch(() => {});
   }
 
   async #writeAll(chunk: Uint8Array): Promise<void> {
