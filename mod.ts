@@ -27,7 +27,7 @@ export { Handle } from "./handle/handle.ts";
 export { HandleSettings } from "./handle/settings.ts";
 export { HandleLayers } from "./handle/layers.ts";
 export { HandleServer } from "./handle/serve.ts";
-export type { ServedHandle, ServedProxyInfo, ServeOptions } from "./handle/serve.ts";
+export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
 export type {
   ConnectCallbacks,
   ConnectTarget,

@@ -200,7 +200,7 @@ function serveSession(
     },
     onError: (_h, err: HandleError) => log(`-- error ${err.code}: ${err.message}`),
     onStarttls: (_h, ok, err) => {
-      log(ok ? "-- TLS established" : `-- TLS handshake failed: ${err?.message}`);
+      log(ok ? "-- TLS established" : `-- ${err?.message}`); // "TLS handshake failed: ..."
     },
   });
 

@@ -91,6 +91,12 @@ export type RareSettings<H> =
     codecs?: CodecSettings;
     /** Addresses set in place of the socket's own (a PROXY protocol header's). */
     addresses?: { remote?: Deno.Addr; local?: Deno.Addr };
+    /**
+     * Set by `Handle.serve`: whether a fatal error is only the peer leaving before it sent
+     * anything (a health check, a port scan), which is then reported to no one (promise
+     * readers still reject with it).
+     */
+    quietEnd?: (err: HandleError) => boolean;
   };
 
 const RARE = [
@@ -483,6 +489,7 @@ export class HandleCore<H> {
     if (!this.open || this.error !== undefined) return;
     this.error = err;
     let seen = this.reader.failAll(err);
+    if (this.rare?.quietEnd?.(err) === true) return this.teardown(err);
     if (this.onError !== undefined) {
       seen = true;
       try {

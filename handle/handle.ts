@@ -37,7 +37,7 @@ import type {
   NamedWriteArgs,
   TypedReadCallback,
 } from "./typed.ts";
-import { startTls } from "../tls/starttls.ts";
+import { prepareTls, startTls } from "../tls/starttls.ts";
 
 export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 
@@ -190,14 +190,20 @@ export class Handle extends HandleLayers {
    * Serves connections: listens on `{ hostname, port }` or `{ path }` and calls `onConnection`
    * once per connection with its handle (made with `options.handle`). What `onConnection`
    * throws, or the promise it returns rejecting, destroys that handle and is reported once (to
-   * its `onError`, else stderr): the server goes on. See {@linkcode ServeOptions} for
-   * `reusePort`, `maxConnections`, `signal` and `proxy` (the PROXY protocol), and
-   * {@linkcode HandleServer} for `addr`, `connections`, `shutdown(gracePeriod)` and `finished`.
+   * its `onError`, else stderr): the server goes on. A client that leaves before sending
+   * anything (a health check, a port scan) is not an error: it is only counted in
+   * `server.stats`, as are connections reset before they were accepted, which never delay the
+   * next one. See {@linkcode ServeOptions} for `reusePort`, `maxConnections`, `signal` and
+   * `proxy` (the PROXY protocol), and {@linkcode HandleServer} for `addr`, `connections`,
+   * `stats`, `shutdown(gracePeriod)` and `finished`.
    *
    * @param options Where to listen, and the options of every connection's handle.
    * @param onConnection Called with each connection's handle (and its PROXY header, if asked).
    * @returns The server, already accepting.
    * @throws {Deno.errors.AddrInUse} If the address is taken.
+   * @throws {TypeError} If `handle.tls` is `"accept"` without a certificate (see
+   * `TlsOptions.sni` for the warning without a default one).
+   * @throws {RangeError} For a bad `maxConnections` or `proxyTimeout`.
    *
    * @example A line echo server, shut down gracefully
    * ```ts
@@ -221,11 +227,14 @@ export class Handle extends HandleLayers {
     options: ServeOptions<Handle>,
     onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
   ): HandleServer<Handle> {
+    const tls = options.handle?.tls;
+    if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
     return new HandleServer<Handle>(
       options,
       (conn) => new Handle(conn, options.handle),
       onConnection,
       (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
+      (h, quiet) => h.#core.setRare("quietEnd", quiet),
     );
   }
 

@@ -158,8 +158,12 @@ export interface HandleOptionsFor<H> {
   tlsOptions?: TlsOptions;
   /**
    * Called when a TLS handshake ends: `ok` is true on success; on failure `err` is the
-   * `EPROTO` error and the handle is destroyed right after this returns. Without it, a failed
-   * handshake is a fatal `EPROTO` error through `onError`.
+   * error and the handle is destroyed right after this returns. Without it, a failed
+   * handshake is a fatal error through `onError`. The error is an `EPROTO` (or, for a client
+   * that left before sending anything, `EPIPE` or `ECONNRESET`) whose message reads
+   * `TLS handshake failed: ` and the problem, such as
+   * `TLS handshake failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first
+   * certificate`: log it as it is.
    */
   onStarttls?: (h: H, ok: boolean, err?: HandleError) => void;
   /**

@@ -1,6 +1,14 @@
 /**
  * {@linkcode HandleServer}: the accept loop of `Handle.serve`, with per-connection error
- * isolation, a connection limit, the PROXY protocol, and graceful shutdown.
+ * isolation, a connection limit, the PROXY protocol, graceful shutdown, and counters of what
+ * the loop saw ({@linkcode ServeStats}).
+ *
+ * Connections that end before they have said anything are routine on any public port (load
+ * balancer health checks, port scanners, clients that gave up): a connection the client reset
+ * before `accept()` returned it is skipped at once, and one that closes or resets before
+ * sending a byte is not reported as an error. Both are only counted. Accepting pauses (with
+ * back-off, logged once) only when the process is out of file descriptors or memory, or
+ * `accept()` fails in a way that is not about one connection.
  *
  * @module
  */
@@ -59,7 +67,10 @@ export interface ServeOptions<H = unknown> {
    * cloud balancer): it is read before `onConnection`, whose second argument it becomes, and
    * `h.remoteAddr` / `h.localAddr` then report the client's addresses from it. A connection
    * with a bad header, or none within `proxyTimeout`, is closed and never reaches
-   * `onConnection`. Needs the `proxy` read type (`mod.ts` registers it).
+   * `onConnection`; its handle's `onError` is told why: `EBADMSG` from the `proxy` read type,
+   * or a fatal `ETIMEDOUT` (without `onError`, stderr). One that closes before sending a byte
+   * is only counted (`stats.closedWithoutData`). Needs the `proxy` read type (`mod.ts`
+   * registers it).
    *
    * @default {false}
    */
@@ -91,6 +102,38 @@ export interface ServedHandle {
   readonly destroyed: boolean;
   /** Reads one value of a read type. */
   read(type: typeof proxy): Promise<ProxyInfo>;
+  /** The read buffer: how many bytes arrived so far is `consumedTotal + length`. */
+  readonly rbuf: { readonly consumedTotal: number; readonly length: number };
+}
+
+/**
+ * What a {@linkcode HandleServer}'s accept loop has seen since it started (`server.stats`).
+ * Every connection the kernel completed is counted once in `accepted` or `resetBeforeAccept`.
+ */
+export interface ServeStats {
+  /** Connections `accept()` returned: each became a handle, or was closed for `overLimit`. */
+  readonly accepted: number;
+  /**
+   * Connections the client reset or aborted before `accept()` returned them (ECONNRESET,
+   * ECONNABORTED, ENOTCONN, or another network error pending on the new socket, which Linux
+   * reports from `accept()`). Routine: health checks and scanners do it. Nothing is logged.
+   */
+  readonly resetBeforeAccept: number;
+  /** Accepted connections closed at once because `maxConnections` were open. */
+  readonly overLimit: number;
+  /**
+   * Accepted connections that closed without the client sending a byte (after the PROXY
+   * header, with `proxy: true`; of application data, under TLS). If such a connection ends in
+   * EOF, ECONNRESET or EPIPE, that is not passed to `onError` nor logged (a promise read
+   * pending on it still rejects).
+   */
+  readonly closedWithoutData: number;
+  /**
+   * `accept()` failures that are not about one connection: out of file descriptors (EMFILE,
+   * ENFILE), out of memory (ENOBUFS, ENOMEM), or unexpected ones. Each pauses accepting
+   * briefly, with back-off; each run of them is logged once.
+   */
+  readonly acceptErrors: number;
 }
 
 /**
@@ -104,6 +147,17 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
   readonly #stopping = new AbortController();
   readonly #finished: Promise<void>;
   #shutdown: Promise<void> | undefined;
+  readonly #stats = {
+    accepted: 0,
+    resetBeforeAccept: 0,
+    overLimit: 0,
+    closedWithoutData: 0,
+    acceptErrors: 0,
+  };
+  /** Milliseconds of the current accept back-off; 0 while `accept()` works. */
+  #backoff = 0;
+  /** The error codes logged since `accept()` last worked: each run of failures logs once. */
+  readonly #logged = new Set<string>();
 
   /**
    * Starts accepting. Use `Handle.serve`, which makes this.
@@ -112,12 +166,15 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    * @param make Wraps an accepted conn in a handle.
    * @param onConnection Called once per connection.
    * @param setAddresses Makes a handle report the addresses of a PROXY header.
+   * @param setQuietEnd Gives a handle the test for a fatal error that is not to be reported
+   * (the peer left before sending anything).
    */
   constructor(
     options: ServeOptions<H>,
     make: (conn: Deno.Conn) => H,
     onConnection: (h: H, proxy?: ServedProxyInfo) => void | Promise<void>,
     setAddresses: (h: H, remote: Deno.Addr | undefined, local: Deno.Addr | undefined) => void,
+    setQuietEnd?: (h: H, quiet: (err: HandleError) => boolean) => void,
   ) {
     const limit = options.maxConnections ?? Infinity;
     if (!(limit >= 0)) {
@@ -140,28 +197,46 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
     const onAbort = () => void this.shutdown();
     if (signal?.aborted) queueMicrotask(onAbort);
     else signal?.addEventListener("abort", onAbort, { once: true });
+    const stats = this.#stats;
+    let makeFailed = false;
     const serveOne = async (conn: Deno.Conn) => {
-      const h = make(conn);
+      let h: H;
+      try {
+        h = make(conn);
+      } catch (e) {
+        // Bad handle options (a negative readSize, say): every connection would fail alike.
+        conn.close();
+        if (!makeFailed) {
+          makeFailed = true;
+          console.error(
+            `@anyevent/handle: serve: cannot make a handle (${e}); closing every connection ` +
+              "while this goes on, logged once",
+          );
+        }
+        return;
+      }
       this.#open.add(h);
-      h.closed.catch(() => {}).finally(() => this.#open.delete(h));
+      // Where the client's data starts: after the PROXY header, once it has been read.
+      let dataFrom = 0;
+      const silent = () => h.rbuf.consumedTotal + h.rbuf.length === dataFrom;
+      setQuietEnd?.(h, (err) => QUIET_END.has(err.code) && silent());
+      h.closed.catch(() => {}).finally(() => {
+        this.#open.delete(h);
+        if (silent()) stats.closedWithoutData++;
+      });
       try {
         let info: ServedProxyInfo | undefined;
         if (options.proxy) {
-          info = await readProxy(h, conn, proxyTimeout);
+          info = await readProxy(h, conn, proxyTimeout, (err) => report(h, err));
           if (info === undefined) return;
+          dataFrom = h.rbuf.consumedTotal;
           const header = info as unknown as ProxyAddresses;
           setAddresses(h, netAddr(header.source), netAddr(header.destination));
         }
         await onConnection(h, info);
       } catch (e) {
         if (h.destroyed) return;
-        const err = e instanceof HandleError && !e.fatal ? e : callbackError(e, "onConnection");
-        try {
-          if (h.onError) h.onError(h as never, err);
-          else console.error(`@anyevent/handle: serve: ${err.message}`);
-        } catch (thrown) {
-          console.error("@anyevent/handle: serve: onError threw:", thrown);
-        }
+        report(h, e instanceof HandleError && !e.fatal ? e : callbackError(e, "onConnection"));
         h.destroy();
       }
     };
@@ -173,12 +248,22 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
             conn = await listener.accept();
           } catch (e) {
             if (this.#stopping.signal.aborted || e instanceof Deno.errors.BadResource) break;
-            // Out of file descriptors and the like: wait a little rather than spin.
-            console.error("@anyevent/handle: serve: accept failed:", e);
-            await new Promise((resolve) => setTimeout(resolve, 50));
+            const code = errorCode(e);
+            if (code !== undefined && ONE_CONNECTION.has(code)) {
+              stats.resetBeforeAccept++; // the client gave up: on to the next one, at once
+              continue;
+            }
+            stats.acceptErrors++;
+            await this.#backOff(e, code);
             continue;
           }
+          stats.accepted++;
+          if (this.#backoff > 0) {
+            this.#backoff = 0;
+            this.#logged.clear();
+          }
           if (this.#open.size >= limit) {
+            stats.overLimit++;
             conn.close();
             continue;
           }
@@ -190,6 +275,60 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
       }
       while (this.#open.size > 0) await Promise.allSettled([...this.#open].map((h) => h.closed));
     })();
+  }
+
+  /**
+   * `accept()` failed for a reason that is not one connection's: say so once per run of
+   * failures, then wait (5 ms, doubling up to 1 s while it goes on) rather than spin. Out of
+   * file descriptors, the connections waiting in the backlog are accepted once some close.
+   */
+  async #backOff(e: unknown, code: string | undefined): Promise<void> {
+    const key = code ?? (e instanceof Error ? e.name : "unknown");
+    if (!this.#logged.has(key)) {
+      this.#logged.add(key);
+      const detail = e instanceof Error ? e.message : String(e);
+      const what = code !== undefined && OUT_OF_RESOURCES.has(code)
+        ? `out of ${code === "EMFILE" || code === "ENFILE" ? "file descriptors" : "memory"}`
+        : "unexpected error";
+      console.error(
+        `@anyevent/handle: serve: cannot accept connections (${what}: ${detail}${
+          code === undefined ? "" : `, ${code}`
+        }); retrying with back-off up to 1 s, logged once until accepting works again`,
+      );
+    }
+    this.#backoff = Math.min(Math.max(5, this.#backoff * 2), 1000);
+    await new Promise<void>((resolve) => {
+      const stop = this.#stopping.signal;
+      const done = () => {
+        clearTimeout(timer);
+        stop.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.#backoff);
+      stop.addEventListener("abort", done);
+    });
+  }
+
+  /**
+   * What the accept loop has seen so far (a snapshot: read it again for newer numbers). See
+   * {@linkcode ServeStats}.
+   *
+   * @example Counting connections
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, (h) => h.destroy());
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: (server.addr as Deno.NetAddr).port });
+   * assert.equal(await conn.read(new Uint8Array(1)), null); // closed by the server
+   * conn.close();
+   * await server.shutdown(1);
+   * assert.equal(server.stats.accepted, 1);
+   * assert.equal(server.stats.closedWithoutData, 1);
+   * ```
+   */
+  get stats(): ServeStats {
+    return Object.freeze({ ...this.#stats });
   }
 
   /** The address listened on (with the port chosen for port 0). */
@@ -256,11 +395,70 @@ function netAddr(a: ProxyAddresses["source"]): Deno.NetAddr | undefined {
   return a === undefined ? undefined : { transport: "tcp", hostname: a.hostname, port: a.port };
 }
 
-/** Reads the PROXY header; `undefined` (and the handle destroyed) if there is no good one. */
+/**
+ * The error codes of a handle's end that are the peer leaving: not worth a report when it
+ * left before sending anything.
+ */
+const QUIET_END = new Set(["EPIPE", "ECONNRESET", "ENOTCONN"]);
+
+/**
+ * `accept()` errors about the one connection being accepted, not the listener: the client
+ * reset or aborted it while it waited in the backlog (Deno: ConnectionReset, ConnectionAborted,
+ * NotConnected), or, on Linux, a network error already pending on the new socket or a
+ * firewall rule refusing it (accept(2) says to treat those like EAGAIN).
+ */
+const ONE_CONNECTION = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ENOTCONN",
+  "ENETDOWN",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EHOSTUNREACH",
+  "ENONET",
+  "EPROTO",
+  "ENOPROTOOPT",
+  "EOPNOTSUPP",
+  "EPERM",
+]);
+
+/** `accept()` errors that pass once connections close: worth backing off for. */
+const OUT_OF_RESOURCES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+const DENO_CODES: [new (...args: never[]) => Error, string][] = [
+  [Deno.errors.ConnectionReset, "ECONNRESET"],
+  [Deno.errors.ConnectionAborted, "ECONNABORTED"],
+  [Deno.errors.NotConnected, "ENOTCONN"],
+];
+
+/** The errno name of what a Deno I/O call threw: its `code`, else from its class. */
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string" && code !== "") return code;
+  for (const [type, name] of DENO_CODES) if (e instanceof type) return name;
+  return undefined;
+}
+
+/** Tells a connection's `onError` (else stderr) about what ended it. */
+function report(h: ServedHandle, err: HandleError): void {
+  try {
+    if (h.onError) h.onError(h as never, err);
+    else console.error(`@anyevent/handle: serve: ${err.message}`);
+  } catch (thrown) {
+    console.error("@anyevent/handle: serve: onError threw:", thrown);
+  }
+}
+
+/**
+ * Reads the PROXY header; `undefined` (and the handle destroyed) if there is no good one. No
+ * header within the time is reported as a fatal `ETIMEDOUT`; a bad one, as the `proxy` read
+ * type failed (`EBADMSG`), by the handle itself.
+ */
 async function readProxy(
   h: ServedHandle,
   conn: Deno.Conn,
   timeoutSeconds: number,
+  onTimeout: (err: HandleError) => void,
 ): Promise<ServedProxyInfo | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
@@ -269,6 +467,9 @@ async function readProxy(
   try {
     const info = await Promise.race([h.read(proxy), late]);
     if (info === undefined) {
+      onTimeout(
+        new HandleError("ETIMEDOUT", `No PROXY protocol header within ${timeoutSeconds} s`),
+      );
       h.linger = 0;
       h.destroy();
       return undefined;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Handle, HandleError, type HandleErrorCode, type HandleOptions } from "../mod.ts";
 
-/** Every code `HandleError` documents (handle/errors.ts). */
+/** Every code `HandleError` documents (base/errors.ts). */
 export const DOCUMENTED_CODES: ReadonlySet<string> = new Set<HandleErrorCode>([
   "EPIPE",
   "ENOSPC",

@@ -13,23 +13,12 @@
 import assert from "node:assert/strict";
 import { Handle, type HandleServer, type ServedProxyInfo } from "../mod.ts";
 import { PROXY_TLV } from "../codecs/proxy.ts";
+import { findHaproxy, freePort } from "./_haproxy.ts";
 
 const HAPROXY = await findHaproxy();
 const HAS_IPV6 = canListen("::1");
 /** Seconds a client waits for an answer through HAProxy before failing with ETIMEDOUT. */
 const CLIENT_TIMEOUT = 20;
-
-async function findHaproxy(): Promise<string | undefined> {
-  for (const candidate of ["haproxy", "/usr/sbin/haproxy", "/usr/local/sbin/haproxy"]) {
-    try {
-      const probe = new Deno.Command(candidate, { args: ["-v"], stdout: "null", stderr: "null" });
-      if ((await probe.output()).success) return candidate;
-    } catch {
-      // not at this place
-    }
-  }
-  return undefined;
-}
 
 function canListen(hostname: string): boolean {
   try {
@@ -38,14 +27,6 @@ function canListen(hostname: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A port that was free a moment ago (HAProxy binds it next; a lost race is retried). */
-function freePort(hostname: string): number {
-  const listener = Deno.listen({ hostname, port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** What a backend saw on one connection. */

@@ -102,6 +102,8 @@ Deno.test("serve: a connection over maxConnections is closed at once, without on
   const second = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server) });
   assert.equal((await readAll(second)).length, 0);
   assert.equal(calls, 1);
+  assert.equal(server.stats.overLimit, 1);
+  assert.equal(server.stats.accepted, 2);
   second.close();
   await first[Symbol.asyncDispose]();
   await server.shutdown(1);
@@ -209,8 +211,15 @@ Deno.test("serve: proxy reads the PROXY header first; remoteAddr is the client's
 
 Deno.test("serve: proxy closes a connection with a bad header or none in time, without onConnection", async () => {
   let calls = 0;
+  const reported: HandleError[] = [];
   const server = Handle.serve(
-    { hostname: "127.0.0.1", port: 0, proxy: true, proxyTimeout: 0.2 },
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      proxy: true,
+      proxyTimeout: 0.2,
+      handle: { onError: (_h, e) => reported.push(e) },
+    },
     () => void calls++,
   );
   const port = portOf(server);
@@ -218,11 +227,36 @@ Deno.test("serve: proxy closes a connection with a bad header or none in time, w
   await writeAll(bad, "GET / HTTP/1.0\r\n\r\n");
   assert.equal((await readAll(bad)).length, 0);
   bad.close();
+  assert.deepEqual(reported.map((e) => [e.code, e.fatal]), [["EBADMSG", true]]);
   const silent = await Deno.connect({ hostname: "127.0.0.1", port });
   assert.equal((await readAll(silent)).length, 0, "closed when proxyTimeout ran out");
   silent.close();
   assert.equal(calls, 0);
+  // The timeout is reported like any other end of a connection in serve: to its onError.
+  assert.equal(reported.length, 2);
+  assert.equal(reported[1].code, "ETIMEDOUT");
+  assert.equal(reported[1].fatal, true);
+  assert.equal(reported[1].message, "No PROXY protocol header within 0.2 s");
   await server.shutdown(1);
+});
+
+Deno.test("serve: proxy without onError logs the timeout to stderr, once", async () => {
+  const logged: string[] = [];
+  const { error } = console;
+  console.error = (...args: unknown[]) => void logged.push(args.join(" "));
+  try {
+    const server = Handle.serve(
+      { hostname: "127.0.0.1", port: 0, proxy: true, proxyTimeout: 0.1 },
+      () => {},
+    );
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: portOf(server) });
+    assert.equal((await readAll(silent)).length, 0);
+    silent.close();
+    await server.shutdown(1);
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(logged, ["@anyevent/handle: serve: No PROXY protocol header within 0.1 s"]);
 });
 
 Deno.test("serve: bad options are RangeErrors", () => {

@@ -165,3 +165,22 @@ Deno.test("tls errors: a server whose client rejects its certificate learns of i
   assert.ok(["EPROTO", "ECONNRESET", "EPIPE"].includes(err.code), err.code);
   await p.close();
 });
+
+Deno.test('tls errors: onStarttls gets one "TLS handshake failed: " and the problem, the same error onError gets without it', async () => {
+  for (const withCallback of [true, false]) {
+    const p = await handlePair();
+    const seen = deferred<HandleError>();
+    p.server.onError = () => {};
+    if (withCallback) p.client.onStarttls = (_h, ok, err) => ok || seen.resolve(err!);
+    else p.client.onError = (_h, err) => seen.resolve(err);
+    p.server.starttls("accept", SERVER);
+    p.client.starttls("connect", { caCerts: [OTHER_CA] });
+    const err = await seen.promise;
+    assert.equal(err.code, "EPROTO");
+    assert.equal(
+      err.message,
+      "TLS handshake failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate",
+    );
+    await p.close();
+  }
+});

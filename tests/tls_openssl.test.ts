@@ -574,3 +574,26 @@ Deno.test("openssl s_client -starttls smtp: QUIT right after the upgrade gets 22
     assert.ok(log.indexOf("C: QUIT") > log.indexOf("-- TLS established"));
   });
 });
+
+Deno.test("openssl s_client -starttls smtp: a client that rejects the certificate leaves one line saying the handshake failed, once", async () => {
+  const log: string[] = [];
+  const smtp = startSmtpServer({ cert: CERT, key: KEY, log: (line) => log.push(line) });
+  const client = new OpenSsl([
+    "s_client",
+    ...["-connect", `127.0.0.1:${smtp.port}`, "-starttls", "smtp", "-quiet", "-nocommands"],
+    ...["-CAfile", PATHS.ca.replace(/ca\.pem$/, "other-ca.pem"), "-verify_return_error"],
+  ]);
+  try {
+    assert.notEqual((await client.exit()).code, 0);
+    for (let i = 0; i < 200 && !log.some((line) => line.includes("handshake failed")); i++) {
+      await sleep(10);
+    }
+    const failed = log.filter((line) => line.includes("handshake failed"));
+    assert.deepEqual(failed, [
+      "-- TLS handshake failed: ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: received fatal alert: UnknownCA",
+    ]);
+  } finally {
+    await client.stop();
+    await smtp.close();
+  }
+});

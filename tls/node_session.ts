@@ -16,6 +16,7 @@ import {
   type TlsOptions,
 } from "./options.ts";
 import { RawDuplex } from "./raw_duplex.ts";
+import { TLS_ALERT } from "./records.ts";
 
 export { RawDuplex };
 export type { TLSSocket } from "node:tls";
@@ -39,8 +40,18 @@ export function openSession(
 ): { socket: tls.TLSSocket; handshake: Promise<void> } {
   const socket = mode === "accept" ? accept(duplex, options) : connect(duplex, options);
   const handshake = new Promise<void>((resolve, reject) => {
+    // A client that leaves before sending a byte never spoke TLS: its connection ended, TLS
+    // did not fail (a health check, a port scan; `Handle.serve` reports neither).
+    const silentClient = () => mode === "accept" && duplex.received === 0;
     const endedEarly = () => {
-      reject(new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"));
+      reject(
+        silentClient()
+          ? new HandleError(
+            "EPIPE",
+            "TLS handshake failed: the client closed the connection before sending anything",
+          )
+          : new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
+      );
     };
     socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
       const problem = mode === "accept" && options.requireClientCert
@@ -50,7 +61,18 @@ export function openSession(
       reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
       socket.destroy();
     });
-    socket.once("error", (e) => reject(tlsError(e, "handshake")));
+    socket.once("error", (e) => {
+      if (!silentClient() || !(e instanceof Deno.errors.ConnectionReset)) {
+        return reject(tlsError(e, "handshake"));
+      }
+      reject(
+        new HandleError(
+          "ECONNRESET",
+          "TLS handshake failed: the client reset the connection before sending anything",
+          { cause: e },
+        ),
+      );
+    });
     socket.once("end", endedEarly);
     socket.once("close", endedEarly);
   });
@@ -73,8 +95,13 @@ function contextOf(entry: SniCertificate, options: TlsOptions): tls.SecureContex
   return context;
 }
 
-/** The SNI callback: the listed certificate for the name, else the top-level one. */
-function sniCallback(options: TlsOptions) {
+/**
+ * The SNI callback: the listed certificate for the name, else the top-level one. With
+ * neither, the client is told so with an alert (`unrecognized_name` for a name, else
+ * `handshake_failure`) before the session ends: `node:tls` would only close the connection,
+ * which a client reports as an unexpected end of input.
+ */
+function sniCallback(options: TlsOptions, duplex: RawDuplex) {
   const sni = options.sni!;
   const fallback = options.cert && options.key
     ? { cert: options.cert, key: options.key }
@@ -82,7 +109,18 @@ function sniCallback(options: TlsOptions) {
   return (name: string, done: (err: Error | null, context?: tls.SecureContext) => void) => {
     // Deno's node:tls calls this with "" when the client sends no name.
     const entry = sniEntry(sni, name ?? "") ?? fallback;
-    if (entry === undefined) return done(new Error(`No certificate for server name "${name}"`));
+    if (entry === undefined) {
+      const err = new HandleError(
+        "EPROTO",
+        name
+          ? `TLS handshake failed: no certificate for server name "${name}" and no default ` +
+            "(tlsOptions.cert); sent the alert unrecognized_name"
+          : "TLS handshake failed: the client asked for no server name and there is no " +
+            "default certificate (tlsOptions.cert); sent the alert handshake_failure",
+      );
+      const alert = name ? TLS_ALERT.unrecognizedName : TLS_ALERT.handshakeFailure;
+      return void duplex.alert(alert).then(() => done(err));
+    }
     try {
       done(null, contextOf(entry, options));
     } catch (e) {
@@ -95,7 +133,7 @@ function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
   const requireCert = options.requireClientCert ?? false;
   return new tls.TLSSocket(duplex as never, {
     isServer: true,
-    SNICallback: options.sni === undefined ? undefined : sniCallback(options),
+    SNICallback: options.sni === undefined ? undefined : sniCallback(options, duplex),
     cert: options.cert,
     key: options.key,
     ca: copy(options.caCerts),

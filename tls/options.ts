@@ -47,7 +47,10 @@ export interface TlsOptions {
    * (`"mail.example.com"`) or one-label wildcards (`"*.example.com"` matches
    * `"a.example.com"`, not `"example.com"` nor `"a.b.example.com"`); names compare without
    * case, exact ones before wildcards. A client that asks for no name, or for one not listed,
-   * gets the top-level `cert` and `key` (without them, its handshake fails).
+   * gets the top-level `cert` and `key`. Without them its handshake fails: it is sent a fatal
+   * `unrecognized_name` alert (`handshake_failure` if it asked for no name), and the server's
+   * error is an `EPROTO` naming the name; accepting with such options warns once, at
+   * start-up for `Handle.serve`.
    */
   sni?: Readonly<Record<string, SniCertificate>>;
 }
@@ -97,6 +100,27 @@ export function sniEntry(
     if (parent !== undefined && p.startsWith("*.") && p.slice(2) === parent) wildcard = entry;
   }
   return wildcard;
+}
+
+const warnedSni = new WeakSet<object>();
+
+/**
+ * Warns, once per `sni` table, that a server has no default certificate: a client that asks
+ * for another name, or for none, then gets only a TLS alert. Called where accept options are
+ * checked (`Handle.serve` at start-up, and every TLS accept).
+ *
+ * @param options Merged accept options.
+ */
+export function warnSniWithoutDefault(options: TlsOptions): void {
+  const sni = options.sni;
+  if (sni === undefined || (options.cert && options.key) || warnedSni.has(sni)) return;
+  warnedSni.add(sni);
+  const names = Object.keys(sni).map((name) => `"${name}"`).join(", ");
+  console.warn(
+    `@anyevent/handle: tlsOptions.sni (${names}) has no default certificate ` +
+      "(tlsOptions.cert and key): a client asking for another name, or none, " +
+      "gets a TLS alert (unrecognized_name or handshake_failure) instead of a session",
+  );
 }
 
 /**

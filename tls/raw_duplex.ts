@@ -6,7 +6,7 @@
  */
 import { Duplex } from "node:stream";
 import type { Transport } from "../base/transport.ts";
-import { recordPrefix } from "./records.ts";
+import { fatalAlert, recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -53,6 +53,7 @@ export class RawDuplex extends Duplex {
   #pending: Uint8Array = EMPTY;
   #detached = false;
   #rawEnded = false;
+  #received = 0;
   #stopped = false;
   /** Whether `end()` leaves the transport's writing half open (stoptls). */
   keepRawOpen = false;
@@ -79,6 +80,11 @@ export class RawDuplex extends Duplex {
   /** Whether the transport reached end of input under TLS. */
   get rawEnded(): boolean {
     return this.#rawEnded;
+  }
+
+  /** How many bytes of the TLS stream have arrived so far (fed in early, or read). */
+  get received(): number {
+    return this.#received;
   }
 
   /**
@@ -179,11 +185,16 @@ export class RawDuplex extends Duplex {
   /** The next bytes from the early queue or the transport (`null` at end of input). */
   async #readMore(): Promise<Uint8Array | null> {
     const early = this.#early.shift();
-    if (early !== undefined) return early;
+    if (early !== undefined) {
+      this.#received += early.length;
+      return early;
+    }
     if (this.#earlyEof) return null;
     const buf = new Uint8Array(READ_SIZE);
     const n = await this.#raw.read(buf);
-    return n === null ? null : buf.subarray(0, n);
+    if (n === null) return null;
+    this.#received += n;
+    return buf.subarray(0, n);
   }
 
   override _write(chunk: Uint8Array, _enc: string, done: (e?: Error | null) => void): void {
@@ -198,6 +209,17 @@ export class RawDuplex extends Duplex {
       at += chunk.length;
     }
     this.#writeAll(joined).then(() => done(), (e) => done(e));
+  }
+
+  /**
+   * Sends a fatal TLS alert in plaintext, straight to the transport: for a server that gives
+   * up on a ClientHello before the TLS library has answered it. Never rejects.
+   *
+   * @param description The alert's code (`TLS_ALERT`).
+   * @returns Settles once the alert has been written, or writing failed.
+   */
+  alert(description: number): Promise<void> {
+    return this.#writeAll(fatalAlert(description)).catch(() => {});
   }
 
   async #writeAll(chunk: Uint8Array): Promise<void> {

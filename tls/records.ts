@@ -1,6 +1,6 @@
 /**
- * TLS record framing, just enough to feed TLS whole records and to notice bytes that are
- * not TLS at all:
+ * TLS record framing, just enough to feed TLS whole records, to notice bytes that are
+ * not TLS at all, and to send an alert of our own:
  *
  * | byte | 0                          | 1    | 2       | 3-4                    |
  * | ---- | -------------------------- | ---- | ------- | ---------------------- |
@@ -40,4 +40,27 @@ export function recordPrefix(bytes: Uint8Array): { length: number; valid: boolea
   const partialOk = rest === 0 || (bytes[at] >= 20 && bytes[at] <= 24 &&
     (rest < 2 || bytes[at + 1] === 3) && (rest < 3 || bytes[at + 2] <= 4));
   return { length: at, valid: partialOk };
+}
+
+/** TLS alert descriptions this library sends itself (RFC 8446, section 6). */
+export const TLS_ALERT = {
+  /** No certificate fits the ClientHello (here: it names no server name). */
+  handshakeFailure: 40,
+  /** The server has no certificate for the name the client asked for (RFC 6066, SNI). */
+  unrecognizedName: 112,
+} as const;
+
+/**
+ * A fatal TLS alert as a plaintext record, for a server to send in place of its first flight
+ * (before a ServerHello nothing is encrypted yet, in TLS 1.2 and 1.3 alike):
+ *
+ * | byte | 0          | 1-2           | 3-4        | 5          | 6           |
+ * | ---- | ---------- | ------------- | ---------- | ---------- | ----------- |
+ * |      | 21 (alert) | 0x0303 (TLS)  | length 2   | 2 (fatal)  | description |
+ *
+ * @param description The alert's code, such as {@linkcode TLS_ALERT}`.unrecognizedName`.
+ * @returns The 7 bytes of the record.
+ */
+export function fatalAlert(description: number): Uint8Array {
+  return new Uint8Array([21, 3, 3, 0, 2, 2, description]);
 }

@@ -12,7 +12,13 @@
  */
 import { callbackError, type HandleError } from "../base/errors.ts";
 import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
-import { checkTlsMode, mergeTlsOptions, type TlsMode, type TlsOptions } from "./options.ts";
+import {
+  checkTlsMode,
+  mergeTlsOptions,
+  type TlsMode,
+  type TlsOptions,
+  warnSniWithoutDefault,
+} from "./options.ts";
 import { TlsTransport } from "./tls_transport.ts";
 
 /** What TLS needs from a handle; the public `Handle` has it. */
@@ -35,6 +41,7 @@ export interface TlsHost<H> {
  * @param layers The handle's `tlsOptions`, then the call's.
  * @returns The mode and the merged options.
  * @throws {TypeError} For a bad mode, or `"accept"` without a certificate and key.
+ * Warns once per `sni` table given to `"accept"` without a default certificate.
  */
 export function prepareTls(
   mode: unknown,
@@ -50,6 +57,7 @@ export function prepareTls(
       throw new TypeError(`Cannot use tlsOptions.sni["${name}"]: expected { cert, key } in PEM`);
     }
   }
+  if (checked === "accept") warnSniWithoutDefault(options);
   return { mode: checked, options };
 }
 
