@@ -561,7 +561,11 @@ export class Handle extends HandleLayers {
     const decoder = core.reader.createDecoder(type, args);
     return readIterator<unknown, Handle>({
       request: () => new ReadRequest<Handle>(type, decoder, undefined, undefined),
-      enqueue: (request) => core.enqueue(request, false),
+      take: (request) => {
+        if (!core.open) throw core.afterDestroyError("EPIPE");
+        return core.reader.takeStep(request);
+      },
+      spread: type.spread,
       remove: (request) => core.reader.remove(request),
       error: () => core.open ? undefined : core.afterDestroyError(),
     });

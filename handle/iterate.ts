@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { NEED_MORE } from "../base/decoder.ts";
 import type { HandleError } from "../base/errors.ts";
 import type { ReadRequest } from "./read_request.ts";
 
@@ -20,8 +21,13 @@ export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
 export interface IteratorHooks<H> {
   /** Makes the queue entry the iterator's steps share (one step is queued at a time). */
   request(): ReadRequest<H>;
-  /** Queues a step; the handle dispatches at once what is buffered. */
-  enqueue(request: ReadRequest<H>): void;
+  /**
+   * Takes a step: its value at once if the frame is buffered and nothing is queued ahead
+   * (decoded by the handle's one decode step), else `NEED_MORE` with the step queued.
+   */
+  take(request: ReadRequest<H>): unknown;
+  /** Whether the decoded values are tuples whose first element is the value. */
+  spread: boolean;
   /** Removes a queued step. */
   remove(request: ReadRequest<H>): void;
   /** The error to fail with if the handle is destroyed, else `undefined`. */
@@ -31,9 +37,9 @@ export interface IteratorHooks<H> {
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
- * Makes the iterator of `Handle.iterate`: each `next()` queues the iterator's one read request,
- * so a step decodes exactly as `pushRead` and `read` do (one decode site, the same errors),
- * at once when the frame is buffered and nothing is queued ahead of it.
+ * Makes the iterator of `Handle.iterate`: each `next()` takes one step of the iterator's one
+ * read request, which decodes exactly as `pushRead` and `read` do (one decode site, the same
+ * errors), at once when the frame is buffered and nothing is queued ahead of it.
  *
  * @param hooks Access to the handle's queue.
  * @returns The iterator.
@@ -41,32 +47,38 @@ const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined,
 export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
   let finished = false;
   let queued = false;
+  /** While `next()` queues the step: a step settled at once leaves its result here. */
+  let queueing = false;
+  let early: Promise<IteratorResult<T, undefined>> | undefined;
   let settle: ((result: IteratorResult<T, undefined>) => void) | undefined;
   let fail: ((err: unknown) => void) | undefined;
   const step = hooks.request();
-  const settled = () => {
+  const finish = (result: IteratorResult<T, undefined> | undefined, err?: unknown) => {
     queued = false;
+    if (queueing) {
+      early = result === undefined ? Promise.reject(err) : Promise.resolve(result);
+      return;
+    }
     const resolve = settle!;
-    settle = fail = undefined;
-    return resolve;
-  };
-  step.resolve = (value) => settled()({ value: value as T, done: false });
-  step.reject = (e) => {
-    queued = false;
     const reject = fail!;
     settle = fail = undefined;
+    if (result === undefined) reject(err);
+    else resolve(result);
+  };
+  step.resolve = (value) => finish({ value: value as T, done: false });
+  step.reject = (e) => {
     if (e.fatal) finished = true;
-    reject(e);
+    finish(undefined, e);
   };
   step.end = () => {
     finished = true;
-    settled()(DONE);
+    finish(DONE);
   };
 
   const iterator: ReadIterator<T> = {
     next(): Promise<IteratorResult<T, undefined>> {
       if (finished) return Promise.resolve(DONE);
-      if (settle !== undefined) {
+      if (queued) {
         return Promise.reject(new TypeError("Cannot call next() while a step is pending"));
       }
       const err = hooks.error();
@@ -74,27 +86,40 @@ export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
         finished = true;
         return Promise.reject(err);
       }
+      // The step goes through the handle's one decode step like any read.
+      queued = queueing = true;
+      let value: unknown = NEED_MORE;
+      try {
+        value = hooks.take(step);
+      } catch (e) {
+        finished = true;
+        early = Promise.reject(e);
+      } finally {
+        queueing = false;
+      }
+      if (value !== NEED_MORE) {
+        queued = false;
+        return Promise.resolve({
+          value: (hooks.spread ? (value as unknown[])[0] : value) as T,
+          done: false,
+        });
+      }
+      if (early !== undefined) {
+        queued = false;
+        const result = early;
+        early = undefined;
+        return result;
+      }
       return new Promise((resolve, reject) => {
         settle = resolve;
         fail = reject;
-        queued = true;
-        try {
-          hooks.enqueue(step);
-        } catch (e) {
-          finished = true;
-          if (settle !== undefined) {
-            queued = false;
-            settle = fail = undefined;
-            reject(e);
-          }
-        }
       });
     },
     return(): Promise<IteratorResult<T, undefined>> {
       finished = true;
-      if (settle !== undefined) {
-        if (queued) hooks.remove(step);
-        settled()(DONE);
+      if (queued) {
+        hooks.remove(step);
+        finish(DONE);
       }
       return Promise.resolve(DONE);
     },

@@ -190,10 +190,16 @@ export function registerWriteType(type: AnyWriteType, name: string = type?.typeN
  * ```
  */
 export function readTypeNamed(name: string): ReadType {
+  // Re-pushing the same name per frame is the common pattern: it skips the lookups.
+  if (name === lastName) return lastRead!;
   const type = Object.hasOwn(builtinReads, name) ? builtinReads[name] : registeredReads.get(name);
   if (type === undefined) throw new TypeError(`Unknown read type "${name}"`);
-  return type;
+  lastName = name;
+  return lastRead = type;
 }
+
+let lastName: string | undefined;
+let lastRead: ReadType | undefined;
 
 /**
  * The write type a name stands for.

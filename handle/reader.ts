@@ -14,6 +14,10 @@ import { readTypeNamed } from "./names.ts";
 
 const ignoreValue = () => {};
 
+/** What a decode step tells the dispatch loop when it has no value to deliver. */
+const WAIT: unique symbol = Symbol("WAIT");
+const GO_ON: unique symbol = Symbol("GO_ON");
+
 /** A read type that may go without a callback. */
 interface UncalledLike {
   uncalled: (settings: CodecSettings, ...args: unknown[]) => Decoder<unknown>;
@@ -183,6 +187,41 @@ export class ReadSide<H> {
   }
 
   /**
+   * An iterator step: when it would be the only read, its frame is decoded at once by the same
+   * step as a dispatch and returned (the iterator settles its `next()` with it), without the
+   * rest of a dispatch round (onRead, end of input): the next step follows. Otherwise, or when
+   * it must wait, it is queued as by {@linkcode ReadSide.enqueue} and `NEED_MORE` is returned;
+   * the step's settle functions then receive its outcome.
+   *
+   * @param request The step.
+   * @returns The decoded value, or `NEED_MORE`.
+   */
+  takeStep(request: ReadRequest<H>): unknown {
+    if (
+      this.#head !== undefined || this.#dispatching || this.#stopped || this.#eof ||
+      !this.#host.open || request.readType!.act !== undefined
+    ) {
+      this.enqueue(request, false);
+      return NEED_MORE;
+    }
+    this.#head = request;
+    this.#dispatching = true;
+    let value: unknown;
+    try {
+      value = this.#decodeFrame(request);
+    } finally {
+      this.#dispatching = false;
+    }
+    if (value === WAIT || value === GO_ON) {
+      this.wantData();
+      return NEED_MORE;
+    }
+    this.#shift();
+    this.#delivered();
+    return value;
+  }
+
+  /**
    * Removes an entry still queued (an aborted or abandoned step).
    *
    * @param request The entry.
@@ -256,22 +295,9 @@ export class ReadSide<H> {
             if (!this.#runCustom(request)) break;
             continue;
           }
-          const before = rbuf.length;
-          let value: unknown;
-          try {
-            const decoder = request.decoder!;
-            value = this.#eof && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
-          } catch (e) {
-            if (this.#decodeFailed(request, e, before)) continue;
-            break;
-          }
-          if (value === NEED_MORE) {
-            this.draining = false;
-            if (rbuf.length !== before && !this.#eof && !request.decoder!.skips) {
-              this.#contractBroken(request.type);
-            } else if (this.#eof && this.#unsatisfiedAtEof(request)) continue;
-            break;
-          }
+          const value = this.#decodeFrame(request);
+          if (value === WAIT) break;
+          if (value === GO_ON) continue;
           this.#shift();
           this.#delivered();
           this.#spare = request.reusable ? request : undefined;
@@ -288,6 +314,30 @@ export class ReadSide<H> {
     } finally {
       this.#dispatching = false;
     }
+  }
+
+  /**
+   * The one place a typed read's decoder runs: decodes the frame of `request`, the head of the
+   * queue. Returns the value (the caller delivers it), or `WAIT` (nothing to deliver until more
+   * bytes arrive), or `GO_ON` (what the decoder threw, or what end of input means for the read,
+   * has been handled: dispatching goes on).
+   */
+  #decodeFrame(request: ReadRequest<H>): unknown {
+    const rbuf = this.rbuf;
+    const before = rbuf.length;
+    const decoder = request.decoder!;
+    let value: unknown;
+    try {
+      value = this.#eof && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
+    } catch (e) {
+      return this.#decodeFailed(request, e, before) ? GO_ON : WAIT;
+    }
+    if (value !== NEED_MORE) return value;
+    this.draining = false;
+    if (rbuf.length !== before && !this.#eof && !decoder.skips) {
+      this.#contractBroken(request.type);
+    } else if (this.#eof && this.#unsatisfiedAtEof(request)) return GO_ON;
+    return WAIT;
   }
 
   #delivered(): void {
