@@ -24,3 +24,53 @@ export function freePort(hostname: string): number {
   listener.close();
   return port;
 }
+
+/** A running HAProxy: whether it has exited, and how to stop it (giving all it printed). */
+export interface RunningHaproxy {
+  /** Whether the process has ended (a port taken meanwhile makes it exit at start). */
+  readonly exited: boolean;
+  /** Stops it if it still runs; resolves with its stdout and stderr. */
+  stop(): Promise<string>;
+}
+
+/**
+ * Starts `haproxy` in the foreground on a configuration written to `dir`.
+ *
+ * @param binary The binary (see {@linkcode findHaproxy}).
+ * @param dir A scratch folder for the configuration file.
+ * @param config The configuration.
+ * @returns The process.
+ */
+export async function spawnHaproxy(
+  binary: string,
+  dir: string,
+  config: string,
+): Promise<RunningHaproxy> {
+  const file = `${dir}/haproxy.cfg`;
+  await Deno.writeTextFile(file, config);
+  const child = new Deno.Command(binary, {
+    args: ["-f", file, "-db"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]).then(([out, err]) => out + err);
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  return {
+    get exited() {
+      return exited;
+    },
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+      return await output;
+    },
+  };
+}

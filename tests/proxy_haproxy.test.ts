@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { Handle, type HandleServer, type ServedProxyInfo } from "../mod.ts";
 import { PROXY_TLV } from "../codecs/proxy.ts";
-import { findHaproxy, freePort } from "./_haproxy.ts";
+import { findHaproxy, freePort, spawnHaproxy } from "./_haproxy.ts";
 
 const HAPROXY = await findHaproxy();
 const HAS_IPV6 = canListen("::1");
@@ -93,35 +93,14 @@ async function startHaproxy(dir: string, v2Port: number, v1Port: number): Promis
       `  server v1 127.0.0.1:${v1Port} send-proxy`,
       "",
     ].join("\n");
-    const file = `${dir}/haproxy.cfg`;
-    await Deno.writeTextFile(file, config);
-    const child = new Deno.Command(HAPROXY!, {
-      args: ["-f", file, "-db"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-    ])
-      .then(([out, err]) => out + err);
-    let exited = false;
-    const status = child.status.then((s) => {
-      exited = true;
-      return s;
-    });
-    const stop = async () => {
-      if (!exited) child.kill("SIGTERM");
-      await status;
-      return await output;
-    };
+    const haproxy = await spawnHaproxy(HAPROXY!, dir, config);
+    const stop = () => haproxy.stop();
     const connect = async (hostname: string, port: number) => {
       for (let wait = 0;; wait++) {
         try {
           return await Deno.connect({ hostname, port });
         } catch (e) {
-          if (!(e instanceof Deno.errors.ConnectionRefused) || exited || wait === 200) {
+          if (!(e instanceof Deno.errors.ConnectionRefused) || haproxy.exited || wait === 200) {
             throw new Error(`Cannot connect to HAProxy on port ${port}: ${e}\n${await stop()}`);
           }
           await new Promise((r) => setTimeout(r, 25));

@@ -16,7 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle, type HandleError, type HandleServer } from "../mod.ts";
-import { findHaproxy, freePort } from "./_haproxy.ts";
+import { findHaproxy, freePort, spawnHaproxy } from "./_haproxy.ts";
 import { readAll, writeAll } from "./_net.ts";
 
 const HAPROXY = await findHaproxy();
@@ -93,30 +93,10 @@ async function startHaproxy(
       ...checkedOnly.map((s) => `  ${s}`),
       "",
     ].join("\n");
-    const file = `${dir}/haproxy.cfg`;
-    await Deno.writeTextFile(file, config);
-    const child = new Deno.Command(HAPROXY!, {
-      args: ["-f", file, "-db"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-    ]).then(([out, err]) => out + err);
-    let exited = false;
-    const status = child.status.then((s) => {
-      exited = true;
-      return s;
-    });
-    const stop = async () => {
-      if (!exited) child.kill("SIGTERM");
-      await status;
-      return await output;
-    };
+    const haproxy = await spawnHaproxy(HAPROXY!, dir, config);
+    const stop = () => haproxy.stop();
     // Ready once one request has gone through; HAProxy exits if the port was taken meanwhile.
-    for (let wait = 0; wait < 200 && !exited; wait++) {
+    for (let wait = 0; wait < 200 && !haproxy.exited; wait++) {
       try {
         await request(port, "probe");
         return { port, stop };
