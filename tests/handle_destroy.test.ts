@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HandleError } from "../mod.ts";
+import { Handle, HandleError } from "../mod.ts";
 import { deferred, pair, readAll, tick, writeAll } from "./_net.ts";
 
 const isCode = (code: string, fatal = true) => (e: unknown) =>
@@ -123,4 +123,19 @@ Deno.test("rbufMax: bytes consumed in the same dispatch never trip it", async ()
   assert.deepEqual(lines, ["ab", "cd", "ef", "gh"]);
   assert.equal(p.h.destroyed, false);
   await p.close();
+});
+
+Deno.test("errors: a socket closed under the handle fails a pending read with ECONNRESET, not EIO", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const peer = await accepted;
+  listener.close();
+  const h = new Handle(conn, { onError: () => {} });
+  const read = h.read("line");
+  await new Promise((r) => setTimeout(r, 10)); // the read is in flight
+  conn.close(); // behind the handle's back
+  await assert.rejects(read, isCode("ECONNRESET"));
+  await h.closed.catch(() => {});
+  peer.close();
 });
