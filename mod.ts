@@ -82,6 +82,7 @@ export {
   readTypeNamed,
   registerReadType,
   registerWriteType,
+  toReadType,
   writeTypeNamed,
 } from "./handle/names.ts";
 export type {

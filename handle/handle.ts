@@ -20,15 +20,9 @@ import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
-import { encodeTyped, rawWrite } from "./writer.ts";
-import {
-  isReadType,
-  type ReadResult,
-  type ReadType,
-  type UncalledReadType,
-  type WriteType,
-} from "../base/codec.ts";
-import { readTypeNamed, type ReadTypeNames, writeTypeNamed, type WriteTypeNames } from "./names.ts";
+import { encodeTyped } from "./writer.ts";
+import type { ReadResult, ReadType, UncalledReadType, WriteType } from "../base/codec.ts";
+import { type ReadTypeNames, toReadType, writeTypeNamed, type WriteTypeNames } from "./names.ts";
 import type {
   NamedReadArgs,
   NamedReadRest,
@@ -68,9 +62,9 @@ function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
 }
 
 function readTypeOf(type: unknown): ReadType {
-  if (typeof type === "string") return readTypeNamed(type);
-  if (isReadType(type)) return type;
-  throw new TypeError("Cannot read: expected a read type or its name");
+  const found = toReadType(type);
+  if (found === undefined) throw new TypeError("Cannot read: expected a read type or its name");
+  return found;
 }
 
 function cancelled(): HandleError {
@@ -665,9 +659,7 @@ export class Handle extends HandleLayers {
    */
   pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
   pushWrite(dataOrType: unknown, ...args: unknown[]): void {
-    if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
-      this.#core.queueWrite(dataOrType, false, false);
-    } else this.#core.queueWrite(this.#encode(dataOrType, args), false, true);
+    this.#write(dataOrType, args, false);
   }
 
   /**
@@ -693,18 +685,18 @@ export class Handle extends HandleLayers {
    */
   unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
   unshiftWrite(dataOrType: unknown, ...args: unknown[]): void {
-    if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
-      this.#core.queueWrite(dataOrType, true, false);
-    } else this.#core.queueWrite(this.#encode(dataOrType, args), true, true);
+    this.#write(dataOrType, args, true);
   }
 
-  #encode(type: unknown, args: unknown[]): Uint8Array {
-    if (type instanceof Uint8Array) rawWrite(undefined); // bytes with arguments: not a type
-    return encodeTyped(
-      typeof type === "string" ? writeTypeNamed(type) : type,
-      args,
-      this.#core.codecs,
-    );
+  /** Raw bytes or text go to the queue as lent; a typed write is encoded first (owned bytes). */
+  #write(dataOrType: unknown, args: unknown[], atFront: boolean): void {
+    const core = this.#core;
+    if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
+      core.queueWrite(dataOrType, atFront, false);
+      return;
+    }
+    const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
+    core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
   }
 
   /**

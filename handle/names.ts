@@ -7,7 +7,13 @@
  *
  * @module
  */
-import type { AnyReadType, AnyWriteType, ReadType, WriteType } from "../base/codec.ts";
+import {
+  type AnyReadType,
+  type AnyWriteType,
+  isReadType,
+  type ReadType,
+  type WriteType,
+} from "../base/codec.ts";
 import { chunk, type ChunkType } from "../codecs/chunk.ts";
 import { json, type JsonType } from "../codecs/json.ts";
 import { line, type LineType } from "../codecs/line.ts";
@@ -222,4 +228,27 @@ export function writeTypeNamed(name: string): WriteType {
     : registeredWrites.get(name);
   if (type === undefined) throw new TypeError(`Unknown write type "${name}"`);
   return type;
+}
+
+/**
+ * The read type an argument of `pushRead`, `read` or `iterate` stands for: a read type as it
+ * is, a name looked up.
+ *
+ * @param value A read type, its name, or anything else.
+ * @returns The read type, or `undefined` for something that is neither.
+ * @throws {TypeError} For a name no read type has.
+ *
+ * @example Values and names
+ * ```ts
+ * import { line, toReadType } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(toReadType("line"), line);
+ * assert.equal(toReadType(line), line);
+ * assert.equal(toReadType(() => true), undefined);
+ * ```
+ */
+export function toReadType(value: unknown): ReadType | undefined {
+  if (typeof value === "string") return readTypeNamed(value);
+  return isReadType(value) ? value : undefined;
 }

@@ -9,8 +9,8 @@ import type { CustomReaderFor, HandleCallbackFor } from "./options.ts";
 import { type QueuedCallback, ReadRequest } from "./read_request.ts";
 import type { Transport } from "../base/transport.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
-import { type CodecSettings, isReadType, type ReadType } from "../base/codec.ts";
-import { readTypeNamed } from "./names.ts";
+import type { CodecSettings, ReadType } from "../base/codec.ts";
+import { toReadType } from "./names.ts";
 
 const ignoreValue = () => {};
 
@@ -89,7 +89,7 @@ export class ReadSide<H> {
   #eof = false;
   #eofWhileStopped = false;
   #eofReported = false;
-  #eofHandledByIterator = false;
+  #eofLeftToReader = false;
   /** A request just delivered whose decoder the callback's next read of its type may take. */
   #spare: ReadRequest<H> | undefined = undefined;
   /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
@@ -116,11 +116,7 @@ export class ReadSide<H> {
    * @returns The entry.
    */
   makeRequest(typeOrReader: unknown, rest: unknown[]): ReadRequest<H> {
-    const type = typeof typeOrReader === "string"
-      ? readTypeNamed(typeOrReader)
-      : isReadType(typeOrReader)
-      ? typeOrReader
-      : undefined;
+    const type = toReadType(typeOrReader);
     if (type === undefined) {
       if (typeof typeOrReader !== "function") {
         throw new TypeError("Cannot queue a read: expected a read type, its name or a reader");
@@ -140,13 +136,7 @@ export class ReadSide<H> {
           `Cannot queue a "${type.typeName}" read: the last argument must be a callback`,
         );
       }
-      const request = new ReadRequest<H>(
-        type,
-        uncalled(this.#host.codecs, ...rest),
-        undefined,
-        ignoreValue,
-      );
-      return request;
+      return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, ignoreValue);
     }
     rest.pop();
     let decoder: Decoder<unknown>;
@@ -443,7 +433,7 @@ export class ReadSide<H> {
       // A promise read or iterator step told of a bad frame at end of input is not then failed
       // with end of input behind its back: its next read meets the end (non-fatal means the
       // handle goes on).
-      if (this.#eof) this.#eofHandledByIterator = true;
+      if (this.#eof) this.#eofLeftToReader = true;
       request.reject(err);
       // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
       const decoder = request.decoder!;
@@ -478,7 +468,7 @@ export class ReadSide<H> {
     const left = this.rbuf.length;
     if (request.end !== undefined && left === 0) {
       this.remove(request);
-      this.#eofHandledByIterator = true;
+      this.#eofLeftToReader = true;
       request.end();
       return true;
     }
@@ -500,7 +490,7 @@ export class ReadSide<H> {
       } catch (e) {
         this.#host.fatal(callbackError(e, "onEof"));
       }
-    } else if (!this.#eofHandledByIterator) {
+    } else if (!this.#eofLeftToReader) {
       this.#host.fatal(new HandleError("EPIPE", "Unexpected end of input (no onEof callback)"));
     }
   }

@@ -69,8 +69,7 @@ export interface ServeOptions<H = unknown> {
    * with a bad header, or none within `proxyTimeout`, is closed and never reaches
    * `onConnection`; its handle's `onError` is told why: `EBADMSG` from the `proxy` read type,
    * or a fatal `ETIMEDOUT` (without `onError`, stderr). One that closes before sending a byte
-   * is only counted (`stats.closedWithoutData`). Needs the `proxy` read type (`mod.ts`
-   * registers it).
+   * is only counted (`stats.closedWithoutData`).
    *
    * @default {false}
    */
@@ -230,8 +229,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
           info = await readProxy(h, conn, proxyTimeout, (err) => report(h, err));
           if (info === undefined) return;
           dataFrom = h.rbuf.consumedTotal;
-          const header = info as unknown as ProxyAddresses;
-          setAddresses(h, netAddr(header.source), netAddr(header.destination));
+          setAddresses(h, netAddr(info.source), netAddr(info.destination));
         }
         await onConnection(h, info);
       } catch (e) {
@@ -386,12 +384,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
   }
 }
 
-interface ProxyAddresses {
-  readonly source?: { readonly hostname: string; readonly port: number };
-  readonly destination?: { readonly hostname: string; readonly port: number };
-}
-
-function netAddr(a: ProxyAddresses["source"]): Deno.NetAddr | undefined {
+function netAddr(a: ProxyInfo["source"]): Deno.NetAddr | undefined {
   return a === undefined ? undefined : { transport: "tcp", hostname: a.hostname, port: a.port };
 }
 

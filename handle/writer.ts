@@ -55,18 +55,6 @@ export interface WriteHost<H> {
 }
 
 /**
- * Checks the argument of a raw `pushWrite`.
- *
- * @param data What was passed.
- * @returns It, typed.
- * @throws {TypeError} If it is neither a string nor a `Uint8Array`.
- */
-export function rawWrite(data: unknown): string | Uint8Array {
-  if (typeof data === "string" || data instanceof Uint8Array) return data;
-  throw new TypeError("Cannot write: expected a string or a Uint8Array");
-}
-
-/**
  * Encodes a typed `pushWrite` with its write type.
  *
  * @param type The write type (its name is looked up by the caller).
