@@ -39,6 +39,12 @@ const ignore = () => {};
  */
 export const DEFAULT_LINGER = 60;
 
+/** Unsent bytes above which `pushWrite` returns false: Node's default for sockets. */
+export const DEFAULT_HIGH_WATER_MARK = 65536;
+
+/** Who heard of a handle's fatal error (see `HandleCore.errorFate`). */
+export type ErrorFate = "reported" | "received" | "quiet";
+
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
 const now = () => Math.trunc(performance.now());
 
@@ -82,6 +88,7 @@ export type RareSettings<H> =
       | "keepalive"
       | "autocork"
       | "lowWaterMark"
+      | "highWaterMark"
       | "wbufMax"
       | "linger"
     >
@@ -123,6 +130,18 @@ export class HandleCore<H> {
   /** Whether the connection is up (a `Handle.connect` handle is not, at first). */
   connected = false;
   error: HandleError | undefined = undefined;
+  /**
+   * Who heard of `error`: `onError` or stderr (`reported`), only a promise read or iterator
+   * step (`received`: a server reports it if the connection's handler rejects with it), or no
+   * one on purpose (`quiet`: the peer left before saying anything).
+   */
+  errorFate: ErrorFate | undefined = undefined;
+  /** Bytes read from the transport on top (plaintext under TLS). */
+  bytesRead = 0;
+  /** Bytes the transport on top accepted. */
+  bytesWritten = 0;
+  /** When the handle was made (`Date.now()`). */
+  readonly createdAt: number = Date.now();
   onError: HandleOptionsFor<H>["onError"];
   onEof: HandleCallbackFor<H> | undefined;
   onRead: HandleCallbackFor<H> | undefined;
@@ -160,6 +179,9 @@ export class HandleCore<H> {
     }
     if (options.lowWaterMark !== undefined) {
       this.setRare("lowWaterMark", checkSize("lowWaterMark", options.lowWaterMark, 0));
+    }
+    if (options.highWaterMark !== undefined) {
+      this.setRare("highWaterMark", checkSize("highWaterMark", options.highWaterMark, 0));
     }
     if (options.wbufMax !== undefined) {
       this.setRare("wbufMax", checkSize("wbufMax", options.wbufMax, Infinity));
@@ -226,6 +248,10 @@ export class HandleCore<H> {
   /** onDrain runs at or below this many unsent bytes. */
   get lowWaterMark(): number {
     return this.rare?.lowWaterMark ?? 0;
+  }
+  /** More unsent bytes than this makes `pushWrite` return false. */
+  get highWaterMark(): number {
+    return this.rare?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
   }
   /** More unsent bytes than this is a fatal `ENOSPC`. */
   get wbufMax(): number {
@@ -312,16 +338,24 @@ export class HandleCore<H> {
     this.#timeouts?.reset(kind);
   }
 
-  /** A read succeeded (for the inactivity timers). */
-  readActivity(): void {
-    if (this.#timeouts === undefined) this.#readAt = now();
-    else this.#timeouts.readActivity();
+  /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
+  readActivity(bytes: number): void {
+    this.bytesRead += bytes;
+    this.#readAt = now();
+    this.#timeouts?.readActivity();
   }
 
-  /** A write succeeded (for the inactivity timers). */
-  writeActivity(): void {
-    if (this.#timeouts === undefined) this.#writeAt = now();
-    else this.#timeouts.writeActivity();
+  /** A write of `bytes` succeeded (for the counters and the inactivity timers). */
+  writeActivity(bytes: number): void {
+    this.bytesWritten += bytes;
+    this.#writeAt = now();
+    this.#timeouts?.writeActivity();
+  }
+
+  /** When the last read or write succeeded, else when the connection came up (`Date.now()` time). */
+  get lastActivity(): number {
+    const at = Math.max(this.#readAt, this.#writeAt);
+    return at === 0 ? this.createdAt : Math.round(performance.timeOrigin + at);
   }
 
   #timedOut(kind: TimeoutKind): void {
@@ -471,11 +505,16 @@ export class HandleCore<H> {
     this.#settleClosed?.(this.error);
   }
 
-  /** Reports a non-fatal error. */
+  /**
+   * Reports a non-fatal error to `onError`. With no `onError` nobody would hear of it, so it
+   * destroys the handle as a fatal error, as AnyEvent::Handle does without `on_error` (a timeout
+   * with neither `onTimeout` nor `onError` then closes the connection, once).
+   */
   report(err: HandleError): void {
     if (this.onError === undefined) {
-      console.error(`@anyevent/handle: ${err.code}: ${err.message}`);
-      return;
+      return this.fatal(
+        new HandleError(err.code, err.message, { cause: err.cause ?? err, fatal: true }),
+      );
     }
     try {
       this.onError(this.handle, err);
@@ -488,18 +527,32 @@ export class HandleCore<H> {
   fatal(err: HandleError): void {
     if (!this.open || this.error !== undefined) return;
     this.error = err;
-    let seen = this.reader.failAll(err);
-    if (this.rare?.quietEnd?.(err) === true) return this.teardown(err);
+    const received = this.reader.failAll(err);
+    if (this.rare?.quietEnd?.(err) === true) {
+      this.errorFate = "quiet";
+      return this.teardown(err);
+    }
     if (this.onError !== undefined) {
-      seen = true;
+      this.errorFate = "reported";
       try {
         this.onError(this.handle, err);
       } catch (e) {
         console.error(`@anyevent/handle: onError threw while reporting ${err.code}:`, e);
       }
-    }
-    if (!seen) console.error(`@anyevent/handle: uncaught ${err.code}: ${err.message}`);
+    } else if (received) this.errorFate = "received";
+    else this.reportUncaught(err);
     this.teardown(err);
+  }
+
+  /**
+   * Says on stderr that a fatal error reached no one (no `onError`, no promise read): the one
+   * report it gets.
+   *
+   * @param err The error.
+   */
+  reportUncaught(err: HandleError): void {
+    this.errorFate = "reported";
+    console.error(`@anyevent/handle: uncaught ${err.code}: ${err.message}`);
   }
 
   afterDestroyError(code: "EPIPE" | "ECANCELED" = "ECANCELED"): HandleError {

@@ -182,9 +182,19 @@ export class Handle extends HandleLayers {
 
   /**
    * Serves connections: listens on `{ hostname, port }` or `{ path }` and calls `onConnection`
-   * once per connection with its handle (made with `options.handle`). What `onConnection`
-   * throws, or the promise it returns rejecting, destroys that handle and is reported once (to
-   * its `onError`, else stderr): the server goes on. A client that leaves before sending
+   * once per connection with its handle (made with `options.handle`).
+   *
+   * An async `onConnection` owns its connection: when the promise it returns settles, the
+   * handle is destroyed (bytes still queued leave first, see `linger`), so a handler that
+   * ends, as a `for await` over `h.iterate()` does at end of input, never leaves a socket
+   * open. A handler that returns nothing (callback style) keeps its handle open until it is
+   * destroyed or fails.
+   *
+   * Every fatal error of a connection is reported once: to its `onError`, else on stderr. What
+   * `onConnection` throws, or the promise it returns rejecting, destroys that handle and is
+   * reported so; a handler that rejects with the handle's own error (a promise read it awaited
+   * failed) has that error reported then, unless `onError` already had it. The server goes on.
+   * `server.stats.errors` counts them by code. A client that leaves before sending
    * anything (a health check, a port scan) is not an error: it is only counted in
    * `server.stats`, as are connections reset before they were accepted, which never delay the
    * next one. See {@linkcode ServeOptions} for `reusePort`, `maxConnections`, `signal` and
@@ -223,13 +233,13 @@ export class Handle extends HandleLayers {
   ): HandleServer<Handle> {
     const tls = options.handle?.tls;
     if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
-    return new HandleServer<Handle>(
-      options,
-      (conn) => new Handle(conn, options.handle),
-      onConnection,
-      (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
-      (h, quiet) => h.#core.setRare("quietEnd", quiet),
-    );
+    return new HandleServer<Handle>(options, onConnection, {
+      make: (conn) => new Handle(conn, options.handle),
+      setAddresses: (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
+      setQuietEnd: (h, quiet) => h.#core.setRare("quietEnd", quiet),
+      errorFate: (h) => h.#core.errorFate,
+      reportUncaught: (h, err) => h.#core.reportUncaught(err),
+    });
   }
 
   /**
@@ -294,6 +304,52 @@ export class Handle extends HandleLayers {
   /** Unsent bytes: queued plus handed to the transport and not yet accepted. */
   get wbufLength(): number {
     return this.#core.pending;
+  }
+
+  /**
+   * Bytes read from the connection so far (after TLS decryption: what readers see), as
+   * Node's `socket.bytesRead`.
+   *
+   * @example Counting the bytes of a request and its reply
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+   * const peer = new Handle(await listener.accept());
+   * h.pushWrite("ping\n");
+   * assert.equal(await peer.read("line"), "ping");
+   * peer.pushWrite("pong\n");
+   * assert.equal(await h.read("line"), "pong");
+   * assert.equal(h.bytesWritten, 5);
+   * assert.equal(h.bytesRead, 5);
+   * assert.ok(h.lastActivity >= h.createdAt);
+   * h.destroy();
+   * peer.destroy();
+   * listener.close();
+   * ```
+   */
+  get bytesRead(): number {
+    return this.#core.bytesRead;
+  }
+
+  /** Bytes the connection has accepted for sending so far (before TLS encryption). */
+  get bytesWritten(): number {
+    return this.#core.bytesWritten;
+  }
+
+  /** When the handle was made, in milliseconds since the epoch (as `Date.now()`). */
+  get createdAt(): number {
+    return this.#core.createdAt;
+  }
+
+  /**
+   * When the last read or write succeeded, in milliseconds since the epoch (`createdAt` until
+   * one has): what an idle-connection sweep compares with `Date.now()`.
+   */
+  get lastActivity(): number {
+    return this.#core.lastActivity;
   }
 
   // ---- reading ----
@@ -623,6 +679,11 @@ export class Handle extends HandleLayers {
    * sent after everything queued before. The bytes are copied, so the caller may reuse its
    * array at once.
    *
+   * Returns whether the caller may go on writing: `false` once more than `highWaterMark`
+   * bytes (64 KiB by default) are unsent, as Node's `socket.write()` does. The bytes are queued
+   * either way; wait for `onDrain` or `await h.drain()` before writing more.
+   *
+   * @returns `false` when more than `highWaterMark` bytes are unsent (or the handle is gone).
    * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
    * @throws {RangeError} From the write type's encoder, for a value it cannot encode.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
@@ -643,60 +704,62 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  pushWrite(data: string | Uint8Array): void;
+  pushWrite(data: string | Uint8Array): boolean;
   /**
    * Queues a typed write: the write type, then its arguments.
    *
    * @param type A write type (`netstring`, `json`, ...).
    * @param args The type's arguments.
    */
-  pushWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
+  pushWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): boolean;
   /**
    * Queues a typed write by AnyEvent's name of the type (`"netstring"`).
    *
    * @param type A built-in or registered write type name.
    * @param args The type's arguments.
    */
-  pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
-  pushWrite(dataOrType: unknown, ...args: unknown[]): void {
-    this.#write(dataOrType, args, false);
+  pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): boolean;
+  pushWrite(dataOrType: unknown, ...args: unknown[]): boolean {
+    return this.#write(dataOrType, args, false);
   }
 
   /**
    * Like {@linkcode Handle.pushWrite}, but puts the bytes in front of everything not yet
    * handed to the transport (bytes already being written go first).
    *
+   * @returns `false` when more than `highWaterMark` bytes are unsent, as `pushWrite`.
    * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    */
-  unshiftWrite(data: string | Uint8Array): void;
+  unshiftWrite(data: string | Uint8Array): boolean;
   /**
    * Puts a typed write in front of everything not yet sent.
    *
    * @param type A write type.
    * @param args The type's arguments.
    */
-  unshiftWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
+  unshiftWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): boolean;
   /**
    * Puts a typed write, by the type's name, in front of everything not yet sent.
    *
    * @param type A built-in or registered write type name.
    * @param args The type's arguments.
    */
-  unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
-  unshiftWrite(dataOrType: unknown, ...args: unknown[]): void {
-    this.#write(dataOrType, args, true);
+  unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): boolean;
+  unshiftWrite(dataOrType: unknown, ...args: unknown[]): boolean {
+    return this.#write(dataOrType, args, true);
   }
 
   /** Raw bytes or text go to the queue as lent; a typed write is encoded first (owned bytes). */
-  #write(dataOrType: unknown, args: unknown[], atFront: boolean): void {
+  #write(dataOrType: unknown, args: unknown[], atFront: boolean): boolean {
     const core = this.#core;
     if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
       core.queueWrite(dataOrType, atFront, false);
-      return;
+    } else {
+      const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
+      core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
     }
-    const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
-    core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
+    return core.open && core.pending <= core.highWaterMark;
   }
 
   /**

@@ -20,8 +20,14 @@ export type CustomReaderFor<H> = (h: H) => boolean;
 export interface HandleOptionsFor<H> {
   /**
    * Called with every error. A fatal error destroys the handle right after this returns (so
-   * `h.rbuf` can still be inspected here). Without it, the error rejects `h.closed` and, unless
-   * a pending promise read received it, is reported once on stderr.
+   * `h.rbuf` can still be inspected here); after a non-fatal one (`err.fatal` false: a timeout,
+   * a bad JSON text) the handle goes on.
+   *
+   * Without `onError`, as in AnyEvent::Handle without `on_error`, any error destroys the
+   * handle, non-fatal ones too (a timeout without `onTimeout` closes the connection): the
+   * error rejects `h.closed` and the pending promise reads and iterator steps, and, unless one
+   * of those received it, is reported once on stderr. In `Handle.serve`, a handler that rejects
+   * with such an error gets it reported then, once.
    */
   onError?: (h: H, err: HandleError) => void;
   /**
@@ -91,9 +97,19 @@ export interface HandleOptionsFor<H> {
    */
   lowWaterMark?: number;
   /**
+   * How many unsent bytes `pushWrite` accepts before it returns `false` (write no more until
+   * `onDrain` or `drain()`), as Node's `highWaterMark` for `socket.write()`. Advice only:
+   * `wbufMax` is the hard limit.
+   *
+   * @default {65536}
+   */
+  highWaterMark?: number;
+  /**
    * Inactivity timeout in seconds (fractions allowed) for any I/O: when neither a read nor a
    * write succeeded for that long, `onTimeout` is called, or without it a non-fatal
-   * `ETIMEDOUT` error is reported; then the timer re-arms for a full period. 0 is off.
+   * `ETIMEDOUT` error is reported to `onError`; then the timer re-arms for a full period.
+   * With neither `onTimeout` nor `onError`, nobody would hear of it, so the handle is destroyed
+   * (see `onError`): an idle connection is closed. 0 is off.
    * Handles made by `Handle.connect` start timing once connected.
    *
    * @default {0}

@@ -45,8 +45,8 @@ export interface ReadHost<H> {
   ioStarted(): void;
   /** The read loop ended. */
   ioEnded(): void;
-  /** A read succeeded (for the inactivity timers). */
-  readActivity(): void;
+  /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
+  readActivity(bytes: number): void;
   /**
    * A read on `from` returned after `from` stopped being the transport on top (a layer was
    * pushed or removed meanwhile): these bytes (or `null`, end of input) go where they belong.
@@ -571,7 +571,7 @@ export class ReadSide<H> {
         host.divert(transport, n === null ? null : region.slice(0, n));
         return this.#readOn();
       }
-      host.readActivity();
+      host.readActivity(n ?? 0);
       if (n === null) {
         this.endOfInput();
         return this.#readEnded();

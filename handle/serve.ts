@@ -103,6 +103,33 @@ export interface ServedHandle {
   read(type: typeof proxy): Promise<ProxyInfo>;
   /** The read buffer: how many bytes arrived so far is `consumedTotal + length`. */
   readonly rbuf: { readonly consumedTotal: number; readonly length: number };
+  /** The fatal error that destroyed the handle, if any. */
+  readonly error: HandleError | undefined;
+  /** Bytes read so far. */
+  readonly bytesRead: number;
+  /** Bytes written so far. */
+  readonly bytesWritten: number;
+}
+
+/**
+ * What the server may do to its handles beyond their public API (given by `Handle.serve`).
+ *
+ * @typeParam H The handle class.
+ */
+export interface ServeHooks<H> {
+  /** Wraps an accepted conn in a handle. */
+  make(conn: Deno.Conn): H;
+  /** Makes a handle report the addresses of a PROXY header. */
+  setAddresses(h: H, remote: Deno.Addr | undefined, local: Deno.Addr | undefined): void;
+  /**
+   * Gives a handle the test for a fatal error that is not to be reported (the peer left
+   * before sending anything).
+   */
+  setQuietEnd(h: H, quiet: (err: HandleError) => boolean): void;
+  /** Who heard of the handle's fatal error so far (see `HandleCore.errorFate`). */
+  errorFate(h: H): "reported" | "received" | "quiet" | undefined;
+  /** Reports the handle's fatal error on stderr, the one report it gets. */
+  reportUncaught(h: H, err: HandleError): void;
 }
 
 /**
@@ -133,6 +160,15 @@ export interface ServeStats {
    * briefly, with back-off; each run of them is logged once.
    */
   readonly acceptErrors: number;
+  /** Bytes read from every connection so far, the open ones included (`h.bytesRead`). */
+  readonly bytesIn: number;
+  /** Bytes written to every connection so far, the open ones included (`h.bytesWritten`). */
+  readonly bytesOut: number;
+  /**
+   * The fatal errors that ended connections, by code (`{ EMSGSIZE: 2, ETIMEDOUT: 5 }`); a
+   * client leaving before it sent anything is not one (see `closedWithoutData`).
+   */
+  readonly errors: Readonly<Record<string, number>>;
 }
 
 /**
@@ -152,7 +188,11 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
     overLimit: 0,
     closedWithoutData: 0,
     acceptErrors: 0,
+    /** Bytes of the connections already closed (the open ones are added when asked). */
+    bytesIn: 0,
+    bytesOut: 0,
   };
+  readonly #errors: Record<string, number> = {};
   /** Milliseconds of the current accept back-off; 0 while `accept()` works. */
   #backoff = 0;
   /** The error codes logged since `accept()` last worked: each run of failures logs once. */
@@ -162,18 +202,13 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    * Starts accepting. Use `Handle.serve`, which makes this.
    *
    * @param options Where to listen and how.
-   * @param make Wraps an accepted conn in a handle.
    * @param onConnection Called once per connection.
-   * @param setAddresses Makes a handle report the addresses of a PROXY header.
-   * @param setQuietEnd Gives a handle the test for a fatal error that is not to be reported
-   * (the peer left before sending anything).
+   * @param hooks What the server does to its handles beyond their public API.
    */
   constructor(
     options: ServeOptions<H>,
-    make: (conn: Deno.Conn) => H,
     onConnection: (h: H, proxy?: ServedProxyInfo) => void | Promise<void>,
-    setAddresses: (h: H, remote: Deno.Addr | undefined, local: Deno.Addr | undefined) => void,
-    setQuietEnd?: (h: H, quiet: (err: HandleError) => boolean) => void,
+    hooks: ServeHooks<H>,
   ) {
     const limit = options.maxConnections ?? Infinity;
     if (!(limit >= 0)) {
@@ -201,7 +236,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
     const serveOne = async (conn: Deno.Conn) => {
       let h: H;
       try {
-        h = make(conn);
+        h = hooks.make(conn);
       } catch (e) {
         // Bad handle options (a negative readSize, say): every connection would fail alike.
         conn.close();
@@ -218,10 +253,16 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
       // Where the client's data starts: after the PROXY header, once it has been read.
       let dataFrom = 0;
       const silent = () => h.rbuf.consumedTotal + h.rbuf.length === dataFrom;
-      setQuietEnd?.(h, (err) => QUIET_END.has(err.code) && silent());
+      hooks.setQuietEnd(h, (err) => QUIET_END.has(err.code) && silent());
       h.closed.catch(() => {}).finally(() => {
         this.#open.delete(h);
+        stats.bytesIn += h.bytesRead;
+        stats.bytesOut += h.bytesWritten;
         if (silent()) stats.closedWithoutData++;
+        const err = h.error;
+        if (err !== undefined && hooks.errorFate(h) !== "quiet") {
+          this.#errors[err.code] = (this.#errors[err.code] ?? 0) + 1;
+        }
       });
       try {
         let info: ServedProxyInfo | undefined;
@@ -229,11 +270,27 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
           info = await readProxy(h, conn, proxyTimeout, (err) => report(h, err));
           if (info === undefined) return;
           dataFrom = h.rbuf.consumedTotal;
-          setAddresses(h, netAddr(info.source), netAddr(info.destination));
+          hooks.setAddresses(h, netAddr(info.source), netAddr(info.destination));
         }
-        await onConnection(h, info);
+        const handled = onConnection(h, info);
+        // An async handler owns its connection: when it settles, the connection ends (what is
+        // queued still leaves, see linger). A callback-style handler returns nothing and keeps
+        // the handle open through its callbacks.
+        if (handled instanceof Promise) {
+          await handled;
+          h.destroy();
+        }
       } catch (e) {
-        if (h.destroyed) return;
+        const err = h.error;
+        if (err !== undefined && (e === err || (e instanceof HandleError && e.code === err.code))) {
+          // The handle's own fatal error, passed up through a promise read: report it now
+          // unless onError or stderr already had it (or it is a silent client leaving).
+          if (hooks.errorFate(h) === "received") hooks.reportUncaught(h, err);
+          return;
+        }
+        // A read or write refused because the handle was destroyed on purpose (by the handler,
+        // or shutdown) is the handler stopping, not a new error.
+        if (h.destroyed && err === undefined && e instanceof HandleError) return;
         report(h, e instanceof HandleError && !e.fatal ? e : callbackError(e, "onConnection"));
         h.destroy();
       }
@@ -326,7 +383,35 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    * ```
    */
   get stats(): ServeStats {
-    return Object.freeze({ ...this.#stats });
+    const stats = { ...this.#stats, errors: Object.freeze({ ...this.#errors }) };
+    for (const h of this.#open) {
+      stats.bytesIn += h.bytesRead;
+      stats.bytesOut += h.bytesWritten;
+    }
+    return Object.freeze(stats);
+  }
+
+  /**
+   * The handles of the connections open now, live (a handle leaves the set once it is
+   * closed): to broadcast, or to look at every connection.
+   *
+   * @example Broadcasting a line to every client
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, () => {});
+   * const { port } = server.addr as Deno.NetAddr;
+   * const clients = [0, 1].map(() => Handle.connect({ hostname: "127.0.0.1", port }));
+   * while (server.handles.size < 2) await new Promise((r) => setTimeout(r, 5));
+   * for (const h of server.handles) h.pushWrite("news\n");
+   * for (const c of clients) assert.equal(await c.read("line"), "news");
+   * for (const c of clients) c.destroy();
+   * await server.shutdown(1);
+   * ```
+   */
+  get handles(): ReadonlySet<H> {
+    return this.#open;
   }
 
   /** The address listened on (with the port chosen for port 0). */

@@ -50,8 +50,8 @@ export interface WriteHost<H> {
   ioEnded(): void;
   /** Keeps track of a one-off write task, so `closed` settles after it. */
   track(io: Promise<void>): void;
-  /** A write succeeded (for the inactivity timers). */
-  writeActivity(): void;
+  /** A write of `bytes` succeeded (for the counters and the inactivity timers). */
+  writeActivity(bytes: number): void;
 }
 
 /**
@@ -342,7 +342,7 @@ export class WriteSide<H> {
     while (batch.length > 0) {
       const n = await transport.write(batch);
       if (!host.writable) return;
-      host.writeActivity();
+      host.writeActivity(n);
       wq.written(n);
       batch = batch.subarray(n);
       if (host.open && wq.pending <= host.lowWaterMark) this.callDrain();
