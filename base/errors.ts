@@ -16,6 +16,7 @@
  * | `ETIMEDOUT` | an inactivity timeout (non-fatal) |
  * | `EPROTO` | a TLS failure |
  * | `ECONNREFUSED`, `ECONNRESET`, `ENOENT`, `EHOSTUNREACH`, `ENOTCONN`, `EIO` | socket and I/O errors from the OS |
+ * | `ENOTFOUND` | `Handle.connect`: the host name does not resolve (as Node names it); the message names it |
  * | `ECANCELED` | a pending promise read or drain after `destroy()` or an aborted signal |
  * | `ECALLBACK` | a callback or custom reader of yours threw; `cause` holds what it threw |
  * | `EINVAL` | a read type broke the decoder contract (a bug in that read type) |
@@ -32,6 +33,7 @@ export type HandleErrorCode =
   | "ENOENT"
   | "EHOSTUNREACH"
   | "ENOTCONN"
+  | "ENOTFOUND"
   | "EIO"
   | "ECANCELED"
   | "ECALLBACK"

@@ -71,7 +71,8 @@ export interface CborOptions {
   useMaps?: boolean;
   /**
    * Decoders for tag numbers (cborg's `tags` decode option; see {@linkcode CborTagDecoder}),
-   * added to the defaults: 2 and 3 (bignums) decode to `bigint`; 259 (a map with any keys)
+   * added to the defaults, which they may replace: 0 (RFC 3339 text) and 1 (epoch seconds)
+   * decode to `Date`; 2 and 3 (bignums) decode to `bigint`; 259 (a map with any keys)
    * to a `Map`, which is fixed, since it is how maps with non-string keys are decoded. A tag
    * with no decoder decodes to a {@linkcode CborTagged} `{ tag, value }`, which `encodeCbor`
    * writes back unchanged. A decoder that throws makes the item a non-fatal `EBADMSG`
@@ -148,16 +149,28 @@ export interface CborTagContent {
 /**
  * Decodes the content of one tag number into a value (see `CborOptions.tags`).
  *
- * @example Decoding tag 1 (epoch seconds) to a Date
+ * @example Decoding tag 32 (a URI) to a URL
  * ```ts
  * import { ReadBuffer } from "@anyevent/handle";
  * import { cborDecoder, type CborTagDecoder } from "@anyevent/handle/cbor";
  * import assert from "node:assert/strict";
  *
- * const date: CborTagDecoder = (content) => new Date((content() as number) * 1000);
+ * const uri: CborTagDecoder = (content) => new URL(content() as string);
+ * const buf = new ReadBuffer();
+ * buf.append(new Uint8Array([0xd8, 0x20, 0x72, ...new TextEncoder().encode("https://a.example/")]));
+ * assert.deepEqual(cborDecoder({ tags: { 32: uri } }).decode(buf), new URL("https://a.example/"));
+ * ```
+ *
+ * @example Keeping tag 1 as it is instead of a Date
+ * ```ts
+ * import { ReadBuffer } from "@anyevent/handle";
+ * import { cborDecoder, CborTagged } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
  * const buf = new ReadBuffer();
  * buf.append(new Uint8Array([0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0])); // 1(1363896240)
- * assert.deepEqual(cborDecoder({ tags: { 1: date } }).decode(buf), new Date("2013-03-21T20:04:00Z"));
+ * const raw = cborDecoder({ tags: { 1: (content) => new CborTagged(1, content()) } });
+ * assert.deepEqual(raw.decode(buf), new CborTagged(1, 1363896240));
  * ```
  */
 export type CborTagDecoder = (content: CborTagContent) => unknown;

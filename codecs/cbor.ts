@@ -56,6 +56,13 @@ import {
   type WriteType,
 } from "../base/codec.ts";
 import { CborScanner } from "./_cbor_scan.ts";
+import {
+  decodeEpochDate,
+  decodeTextDate,
+  encodeDate,
+  TAG_DATE_EPOCH,
+  TAG_DATE_TEXT,
+} from "./_cbor_time.ts";
 import type {
   CborDecodeOptions,
   CborOptions,
@@ -158,6 +165,8 @@ export interface CborDecoder extends Decoder<unknown> {
 }
 
 const DEFAULT_TAGS: Readonly<Record<number, TagDecoder>> = {
+  [TAG_DATE_TEXT]: decodeTextDate,
+  [TAG_DATE_EPOCH]: decodeEpochDate,
   2: bigIntDecoder,
   3: bigNegIntDecoder,
 };
@@ -173,7 +182,7 @@ const encodeTagged: TypeEncoder = (obj, _type, options, refStack) =>
     : null;
 
 const ENCODE_OPTIONS: EncodeOptions = {
-  typeEncoders: { bigint: bigIntEncoder, Object: encodeTagged },
+  typeEncoders: { bigint: bigIntEncoder, Object: encodeTagged, Date: encodeDate },
 };
 
 function depthLimit(maxDepth: number | undefined): number {
@@ -222,9 +231,10 @@ function tagTable(
  *
  * Values: integers are numbers (`bigint` beyond 2^53); floats 16, 32 and 64 are numbers;
  * byte strings are owned `Uint8Array`s; text strings are strings; arrays are arrays; maps are
- * plain objects, or `Map`s when a key is not a string (see `byteKeys` and `useMaps`); tags
- * go through `tags`, else they are {@linkcode CborTagged}; `false`, `true`, `null` and `undefined` are
- * themselves. Indefinite-length strings, arrays and maps decode like definite ones.
+ * plain objects, or `Map`s when a key is not a string (see `byteKeys` and `useMaps`); tag 1
+ * (epoch seconds) and tag 0 (RFC 3339 text) are `Date`s, rounded to the millisecond (as
+ * CBOR::XS makes both `Time::Piece`s); other tags go through `tags`, else they are
+ * {@linkcode CborTagged}; `false`, `true`, `null` and `undefined` are themselves. Indefinite-length strings, arrays and maps decode like definite ones.
  *
  * Cost: the scan keeps its state (position, one frame per open container) across attempts,
  * tied to the item's absolute position (`buf.consumedTotal`), so each header byte is read
@@ -237,7 +247,8 @@ function tagTable(
  * Errors, following AnyEvent::Handle where the stream can go on:
  *
  * - an item that is well framed but that cborg rejects (a simple value other than `false`,
- *   `true`, `null`, `undefined`; a tag decoder that throws; what `decodeOptions` forbids) is
+ *   `true`, `null`, `undefined`; a tag decoder that throws, such as tag 1 around a string or
+ *   tag 0 around text that is not RFC 3339; what `decodeOptions` forbids) is
  *   a non-fatal `EBADMSG`, and the item is consumed first (skipped), so the next read starts
  *   after it;
  * - a header that is not well-formed (additional information 28 to 30; an indefinite length
@@ -360,13 +371,16 @@ export function cborDecoder(options: CborOptions = {}, settings?: CodecSettings)
  * floats in their shortest form, definite lengths, map keys sorted (length first, then
  * bytewise). Strings become text strings (CBOR::XS decodes them to character strings),
  * `Uint8Array`s byte strings (other typed arrays their bytes), arrays arrays, plain objects
- * and `Map`s maps, `bigint`s integers (tag 2 or 3 beyond 64 bits), a {@linkcode CborTagged} its tag; `false`,
- * `true`, `null` and `undefined` themselves. No framing is added: CBOR items delimit
+ * and `Map`s maps, `bigint`s integers (tag 2 or 3 beyond 64 bits), a {@linkcode CborTagged} its tag;
+ * a `Date` tag 1 around its seconds since the epoch, an integer when it is whole seconds and
+ * a float otherwise (`1363896240` is `c1 1a 514b67b0`; CBOR::XS reads it as a `Time::Piece`);
+ * `false`, `true`, `null` and `undefined` themselves. No framing is added: CBOR items delimit
  * themselves.
  *
  * @param value The value.
  * @returns Its CBOR encoding, owned by the caller.
- * @throws {TypeError} If the value has no CBOR form (a function, a symbol, a cycle).
+ * @throws {TypeError} If the value has no CBOR form (a function, a symbol, a cycle, an invalid
+ * `Date`).
  *
  * @example Encoding a value
  * ```ts
@@ -376,6 +390,16 @@ export function cborDecoder(options: CborOptions = {}, settings?: CodecSettings)
  * assert.deepEqual(encodeCbor([1, "a", true]), new Uint8Array([0x83, 0x01, 0x61, 0x61, 0xf5]));
  * assert.deepEqual(encodeCbor({ x: null }), new Uint8Array([0xa1, 0x61, 0x78, 0xf6]));
  * assert.throws(() => encodeCbor(() => 1), TypeError);
+ * ```
+ *
+ * @example A Date is tag 1: whole seconds an integer, finer a float
+ * ```ts
+ * import { encodeCbor } from "@anyevent/handle/cbor";
+ * import assert from "node:assert/strict";
+ *
+ * const date = new Date("2013-03-21T20:04:00Z");
+ * assert.deepEqual(encodeCbor(date), new Uint8Array([0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0]));
+ * assert.deepEqual(encodeCbor(new Date(1500)), new Uint8Array([0xc1, 0xf9, 0x3e, 0x00])); // 1.5
  * ```
  */
 export function encodeCbor(value: unknown): Uint8Array {

@@ -10,10 +10,12 @@
  *     deno run --allow-net --allow-read examples/smtp_starttls.ts --serve 2525
  *     swaks --server 127.0.0.1:2525 --to bob@example.com --tls
  *
- * It serves until SIGINT or SIGTERM, then prints what it accepted and exits 0. Without
- * `--tls`, swaks gets the `530` for its `MAIL FROM` and exits 23 (its code for an error in the
- * MAIL transaction): this server takes no mail in plaintext. To check the certificate as
- * well, add `--tls-verify --tls-ca-path tests/certs/ca.pem`.
+ * It serves until SIGINT or SIGTERM, then prints what it accepted and exits 0. The accept
+ * loop is `Handle.serve`'s: a client that resets before it is accepted (a health check, a
+ * port scanner) is skipped and counted in the last lines, and the next one is served as usual.
+ * Without `--tls`, swaks gets the `530` for its `MAIL FROM` and exits 23 (its code for an
+ * error in the MAIL transaction): this server takes no mail in plaintext. To check the
+ * certificate as well, add `--tls-verify --tls-ca-path tests/certs/ca.pem`.
  *
  * The server ({@linkcode startSmtpServer}) greets, advertises `STARTTLS` in its `EHLO` reply,
  * refuses mail (`530`) until the session is encrypted, answers `STARTTLS` with
@@ -26,7 +28,7 @@
  *
  * @module
  */
-import { Handle, type HandleError } from "../mod.ts";
+import { Handle, type HandleError, type ServeStats } from "../mod.ts";
 
 /** Options for {@linkcode startSmtpServer}. */
 export interface SmtpServerOptions {
@@ -61,7 +63,7 @@ export interface SmtpServerOptions {
   /**
    * Receives the server's side of every session as text: `C: ` lines received, `S: ` lines
    * sent, and `-- ` notes (TLS started, errors, closed), with the session's number (1 for the
-   * first connection accepted, and so on; 0 for the listener itself).
+   * first connection accepted, and so on).
    */
   log?: (line: string, session: number) => void;
 }
@@ -84,6 +86,8 @@ export interface SmtpServer {
   readonly port: number;
   /** The messages accepted so far, in order. */
   readonly messages: SmtpMessage[];
+  /** What the accept loop has seen: connections accepted, reset before accept, ... */
+  readonly stats: ServeStats;
   /** Stops listening, destroys the sessions still open and waits until all is closed. */
   close(): Promise<void>;
 }
@@ -92,8 +96,8 @@ export interface SmtpServer {
 const MAX_LINE = 4096;
 
 /**
- * Starts an SMTP-style server that requires STARTTLS before it takes mail. Each connection
- * is one {@linkcode Handle}, driven by a chain of `pushRead("line", ...)` callbacks; the
+ * Starts an SMTP-style server that requires STARTTLS before it takes mail, on
+ * `Handle.serve`. Each connection is one {@linkcode Handle}, driven by a chain of `pushRead("line", ...)` callbacks; the
  * upgrade happens inside the callback that read `STARTTLS`, and the next `pushRead` is
  * satisfied from the decrypted stream.
  *
@@ -125,56 +129,32 @@ const MAX_LINE = 4096;
  * ```
  */
 export function startSmtpServer(options: SmtpServerOptions): SmtpServer {
-  const listener = Deno.listen({
+  const messages: SmtpMessage[] = [];
+  let sessions = 0;
+  // Handle.serve owns the accept loop: a client that resets before it is accepted is skipped
+  // and counted (server.stats), never the end of the loop.
+  const server = Handle.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
-  });
-  const messages: SmtpMessage[] = [];
-  const sessions = new Set<Handle>();
-  let closing = false;
-  let accepted = 0;
-
-  const acceptLoop = (async () => {
-    while (!closing) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (!closing) options.log?.(`-- accept failed: ${(e as Error).message}`, 0);
-        return;
-      }
-      if (closing) {
-        conn.close();
-        return;
-      }
-      const h = serveSession(conn, options, messages, ++accepted);
-      sessions.add(h);
-      h.closed.catch(() => {}).finally(() => sessions.delete(h));
-    }
-  })();
-
+    handle: { noDelay: true, timeout: options.timeout ?? 60 },
+  }, (h) => serveSession(h, options, messages, ++sessions));
   return {
-    port: listener.addr.port,
+    port: (server.addr as Deno.NetAddr).port,
     messages,
-    async close() {
-      if (!closing) {
-        closing = true;
-        listener.close();
-      }
-      const open = [...sessions];
-      for (const h of open) h.destroy();
-      await Promise.allSettled([acceptLoop, ...open.map((h) => h.closed)]);
+    get stats() {
+      return server.stats;
     },
+    close: () => server.shutdown(0),
   };
 }
 
 /** One SMTP session on one connection. */
 function serveSession(
-  conn: Deno.TcpConn,
+  h: Handle,
   options: SmtpServerOptions,
   messages: SmtpMessage[],
   session: number,
-): Handle {
+): void {
   const name = options.name ?? "localhost";
   const log = (line: string) => options.log?.(line, session);
   const tlsOptions = { cert: options.cert, key: options.key };
@@ -187,22 +167,18 @@ function serveSession(
     to = [];
   };
 
-  const h = new Handle(conn, {
-    noDelay: true,
-    timeout: options.timeout ?? 60,
-    onTimeout: (h) => {
-      log("-- no traffic, closing");
-      h.destroy();
-    },
-    onEof: (h) => {
-      log("-- client closed the connection");
-      h.destroy();
-    },
-    onError: (_h, err: HandleError) => log(`-- error ${err.code}: ${err.message}`),
-    onStarttls: (_h, ok, err) => {
-      log(ok ? "-- TLS established" : `-- ${err?.message}`); // "TLS handshake failed: ..."
-    },
-  });
+  h.onTimeout = (h) => {
+    log("-- no traffic, closing");
+    h.destroy();
+  };
+  h.onEof = (h) => {
+    log("-- client closed the connection");
+    h.destroy();
+  };
+  h.onError = (_h, err: HandleError) => log(`-- error ${err.code}: ${err.message}`);
+  h.onStarttls = (_h, ok, err) => {
+    log(ok ? "-- TLS established" : `-- ${err?.message}`); // "TLS handshake failed: ..."
+  };
 
   /** Sends a reply of one or more lines (one write). */
   const reply = (...lines: string[]) => {
@@ -313,7 +289,6 @@ function serveSession(
 
   reply(`220 ${name} ESMTP`);
   next();
-  return h;
 }
 
 /**
@@ -448,6 +423,10 @@ async function serve(port: number): Promise<number> {
         `${m.lines.length} lines, over TLS: ${m.tls}`,
     );
   }
+  const { accepted, resetBeforeAccept } = server.stats;
+  console.log(
+    `smtp: ${accepted} connection(s) accepted, ${resetBeforeAccept} reset before accept`,
+  );
   console.log(`smtp: stopped, ${server.messages.length} message(s) accepted`);
   return 0;
 }

@@ -25,7 +25,9 @@ export interface ConnectCallbacks<H> {
   /**
    * Called when no address could be connected to; the handle is destroyed afterwards. Without
    * it, the failure is a fatal `HandleError` with the OS's code (`ECONNREFUSED`, `ENOENT`,
-   * `ETIMEDOUT`, `EHOSTUNREACH`, ...).
+   * `ETIMEDOUT`, `EHOSTUNREACH`, ...), or `ENOTFOUND` when the host name does not resolve.
+   * The message names what was tried: `host:port` (an IPv6 address in brackets, the name
+   * after it when it was resolved), the socket path, or the name that did not resolve.
    */
   onConnectError?: (h: H, err: HandleError) => void;
   /** Aborts the connection attempts (and, once connected, nothing: destroy the handle). */
@@ -49,10 +51,25 @@ export interface ConnectHost<H> {
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-/** The addresses to try for a host name, in order. */
+/** The special-use domain that never resolves (RFC 6761 6.4), with an optional final dot. */
+const INVALID_DOMAIN = /(^|\.)invalid\.?$/i;
+
+/**
+ * The addresses to try for a host name, in order. A name the DNS does not know is left to
+ * the OS (`/etc/hosts` and the like), whose failure is then `ENOTFOUND`.
+ *
+ * @throws {HandleError} `ENOTFOUND` at once for a name under `.invalid`, which RFC 6761 says
+ * resolvers should fail without asking anyone (so it fails as fast offline).
+ */
 async function resolve(hostname: string, signal: AbortSignal): Promise<string[]> {
   if (IPV4.test(hostname) || hostname.includes(":")) return [hostname];
   if (hostname === "localhost") return ["127.0.0.1", "::1"];
+  if (INVALID_DOMAIN.test(hostname)) {
+    throw new HandleError(
+      "ENOTFOUND",
+      `Cannot resolve host name "${hostname}": the .invalid domain never resolves (RFC 6761)`,
+    );
+  }
   const found: string[] = [];
   for (const type of ["A", "AAAA"] as const) {
     try {
@@ -60,6 +77,44 @@ async function resolve(hostname: string, signal: AbortSignal): Promise<string[]>
     } catch { /* no such record, or no DNS: fall back below */ }
   }
   return found.length > 0 ? found : [hostname];
+}
+
+/** An address and port as messages name them: `1.2.3.4:80`, `[::1]:80`. */
+function endpoint(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** What the attempts were made to, for messages: `host:port` (and the name), or the path. */
+function describe(target: ConnectTarget, address: string): string {
+  if ("path" in target) return target.path;
+  const where = endpoint(address, target.port);
+  return address === target.hostname ? where : `${where} (${target.hostname})`;
+}
+
+/**
+ * Whether a connect attempt failed because the OS could not resolve the host name: Rust's
+ * `getaddrinfo` failure ("failed to lookup address information: ..."), which Deno throws as a
+ * plain `Error`, or a name that is not a valid host name at all (a `URIError`).
+ */
+function isLookupFailure(e: unknown): boolean {
+  return e instanceof URIError ||
+    (e instanceof Error && e.message.startsWith("failed to lookup address information"));
+}
+
+/** The error of one failed attempt to connect to `address`. */
+function attemptError(e: unknown, target: ConnectTarget, address: string): HandleError {
+  if (e instanceof HandleError) return e;
+  if (!("path" in target) && isLookupFailure(e)) {
+    const detail = (e as Error).message;
+    return new HandleError(
+      "ENOTFOUND",
+      `Cannot resolve host name "${target.hostname}": ${detail}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  return ioError(e, `connect to ${describe(target, address)}`);
 }
 
 /**
@@ -93,7 +148,8 @@ export class ConnectingTransport implements Transport {
     const outer = callbacks.signal;
     const onOuterAbort = () => this.#abort.abort(outer!.reason);
     outer?.addEventListener("abort", onOuterAbort, { once: true });
-    let lastError: HandleError = new HandleError("ECONNREFUSED", "Cannot connect: no address");
+    const named = "path" in target ? target.path : endpoint(target.hostname, target.port);
+    let lastError = new HandleError("ECONNREFUSED", `Cannot connect to ${named}: no address`);
     try {
       if (outer?.aborted) throw new HandleError("ECANCELED", "Connecting was aborted");
       const addresses = "path" in target
@@ -109,9 +165,7 @@ export class ConnectingTransport implements Transport {
         } catch (e) {
           lastError = this.#abort.signal.aborted
             ? new HandleError("ECANCELED", "Connecting was aborted", { cause: e })
-            : e instanceof HandleError
-            ? e
-            : ioError(e, `connect to ${address}`);
+            : attemptError(e, target, address);
           if (lastError.code === "ECANCELED") break;
           continue;
         }
@@ -138,7 +192,10 @@ export class ConnectingTransport implements Transport {
         }
         if (retried) {
           conn.close();
-          lastError = new HandleError("ECONNREFUSED", "Cannot connect: every address was retried");
+          lastError = new HandleError(
+            "ECONNREFUSED",
+            `Cannot connect to ${named}: every address was retried`,
+          );
           continue;
         }
         this.#conn = conn;
@@ -167,10 +224,8 @@ export class ConnectingTransport implements Transport {
       if (signal.aborted && !this.#abort.signal.aborted) {
         throw new HandleError(
           "ETIMEDOUT",
-          `Cannot connect to ${address}: timed out after ${seconds} s`,
-          {
-            cause: e,
-          },
+          `Cannot connect to ${describe(target, address)}: timed out after ${seconds} s`,
+          { cause: e },
         );
       }
       throw e;

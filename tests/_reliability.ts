@@ -20,6 +20,7 @@ export const DOCUMENTED_CODES: ReadonlySet<string> = new Set<HandleErrorCode>([
   "ENOENT",
   "EHOSTUNREACH",
   "ENOTCONN",
+  "ENOTFOUND",
   "EIO",
   "ECANCELED",
   "ECALLBACK",

@@ -164,7 +164,7 @@ Deno.test("cbor: floats of 16, 32 and 64 bits and the simple values, split anywh
   );
 });
 
-Deno.test("cbor: tags: bignums, tag 259, unknown tags kept as CborTagged, tag decoders", () => {
+Deno.test("cbor: tags: bignums, tag 259, dates, unknown tags kept as CborTagged, tag decoders", () => {
   decodesTo(
     hex(`c249 010000000000000000 c349 010000000000000000 d90103 a2 01 02 6161 03
       d903e8 82 01 c1 00 d9d9f7 a0 c0 74 323031332d30332d32315432303a30343a30305a`),
@@ -172,13 +172,118 @@ Deno.test("cbor: tags: bignums, tag 259, unknown tags kept as CborTagged, tag de
       2n ** 64n,
       -(2n ** 64n) - 1n,
       new Map<unknown, unknown>([[1, 2], ["a", 3]]),
-      new CborTagged(1000, [1, new CborTagged(1, 0)]),
+      new CborTagged(1000, [1, new Date(0)]),
       new CborTagged(55799, {}),
-      new CborTagged(0, "2013-03-21T20:04:00Z"),
+      new Date("2013-03-21T20:04:00Z"),
     ],
   );
-  const tags = { 1: (content: () => unknown) => new Date((content() as number) * 1000) };
-  decodesTo(hex("c1 1a514b67b0 81 c1 00"), [new Date(1363896240000), [new Date(0)]], { tags });
+  // A decoder of the application's own replaces a default one.
+  const tags = { 1: (content: () => unknown) => new CborTagged(1, content()) };
+  decodesTo(
+    hex("c1 1a514b67b0 81 c1 00"),
+    [new CborTagged(1, 1363896240), [new CborTagged(1, 0)]],
+    {
+      tags,
+    },
+  );
+});
+
+Deno.test("cbor: a Date is tag 1, integer seconds when whole, a float otherwise", () => {
+  assert.deepEqual(encodeCbor(new Date("2013-03-21T20:04:00Z")), hex("c1 1a514b67b0"));
+  assert.deepEqual(encodeCbor(new Date(0)), hex("c1 00"));
+  assert.deepEqual(encodeCbor(new Date(-1000)), hex("c1 20")); // -1
+  assert.deepEqual(encodeCbor(new Date(1500)), hex("c1 f93e00")); // 1.5, a half float
+  assert.deepEqual(encodeCbor(new Date(-500)), hex("c1 f9b800")); // -0.5
+  // 1363896240.5 needs a double; so does every millisecond no binary fraction holds.
+  assert.deepEqual(encodeCbor(new Date(1363896240500)), hex("c1 fb 41d452d9ec200000"));
+  const ms = new Date("2013-03-21T20:04:00.123Z");
+  const wire = encodeCbor(ms);
+  assert.deepEqual(wire.subarray(0, 2), hex("c1 fb"));
+  assert.equal(new DataView(wire.buffer, 2).getFloat64(0), 1363896240.123);
+  // The latest and earliest times a Date holds: whole seconds, integers.
+  assert.deepEqual(encodeCbor(new Date(8.64e15)), hex("c1 1b 000007dba8218000"));
+  assert.deepEqual(encodeCbor(new Date(-8.64e15)), hex("c1 3b 000007dba8217fff"));
+  assert.deepEqual(encodeCbor({ at: new Date(0) }), hex("a1 6261 74 c1 00"));
+  assert.throws(() => encodeCbor(new Date(NaN)), /Cannot encode an invalid Date/);
+});
+
+Deno.test("cbor: tags 1 and 0 decode to the Date they name, to the millisecond", () => {
+  const dates = [
+    new Date(0),
+    new Date(-1000),
+    new Date(1500),
+    new Date(-500),
+    new Date("2013-03-21T20:04:00.123Z"),
+    new Date("1969-07-20T20:17:40.001Z"),
+    new Date(8.64e15),
+    new Date(-8.64e15),
+  ];
+  decodesTo(concat(...dates.map(encodeCbor)), dates);
+  decodesTo(
+    concat(
+      hex("c1 fa 4ea296cf"), // a single float: 1363896192, the nearest a float32 holds
+      hex("c1 fb 41d452d9ec07df3b"), // 1363896240.1229999...: rounded, not cut, to .123
+      hex("c1 c2 41 05"), // a bignum of 5
+      ...[
+        "2013-03-21T20:04:00Z",
+        "2013-03-21t20:04:00z", // RFC 3339 allows the letters in lower case
+        "2013-03-21T21:04:00.25+01:00",
+        "2013-03-21T15:34:00.5-04:30",
+        "2013-03-21T20:04:00.0001Z", // below a millisecond: rounded
+        "0001-01-01T00:00:00Z", // not 1901
+        "2016-12-31T23:59:60Z", // a leap second: the next instant
+        "2024-02-29T12:00:00Z",
+      ].map((text) => encodeCbor(new CborTagged(0, text))),
+    ),
+    [
+      new Date(1363896192000),
+      new Date("2013-03-21T20:04:00.123Z"),
+      new Date(5000),
+      new Date("2013-03-21T20:04:00Z"),
+      new Date("2013-03-21T20:04:00Z"),
+      new Date("2013-03-21T20:04:00.250Z"),
+      new Date("2013-03-21T20:04:00.500Z"),
+      new Date("2013-03-21T20:04:00Z"),
+      new Date("0001-01-01T00:00:00Z"),
+      new Date("2017-01-01T00:00:00Z"),
+      new Date("2024-02-29T12:00:00Z"),
+    ],
+  );
+});
+
+Deno.test("cbor: a tag 1 or 0 that names no time is a non-fatal EBADMSG, skipped", () => {
+  const cases: [string, RegExp][] = [
+    ["c1 6161", /Tag 1 \(epoch time\) holds a value of type string: expected a number/],
+    ["c1 f6", /Tag 1 \(epoch time\) holds null/],
+    ["c1 fb 7ff8000000000000", /Tag 1 \(epoch time\) NaN is outside the range of a Date/],
+    ["c1 1b 000007dba8218001", /outside the range of a Date/], // 8.64e12 + 1 s
+    ["c0 01", /Tag 0 \(date\/time text\) holds a value of type number: expected a string/],
+    ...[
+      "2013-03-21 20:04:00Z", // a space: RFC 3339 allows it only by agreement
+      "2013-03-21T20:04:00", // no offset
+      "2013-02-29T20:04:00Z", // no such day
+      "2013-13-01T20:04:00Z",
+      "2013-03-21T24:00:00Z",
+      "2013-03-21T20:04:00+24:00",
+      "yesterday",
+    ].map((text): [string, RegExp] => [
+      Array.from(encodeCbor(new CborTagged(0, text)), (b) => b.toString(16).padStart(2, "0"))
+        .join(""),
+      new RegExp(`Tag 0 holds "${text.replaceAll("+", "\\+")}": not an RFC 3339 date-time`),
+    ]),
+  ];
+  for (const [bad, message] of cases) {
+    const buf = new ReadBuffer();
+    buf.append(concat(hex(bad), hex("01")));
+    const decoder = cborDecoder();
+    assert.throws(
+      () => decoder.decode(buf),
+      (e) =>
+        e instanceof HandleError && e.code === "EBADMSG" && !e.fatal && message.test(e.message),
+      bad,
+    );
+    assert.equal(decoder.decode(buf), 1, `${bad}: the next item is read`);
+  }
 });
 
 Deno.test("cbor: maps with non-string keys decode to Maps, losslessly", () => {
@@ -270,7 +375,7 @@ Deno.test("cbor: a declared length over maxLength fails with EMSGSIZE from its h
 });
 
 Deno.test("cbor: nesting deeper than maxDepth is a fatal EMSGSIZE", () => {
-  decodesTo(hex("81 a1 6161 c1 00"), [[{ a: new CborTagged(1, 0) }]], { maxDepth: 3 });
+  decodesTo(hex("81 a1 6161 c1 00"), [[{ a: new Date(0) }]], { maxDepth: 3 });
   for (
     const wire of ["81 a1 6161 c1 81 00", "81 81 81 80", "c1 c1 c1 c1 00", "9f 9f 9f a0 ff ff ff"]
   ) {

@@ -3,7 +3,8 @@
  * (Debian's libanyevent-perl and libcbor-xs-perl), in both directions: values this library
  * encodes are decoded by AnyEvent's `push_read cbor` and described or echoed by
  * `push_write cbor`, and values built in Perl are decoded here; each with AnyEvent's default
- * coder (`CBOR::XS->new`, which sends hash keys as byte strings) and with a `text_keys` coder.
+ * coder (`CBOR::XS->new`, which sends hash keys as byte strings) and with a `text_keys` coder;
+ * and dates: a `Date` is tag 1 to CBOR::XS (a `Time::Piece`), and its times are `Date`s here.
  * `.ci/run` installs the Perl modules.
  */
 import assert from "node:assert/strict";
@@ -13,7 +14,8 @@ import { cbor, CborTagged } from "../codecs/cbor.ts";
 const PEER = new URL("./fixtures/anyevent_cbor.pl", import.meta.url).pathname;
 const MIB = 1024 * 1024;
 const CODERS = ["default", "text_keys"] as const;
-type Coder = typeof CODERS[number];
+/** The Perl peer's coders: the two above, and one that leaves tags 0 and 1 raw. */
+type Coder = typeof CODERS[number] | "raw_time";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -155,3 +157,54 @@ for (const coder of CODERS) {
     });
   });
 }
+
+/** Dates and what they are on the wire: tag 1 around an integer or a float of seconds. */
+const DATES: [Date, described: unknown][] = [
+  [new Date("2013-03-21T20:04:00Z"), ["int", "1363896240"]],
+  [new Date("2013-03-21T20:04:00.500Z"), ["float", 1363896240.5]],
+  [new Date("2013-03-21T20:04:00.123Z"), ["float", 1363896240.123]],
+  [new Date(-1000), ["int", "-1"]],
+  [new Date(0), ["int", "0"]],
+];
+
+/** What the Perl peer's `times` value decodes to (see tests/fixtures/anyevent_cbor.pl). */
+const PERL_TIMES = [
+  new Date("2013-03-21T20:04:00Z"), // Time::Piece::gmtime(1363896240), written by TO_CBOR
+  new Date("2013-03-21T20:04:00.500Z"), // gmtime(1363896240.5)
+  new Date(-1000), // gmtime(-1)
+  new Date("2013-03-21T20:04:00Z"), // tag(1, 1363896240)
+  new Date(-250), // tag(1, -0.25)
+  new Date("2013-03-21T20:04:00Z"), // tag(0, "2013-03-21T20:04:00Z")
+  new Date("2013-03-21T20:04:00.500Z"), // tag(0, "2013-03-21T21:04:00.5+01:00")
+];
+
+for (const coder of CODERS) {
+  Deno.test(`perl cbor (${coder} coder): a Date is a Time::Piece with its epoch in Perl, and Perl's times are Dates`, async () => {
+    await withPerlPeer(coder, async (h) => {
+      const dates = DATES.map(([date]) => date);
+      h.pushWrite(cbor, ["describe", dates]);
+      h.pushWrite(cbor, ["echo", dates]);
+      h.pushWrite(cbor, ["send", "times"]);
+      // CBOR::XS decodes tag 1 to a Time::Piece (its epoch, integer or float, as we sent it).
+      assert.deepEqual(await h.read(cbor), [
+        "array",
+        DATES.map(([, described]) => ["time", described]),
+      ]);
+      // ... and writes it back as tag 1: the same Dates.
+      assert.deepEqual(await h.read(cbor), dates);
+      assert.deepEqual(await h.read(cbor), PERL_TIMES);
+    });
+  });
+}
+
+Deno.test("perl cbor (raw_time coder): Perl sees our Date as tag 1 around the epoch, integer or float", async () => {
+  await withPerlPeer("raw_time", async (h) => {
+    h.pushWrite(cbor, ["describe", DATES.map(([date]) => date)]);
+    h.pushWrite(cbor, ["send", "times"]);
+    assert.deepEqual(await h.read(cbor), [
+      "array",
+      DATES.map(([, described]) => ["tag", 1, described]),
+    ]);
+    assert.deepEqual(await h.read(cbor), PERL_TIMES);
+  });
+});

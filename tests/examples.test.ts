@@ -4,7 +4,7 @@
  * calls answered out of order and matched by id, errors, malformed requests, shutdown cutting
  * a sleep short), its client as a child process, and its demo's transcript; and
  * examples/smtp_starttls.ts in `--serve` mode, with a real swaks as the client (plaintext and
- * STARTTLS); and the client of examples/resp.ts against a real redis-server of its own.
+ * STARTTLS), also right after 50 clients reset before accept; and the client of examples/resp.ts against a real redis-server of its own.
  *
  *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
  */
@@ -17,6 +17,7 @@ const RPC = new URL("../examples/rpc.ts", import.meta.url).pathname;
 const SMTP = new URL("../examples/smtp_starttls.ts", import.meta.url).pathname;
 const CA = new URL("./certs/ca.pem", import.meta.url).pathname;
 const RESP = new URL("../examples/resp.ts", import.meta.url).pathname;
+const RESETS = new URL("./fixtures/reset_connects.pl", import.meta.url).pathname;
 
 interface Run {
   code: number;
@@ -361,7 +362,24 @@ Deno.test("examples/rpc: the demo's transcript", async () => {
   );
 });
 
-Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgrades with --tls", async () => {
+/** swaks' output (stdout and stderr) as lines, and its exit code. */
+interface SwaksRun {
+  code: number;
+  lines: string[];
+}
+
+/**
+ * Runs `examples/smtp_starttls.ts --serve 0` as a child process for `body`, which gets the
+ * child, its port and a swaks runner; then stops it with SIGTERM (also when `body` fails) and
+ * returns the rest of its stdout as lines, its stderr and its exit status.
+ */
+async function withSmtpServe(
+  body: (
+    child: Deno.ChildProcess,
+    port: string,
+    swaks: (...extra: string[]) => Promise<SwaksRun>,
+  ) => Promise<void>,
+): Promise<{ log: string[]; stderr: string; status: Deno.CommandStatus }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net=127.0.0.1", "--allow-read", SMTP, "--serve", "0"],
     stdin: "null",
@@ -375,7 +393,7 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
   const log: string[] = [];
   let status: Deno.CommandStatus;
   /** Runs swaks against the server, with its usual output (stdout and stderr) as lines. */
-  const swaksRun = async (...extra: string[]) => {
+  const swaksRun = async (...extra: string[]): Promise<SwaksRun> => {
     const r = await new Deno.Command("swaks", {
       args: [
         ...["--server", `127.0.0.1:${port}`, "--helo", "client.example", "--timeout", "20"],
@@ -395,58 +413,10 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
     const first = await out.read("line");
     port = /^smtp: listening on 127\.0\.0\.1:(\d+)$/.exec(first)?.[1] ?? "";
     assert.notEqual(port, "", `the first line gives the port: "${first}"`);
-
-    // Plaintext: the EHLO reply offers STARTTLS, and mail is refused until TLS.
-    const hello = await swaksRun("--quit-after", "EHLO");
-    assert.equal(hello.code, 0, hello.lines.join("\n"));
-    for (
-      const line of [
-        "<-  220 localhost ESMTP",
-        " -> EHLO client.example",
-        "<-  250-localhost Hello client.example",
-        "<-  250-STARTTLS",
-        "<-  250 8BITMIME",
-        " -> QUIT",
-        "<-  221 localhost closing connection",
-      ]
-    ) assert.ok(hello.lines.includes(line), `"${line}" in\n${hello.lines.join("\n")}`);
-    const plain = await swaksRun();
-    assert.equal(plain.code, 23, "swaks' code for an error in the MAIL transaction");
-    assert.ok(plain.lines.includes("<** 530 Must issue a STARTTLS command first"));
-
-    // --tls: STARTTLS, the certificate checked against the test CA, the message over TLS.
-    const tls = await swaksRun("--tls", "--tls-verify", "--tls-ca-path", CA);
-    assert.equal(tls.code, 0, tls.lines.join("\n"));
-    const expected = [
-      "<-  250-STARTTLS",
-      " -> STARTTLS",
-      "<-  220 Ready to start TLS",
-      '=== TLS peer DN="/CN=localhost"',
-      " ~> EHLO client.example",
-      "<~  250-localhost Hello client.example",
-      "<~  250 8BITMIME",
-      " ~> MAIL FROM:<alice@example.com>",
-      "<~  250 OK",
-      " ~> RCPT TO:<bob@example.com>",
-      "<~  250 OK",
-      " ~> DATA",
-      "<~  354 End data with <CR><LF>.<CR><LF>",
-      " ~> .",
-      "<~  250 OK: queued as 1",
-      " ~> QUIT",
-      "<~  221 localhost closing connection",
-    ];
-    // In this order, and with no STARTTLS offered over TLS.
-    let at = 0;
-    for (const line of expected) {
-      const found = tls.lines.indexOf(line, at);
-      assert.ok(found >= 0, `"${line}" after line ${at} in\n${tls.lines.join("\n")}`);
-      at = found + 1;
-    }
-    assert.ok(tls.lines.some((line) => /^=== TLS started with cipher TLSv1\.[23]:/.test(line)));
-    assert.ok(!tls.lines.includes("<~  250-STARTTLS"));
+    await body(child, port, swaksRun);
   } finally {
     try {
+      child.kill("SIGCONT"); // in case body stopped it and failed
       child.kill("SIGTERM");
     } catch { /* it has exited already */ }
     // The rest of its output, up to its exit (also when an assertion above failed).
@@ -458,7 +428,73 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
       status = await child.status;
     }
   }
-  assert.equal(await stderr, "");
+  return { log, stderr: await stderr, status };
+}
+
+/** swaks in plaintext: the EHLO reply offers STARTTLS, and mail is refused until TLS. */
+async function swaksPlaintext(swaks: (...extra: string[]) => Promise<SwaksRun>): Promise<void> {
+  const hello = await swaks("--quit-after", "EHLO");
+  assert.equal(hello.code, 0, hello.lines.join("\n"));
+  for (
+    const line of [
+      "<-  220 localhost ESMTP",
+      " -> EHLO client.example",
+      "<-  250-localhost Hello client.example",
+      "<-  250-STARTTLS",
+      "<-  250 8BITMIME",
+      " -> QUIT",
+      "<-  221 localhost closing connection",
+    ]
+  ) assert.ok(hello.lines.includes(line), `"${line}" in\n${hello.lines.join("\n")}`);
+  const plain = await swaks();
+  assert.equal(plain.code, 23, "swaks' code for an error in the MAIL transaction");
+  assert.ok(plain.lines.includes("<** 530 Must issue a STARTTLS command first"));
+}
+
+/** swaks --tls: STARTTLS, the certificate checked against the test CA, the message over TLS. */
+async function swaksTls(swaks: (...extra: string[]) => Promise<SwaksRun>): Promise<void> {
+  const tls = await swaks("--tls", "--tls-verify", "--tls-ca-path", CA);
+  assert.equal(tls.code, 0, tls.lines.join("\n"));
+  const expected = [
+    "<-  250-STARTTLS",
+    " -> STARTTLS",
+    "<-  220 Ready to start TLS",
+    '=== TLS peer DN="/CN=localhost"',
+    " ~> EHLO client.example",
+    "<~  250-localhost Hello client.example",
+    "<~  250 8BITMIME",
+    " ~> MAIL FROM:<alice@example.com>",
+    "<~  250 OK",
+    " ~> RCPT TO:<bob@example.com>",
+    "<~  250 OK",
+    " ~> DATA",
+    "<~  354 End data with <CR><LF>.<CR><LF>",
+    " ~> .",
+    "<~  250 OK: queued as 1",
+    " ~> QUIT",
+    "<~  221 localhost closing connection",
+  ];
+  // In this order, and with no STARTTLS offered over TLS.
+  let at = 0;
+  for (const line of expected) {
+    const found = tls.lines.indexOf(line, at);
+    assert.ok(found >= 0, `"${line}" after line ${at} in\n${tls.lines.join("\n")}`);
+    at = found + 1;
+  }
+  assert.ok(tls.lines.some((line) => /^=== TLS started with cipher TLSv1\.[23]:/.test(line)));
+  assert.ok(!tls.lines.includes("<~  250-STARTTLS"));
+}
+
+/** The message swaks --tls sent, in the server's closing lines. */
+const MESSAGE_LINE =
+  /^smtp: message 1 from <alice@example\.com> to <bob@example\.com>, \d+ lines, over TLS: true$/;
+
+Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgrades with --tls", async () => {
+  const { log, stderr, status } = await withSmtpServe(async (_child, _port, swaks) => {
+    await swaksPlaintext(swaks);
+    await swaksTls(swaks);
+  });
+  assert.equal(stderr, "");
   assert.equal(status.code, 0);
   // The server's side: three sessions, the refusal in plaintext, the third one upgraded.
   for (
@@ -469,13 +505,43 @@ Deno.test("examples/smtp_starttls: swaks talks to --serve in plaintext and upgra
       "[3] S: 220 Ready to start TLS",
       "[3] -- TLS established",
       "[3] S: 250 OK: queued as 1",
+      "smtp: 3 connection(s) accepted, 0 reset before accept",
       "smtp: stopped, 1 message(s) accepted",
     ]
   ) assert.ok(log.includes(line), `"${line}" in the server's output\n${log.join("\n")}`);
-  assert.ok(
-    log.some((line) =>
-      /^smtp: message 1 from <alice@example\.com> to <bob@example\.com>, \d+ lines, over TLS: true$/
-        .test(line)
-    ),
-  );
+  assert.ok(log.some((line) => MESSAGE_LINE.test(line)));
+});
+
+Deno.test("examples/smtp_starttls: --serve goes on serving swaks after 50 clients reset before accept", async () => {
+  const { log, stderr, status } = await withSmtpServe(async (child, port, swaks) => {
+    // Stopped, the server accepts nothing: the kernel completes the 50 handshakes into the
+    // listen backlog and the resets land there, so every one is reset before accept().
+    child.kill("SIGSTOP");
+    try {
+      const perl = await new Deno.Command("perl", {
+        args: [RESETS, port, "50", "--resets-only"],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+      assert.ok(perl.success, new TextDecoder().decode(perl.stderr));
+    } finally {
+      child.kill("SIGCONT");
+    }
+    await swaksPlaintext(swaks);
+    await swaksTls(swaks);
+  });
+  assert.equal(stderr, "", "nothing logged: no accept error, no session error");
+  assert.equal(status.code, 0);
+  for (
+    const line of [
+      "[3] -- TLS established",
+      "[3] S: 250 OK: queued as 1",
+      "smtp: 3 connection(s) accepted, 50 reset before accept",
+      "smtp: stopped, 1 message(s) accepted",
+    ]
+  ) assert.ok(log.includes(line), `"${line}" in the server's output\n${log.join("\n")}`);
+  assert.ok(log.some((line) => MESSAGE_LINE.test(line)));
+  assert.ok(!log.some((line) => line.includes("accept failed")), log.join("\n"));
 });

@@ -128,3 +128,97 @@ Deno.test("connect: destroy while connecting ends everything cleanly", async () 
   conn?.close();
   listener.close();
 });
+
+/** The error a connect to `target` fails with (through `h.closed`), and how long it took. */
+async function connectFailure(
+  target: { hostname: string; port: number } | { path: string },
+): Promise<{ err: HandleError; ms: number }> {
+  const t0 = performance.now();
+  const reported: HandleError[] = [];
+  const h = Handle.connect(target, { onConnectError: (_h, e) => reported.push(e) });
+  await h.closed.catch(() => {});
+  assert.equal(reported.length, 1, "onConnectError is called once");
+  assert.equal(h.destroyed, true);
+  return { err: reported[0], ms: performance.now() - t0 };
+}
+
+Deno.test("connect: a refused port names host:port in the message, an IPv6 address in brackets", async () => {
+  const port = closedPort();
+  const v4 = await connectFailure({ hostname: "127.0.0.1", port });
+  assert.equal(v4.err.code, "ECONNREFUSED");
+  assert.equal(v4.err.fatal, true);
+  assert.ok(v4.err.cause instanceof Deno.errors.ConnectionRefused);
+  assert.equal(v4.err.message, `Cannot connect to 127.0.0.1:${port}: ${v4.err.cause.message}`);
+  assert.match(v4.err.message, /^Cannot connect to 127\.0\.0\.1:\d+: Connection refused/);
+
+  const l6 = Deno.listen({ hostname: "::1", port: 0 });
+  const port6 = l6.addr.port;
+  l6.close();
+  const v6 = await connectFailure({ hostname: "::1", port: port6 });
+  assert.equal(v6.err.code, "ECONNREFUSED");
+  assert.match(
+    v6.err.message,
+    new RegExp(`^Cannot connect to \\[::1\\]:${port6}: Connection refused`),
+  );
+});
+
+Deno.test("connect: a name tried at an address it resolved to names both", async () => {
+  // localhost is 127.0.0.1, then ::1: the error is the last address's, refused on both.
+  const l4 = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l4.addr.port;
+  const l6 = Deno.listen({ hostname: "::1", port });
+  l4.close();
+  l6.close();
+  const { err } = await connectFailure({ hostname: "localhost", port });
+  assert.equal(err.code, "ECONNREFUSED");
+  assert.match(err.message, new RegExp(`^Cannot connect to \\[::1\\]:${port} \\(localhost\\): `));
+});
+
+Deno.test("connect: a missing Unix socket names its path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/missing.sock`;
+    const { err } = await connectFailure({ path });
+    assert.equal(err.code, "ENOENT");
+    assert.match(err.message, new RegExp(`^Cannot connect to ${path}: `));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connect: a name under .invalid is ENOTFOUND at once, without asking any resolver", async () => {
+  const { err, ms } = await connectFailure({ hostname: "nonexistent.invalid", port: 25 });
+  assert.equal(err.code, "ENOTFOUND");
+  assert.equal(err.fatal, true);
+  assert.equal(
+    err.message,
+    'Cannot resolve host name "nonexistent.invalid": the .invalid domain never resolves (RFC 6761)',
+  );
+  // RFC 6761 reserves it: no DNS query is made, so it fails as fast offline or behind a
+  // resolver that drops queries (a lookup could wait for the resolver's timeouts, 5 s each).
+  assert.ok(ms < 2000, `took ${ms} ms`);
+  const h = Handle.connect({ hostname: "Deep.Name.INVALID.", port: 25 }, { onError: () => {} });
+  const read = h.read("line");
+  await assert.rejects(read, (e) => e instanceof HandleError && e.code === "ENOTFOUND");
+  await assert.rejects(h.closed, (e) => e instanceof HandleError && e.code === "ENOTFOUND");
+});
+
+Deno.test("connect: a name the OS cannot resolve is ENOTFOUND naming it, not EIO", async () => {
+  // A 64-byte label is refused by the DNS client and by getaddrinfo alike, before any query,
+  // so this takes the OS lookup path online and offline, and fails at once.
+  const long = `${"a".repeat(64)}.example.com`;
+  const { err, ms } = await connectFailure({ hostname: long, port: 25 });
+  assert.equal(err.code, "ENOTFOUND");
+  assert.equal(err.fatal, true);
+  assert.match(
+    err.message,
+    new RegExp(`^Cannot resolve host name "${long}": failed to lookup address information: `),
+  );
+  assert.ok(err.cause instanceof Error);
+  assert.ok(ms < 2000, `took ${ms} ms`);
+  // Not a host name at all (Deno refuses it before looking it up): ENOTFOUND as well.
+  const bad = await connectFailure({ hostname: "bad..name", port: 25 });
+  assert.equal(bad.err.code, "ENOTFOUND");
+  assert.match(bad.err.message, /^Cannot resolve host name "bad\.\.name": invalid host/);
+  assert.ok(bad.err.cause instanceof URIError);
+});
