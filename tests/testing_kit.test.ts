@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle, HandleError } from "../mod.ts";
-import { everySplit, scripted, ScriptedPeer } from "../testing/mod.ts";
+import { everySplit, scripted, type ScriptedPeer } from "../testing/mod.ts";
 import { describeBytes } from "../testing/_hex.ts";
 import { connected, readAll, writeAll } from "./_net.ts";
 
