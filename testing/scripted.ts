@@ -47,12 +47,13 @@ export interface ScriptedOptions {
  * it (a handle may answer early), but never against one beyond a `send`, `end` or `reset`
  * that has not run yet.
  *
- * `done` rejects (and the peer resets the connection, so the handle fails with `ECONNRESET` and
- * its message) when the handle writes bytes that differ from the expected ones, writes more
+ * `done` rejects when the handle writes bytes that differ from the expected ones, writes more
  * than expected, ends its output or closes while steps are left or sent bytes are unread, or
  * when the script has not finished within the `timeout` option. The message names the step
  * (`step 2 expect`, counted from 1) and shows the expected and the actual bytes in hex and as
- * text. Every timer the peer starts is cleared when `done` settles.
+ * text. The peer then hangs up: the handle's read in flight, or its next read or write, fails
+ * with `ECONNRESET` and that message. Every timer the peer starts is cleared when `done`
+ * settles; await `done` in every test.
  *
  * @example An SMTP client's first exchange
  * ```ts
