@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { HandleError } from "../mod.ts";
+import { encodeNetstring, Handle, HandleError } from "../mod.ts";
+import { everySplit, scripted } from "../testing/mod.ts";
 import { deferred, pair, writeAll } from "./_net.ts";
 
 const isCode = (code: string) => (e: unknown) =>
@@ -124,4 +125,36 @@ Deno.test("eof: after a fatal error no callback runs again and onError runs once
   assert.equal(errors, 1);
   assert.throws(() => p.h.pushRead("line", () => reads++), isCode("EPIPE"));
   await p.close();
+});
+
+// With the test kit's scripted peer: end of input after every way of cutting the input.
+
+Deno.test("eof: however the input is cut, the same lines, then EPIPE with the same leftover", async () => {
+  for (const reads of everySplit("A\nB\r\npartial\r")) {
+    const peer = scripted().send(...reads).end();
+    const lines: string[] = [];
+    const failed = deferred<[HandleError, string]>();
+    const h = new Handle(peer.conn, { onError: (h, err) => failed.resolve([err, h.rbuf.text()]) });
+    for (let i = 0; i < 3; i++) h.pushRead("line", (_h, line) => lines.push(line));
+    const [err, left] = await failed.promise;
+    const cut = `reads of ${reads.map((r) => r.length)}`;
+    assert.deepEqual(lines, ["A", "B"], cut);
+    assert.equal(err.code, "EPIPE", cut);
+    assert.equal(left, "partial\r", "a CR at end of input ends no line");
+    await peer.done;
+  }
+});
+
+Deno.test("eof: end of input anywhere inside a netstring is EPIPE; after its comma, a value", async () => {
+  const wire = encodeNetstring("hello");
+  for (let end = 0; end <= wire.length; end++) {
+    const peer = scripted().send(wire.subarray(0, end)).end();
+    const h = new Handle(peer.conn);
+    const read = h.read("netstring");
+    if (end === wire.length) {
+      assert.equal(new TextDecoder().decode(await read), "hello");
+      h.destroy();
+    } else await assert.rejects(read, isCode("EPIPE"), `end after ${end} bytes`);
+    await peer.done;
+  }
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Handle, HandleError } from "../mod.ts";
+import { Handle, HandleError } from "../mod.ts";
+import { everySplit, scripted } from "../testing/mod.ts";
 import { deferred, pair, tick, writeAll } from "./_net.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -45,15 +46,11 @@ Deno.test("queue: mixed read types in one queue, the peer sending everything in 
 });
 
 Deno.test("queue: the same mixed queue with the input cut at every byte boundary", async () => {
-  const bytes = new TextEncoder().encode(MIXED);
-  for (let i = 1; i < bytes.length; i++) {
-    const p = await pair();
-    const result = queueMixed(p.h);
-    await writeAll(p.peer, bytes.subarray(0, i));
-    await tick(1);
-    await writeAll(p.peer, bytes.subarray(i));
-    assert.deepEqual(await result, MIXED_EXPECTED, `cut at ${i}`);
-    await p.close();
+  for (const reads of everySplit(MIXED)) {
+    const peer = scripted().send(...reads).end();
+    const h = new Handle(peer.conn, { onEof: (h) => h.destroy() });
+    assert.deepEqual(await queueMixed(h), MIXED_EXPECTED, `reads of ${reads.map((r) => r.length)}`);
+    await peer.done;
   }
 });
 

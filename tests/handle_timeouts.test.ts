@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { HandleError } from "../mod.ts";
+import { Handle, type HandleError } from "../mod.ts";
+import { scripted, type ScriptedPeer } from "../testing/mod.ts";
 import { pair, tick, writeAll } from "./_net.ts";
 
 Deno.test("rtimeout: fires after the period and re-arms for a full period", async () => {
@@ -38,23 +39,25 @@ Deno.test("rtimeout: reset by reads, so a peer that keeps talking is not cut off
 });
 
 Deno.test("rtimeout: a slowloris peer is cut off while a normal peer is served", async () => {
-  const serve = async (slow: boolean) => {
-    const p = await pair({ rtimeout: 0.06, onRtimeout: (h) => h.destroy() });
-    const line = p.h.read("line").then((l) => l, () => "cut off");
-    const sending = (async () => {
-      for (const byte of "GET / HTTP/1.0\n") {
-        if (p.h.destroyed) break;
-        await writeAll(p.peer, byte).catch(() => {});
-        if (slow) await tick(100);
-      }
-    })();
-    const result = await line;
-    await sending;
-    await p.close();
-    return result;
+  const request = "GET / HTTP/1.0\n";
+  const serve = (peer: ScriptedPeer) => {
+    const h = new Handle(peer.conn, { rtimeout: 0.06, onRtimeout: (h) => h.destroy() });
+    return h.read("line").then((line) => {
+      h.destroy();
+      return line;
+    }, () => "cut off");
   };
-  assert.equal(await serve(false), "GET / HTTP/1.0");
-  assert.equal(await serve(true), "cut off");
+  const normal = scripted().send(...request); // a byte per read, with no pause
+  assert.equal(await serve(normal), "GET / HTTP/1.0");
+  await normal.done;
+  const slowloris = scripted();
+  for (const byte of request) slowloris.send(byte).wait(100);
+  assert.equal(await serve(slowloris), "cut off");
+  // Cut off in the first pause, with the rest of the request never sent.
+  await assert.rejects(
+    slowloris.done,
+    /^Error: step 2 wait: the handle closed with 29 steps left$/,
+  );
 });
 
 Deno.test("timeout: 0 disables; setting it takes effect at once, from a callback too", async () => {

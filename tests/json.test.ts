@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeJson, Handle, jsonDecoder, ReadBuffer } from "../mod.ts";
+import { encodeJson, Handle, type HandleError, jsonDecoder, ReadBuffer } from "../mod.ts";
+import { scripted } from "../testing/mod.ts";
 import { run, sameEverySplit, utf8 } from "./_split.ts";
 import { pair, writeAll } from "./_net.ts";
 
@@ -113,25 +114,26 @@ Deno.test("json: a handle's json coder parses reads and stringifies writes (big 
 });
 
 Deno.test("json: a read's own parse wins over the handle's coder; a throwing parse is a non-fatal EBADMSG", async () => {
-  const errors: unknown[] = [];
-  const p = await pair({ json: bigIntCoder, onError: (_h, e) => errors.push(e) });
-  await writeAll(p.peer, '{"a":1} {"b":2}');
-  const upper = await p.h.read("json", { parse: (t) => JSON.parse(t.toUpperCase()) });
+  const errors: HandleError[] = [];
+  const twoErrors = Promise.withResolvers<void>();
+  const peer = scripted().send('{"a":1} {"b":2}').wait(20).send(' {"c":3}').end();
+  const h = new Handle(peer.conn, {
+    json: bigIntCoder,
+    onError: (_h, e) => errors.push(e) === 2 && twoErrors.resolve(),
+  });
+  const upper = await h.read("json", { parse: (t) => JSON.parse(t.toUpperCase()) });
   assert.deepEqual(upper, { A: 1 });
-  p.h.pushRead("json", {
+  h.pushRead("json", {
     parse: () => {
       throw new Error("no");
     },
   }, () => assert.fail("a text that failed to parse was delivered"));
-  await writeAll(p.peer, ' {"c":3}');
   // Each text that fails to parse is skipped and reported; the read stays at the head of the
-  // queue (as in AnyEvent), so both {"b":2} and {"c":3} fail.
-  for (let i = 0; i < 100 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  assert.deepEqual(
-    errors.map((e) => [(e as { code: string }).code, (e as { fatal: boolean }).fatal]),
-    [["EBADMSG", false], ["EBADMSG", false]],
-  );
-  await p.close();
+  // queue (as in AnyEvent), so both {"b":2} and {"c":3}, sent 20 ms later, fail.
+  await twoErrors.promise;
+  assert.deepEqual(errors.map((e) => [e.code, e.fatal]), [["EBADMSG", false], ["EBADMSG", false]]);
+  h.destroy();
+  await peer.done;
 });
 
 Deno.test("json: a json option without parse and stringify is a TypeError", async () => {

@@ -1,17 +1,23 @@
 /**
  * The layout runs one way: `base/` (buffer, errors, transport, the decoder and codec contract)
- * at the bottom, `codecs/` and `tls/` on it, `handle/` on top, `mod.ts` above all. Read from
- * `deno info --json`, type-only imports included: no folder imports upwards and no files
- * import each other in a loop.
+ * at the bottom, `codecs/` and `tls/` on it, `handle/` on top, `mod.ts` above all; the test kit
+ * (`testing/`) stands beside them on `base/` alone, and nothing imports it. Read from `deno info
+ * --json` for every entry point, type-only imports included: no folder imports upwards and no
+ * files import each other in a loop.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url).href;
+/** The package's entry points, as deno.json exports them. */
+const ENTRY_POINTS = Object.values(
+  JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))).exports as Record<string, string>,
+).map((path) => path.replace(/^\.\//, ""));
 const ALLOWED: Record<string, string[]> = {
   base: ["base"],
   codecs: ["base", "codecs"],
   tls: ["base", "tls"],
   handle: ["base", "codecs", "tls", "handle"],
+  testing: ["base", "testing"],
 };
 
 interface Dependency {
@@ -21,7 +27,7 @@ interface Dependency {
 
 async function importGraph(): Promise<Map<string, Set<string>>> {
   const graph = new Map<string, Set<string>>();
-  for (const entry of ["mod.ts", "codecs/cbor.ts"]) {
+  for (const entry of ENTRY_POINTS) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", entry],
       cwd: new URL(ROOT).pathname,
@@ -101,4 +107,14 @@ Deno.test("layout: no folder imports a folder above it, type-only imports includ
 
 Deno.test("layout: no files import each other in a loop, type-only imports included", async () => {
   assert.deepEqual(cycles(await importGraph()), []);
+});
+
+Deno.test("layout: every entry point of deno.json is read, and nothing else imports the test kit", async () => {
+  assert.deepEqual(ENTRY_POINTS, ["mod.ts", "codecs/cbor.ts", "testing/mod.ts"]);
+  const graph = await importGraph();
+  assert.ok(graph.has("testing/scripted.ts"));
+  for (const [from, targets] of graph) {
+    if (folderOf(from) === "testing") continue;
+    for (const to of targets) assert.notEqual(folderOf(to), "testing", `${from} -> ${to}`);
+  }
 });

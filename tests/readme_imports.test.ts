@@ -3,7 +3,8 @@
  * project of its own in a temporary directory, with the checkout reached through a symlink
  * (`anyevent-handle` next to or inside the project): importing the CBOR module by path fails
  * without the package's import map, and both documented fixes (a workspace, or mapping the
- * entry points and `cborg` in the project's deno.json) load and type-check both entry points.
+ * entry points and `cborg` in the project's deno.json) load and type-check all three entry points
+ * (`.`, `./cbor`, `./testing`).
  * `--cached-only`: `cborg` is already in Deno's cache, since this suite imports it.
  *
  *     deno test --allow-read --allow-write --allow-run tests/readme_imports.test.ts
@@ -16,7 +17,8 @@ const CBORG = JSON.parse(Deno.readTextFileSync(`${CHECKOUT}/deno.json`)).imports
 /** What the user's program imports, and what it prints when all of it loaded. */
 const PROGRAM = `import { Handle } from "@anyevent/handle";
 import * as cbor from "@anyevent/handle/cbor";
-console.log(typeof Handle, Object.keys(cbor).length > 0);
+import { scripted } from "@anyevent/handle/testing";
+console.log(typeof Handle, Object.keys(cbor).length > 0, typeof scripted);
 `;
 
 interface Run {
@@ -71,7 +73,7 @@ Deno.test("README: by path from a project with its own deno.json, mod.ts loads a
   });
 });
 
-Deno.test("README: the checkout as a workspace member resolves both entry points and imports by path", async () => {
+Deno.test("README: the checkout as a workspace member resolves every entry point and imports by path", async () => {
   await inTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/app`);
     await Deno.symlink(CHECKOUT, `${dir}/anyevent-handle`);
@@ -80,23 +82,37 @@ Deno.test("README: the checkout as a workspace member resolves both entry points
       `${dir}/app/main.ts`,
       PROGRAM + 'import "../anyevent-handle/codecs/cbor.ts";\n',
     );
-    assert.deepEqual(await runIn(`${dir}/app`), { code: 0, stdout: "function true\n", stderr: "" });
+    assert.deepEqual(await runIn(`${dir}/app`), {
+      code: 0,
+      stdout: "function true function\n",
+      stderr: "",
+    });
   });
 });
 
-Deno.test("README: an import map with the entry points and cborg resolves both entry points", async () => {
+Deno.test("README: an import map with the entry points and cborg resolves every entry point", async () => {
   await inTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/app`);
     await Deno.symlink(CHECKOUT, `${dir}/anyevent-handle`);
     const imports = {
       "@anyevent/handle": "../anyevent-handle/mod.ts",
       "@anyevent/handle/cbor": "../anyevent-handle/codecs/cbor.ts",
+      "@anyevent/handle/testing": "../anyevent-handle/testing/mod.ts",
       "cborg": CBORG,
     };
     await Deno.writeTextFile(`${dir}/app/deno.json`, JSON.stringify({ imports }, null, 2));
     await Deno.writeTextFile(`${dir}/app/main.ts`, PROGRAM);
-    assert.deepEqual(await runIn(`${dir}/app`), { code: 0, stdout: "function true\n", stderr: "" });
+    assert.deepEqual(await runIn(`${dir}/app`), {
+      code: 0,
+      stdout: "function true function\n",
+      stderr: "",
+    });
     const readme = await Deno.readTextFile(`${CHECKOUT}/README.md`);
     assert.ok(readme.includes(`"cborg": "${CBORG}"`), "the README gives the version in deno.json");
+    for (const [name, path] of Object.entries(imports)) {
+      if (name !== "cborg") {
+        assert.ok(readme.includes(`"${name}": "${path}"`), `README maps ${name}`);
+      }
+    }
   });
 });
