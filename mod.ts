@@ -112,6 +112,15 @@ export { encodeNetstring, netstring, netstringDecoder } from "./codecs/netstring
 export type { NetstringOptions, NetstringType } from "./codecs/netstring.ts";
 export { encodePackstring, packstring, packstringDecoder } from "./codecs/packstring.ts";
 export type { PackstringOptions, PackstringType } from "./codecs/packstring.ts";
+export { encodeLengthField, lengthField, lengthFieldDecoder } from "./codecs/length_field.ts";
+export type {
+  LengthFieldBytes,
+  LengthFieldCodec,
+  LengthFieldLayout,
+  LengthFieldOptions,
+  LengthFieldType,
+  LengthFieldWriteArgs,
+} from "./codecs/length_field.ts";
 export { encodeJson, json, jsonDecoder } from "./codecs/json.ts";
 export type { JsonOptions, JsonType } from "./codecs/json.ts";
 export {

@@ -10,6 +10,8 @@
  * - `write` (bench/write.ts): small `pushWrite` calls per second against a raw batched
  *   writer.
  * - `idle` (bench/idle.ts): memory per idle Handle against a bare conn, 5,000 of each.
+ * - `memcached` (bench/memcached.ts): pipelined GETs/s to a real memcached, the Handle with
+ *   `lengthField` against Node's `net` with a hand-written parser.
  *
  * Options (flag or environment variable):
  * - `--only=A,B` / `BENCH_ONLY=A,B`: a name above runs that benchmark; any other text runs the
@@ -24,6 +26,7 @@
  */
 import { runEcho } from "./echo.ts";
 import { runIdle } from "./idle.ts";
+import { runMemcached } from "./memcached.ts";
 import { option } from "./options.ts";
 import { runThroughput } from "./throughput.ts";
 import { runWrite } from "./write.ts";
@@ -32,6 +35,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   echo: runEcho,
   write: runWrite,
   idle: runIdle,
+  memcached: runMemcached,
 };
 
 const only = option("only", "BENCH_ONLY")?.split(",").map((t) => t.trim()).filter((t) => t);

@@ -16,6 +16,7 @@ import {
 } from "../base/codec.ts";
 import { chunk, type ChunkType } from "../codecs/chunk.ts";
 import { json, type JsonType } from "../codecs/json.ts";
+import { lengthField, type LengthFieldType } from "../codecs/length_field.ts";
 import { line, type LineType } from "../codecs/line.ts";
 import { netstring, type NetstringType } from "../codecs/netstring.ts";
 import { packstring, type PackstringType } from "../codecs/packstring.ts";
@@ -49,6 +50,8 @@ export interface BuiltinReadTypes {
   tls_autostart: TlsAutostartType;
   /** {@linkcode proxy} */
   proxy: ProxyType;
+  /** {@linkcode lengthField} */
+  length_field: LengthFieldType;
 }
 
 /** The built-in write types by their AnyEvent names. */
@@ -63,6 +66,8 @@ export interface BuiltinWriteTypes {
   proxy_v1: WriteType<[header: ProxyHeader]>;
   /** {@linkcode proxyV2} */
   proxy_v2: WriteType<[header: ProxyHeader, options?: EncodeProxyV2Options]>;
+  /** {@linkcode lengthField} */
+  length_field: LengthFieldType;
 }
 
 /**
@@ -104,6 +109,7 @@ const builtinReads: Readonly<Record<string, ReadType>> = Object.freeze(
     tls_detect: tlsDetect,
     tls_autostart: tlsAutostart,
     proxy,
+    length_field: lengthField,
   } satisfies BuiltinReadTypes,
 ) as unknown as Record<string, ReadType>;
 
@@ -114,6 +120,7 @@ const builtinWrites: Readonly<Record<string, WriteType>> = Object.freeze(
     json,
     proxy_v1: proxyV1,
     proxy_v2: proxyV2,
+    length_field: lengthField,
   } satisfies BuiltinWriteTypes,
 ) as unknown as Record<string, WriteType>;
 

@@ -7,6 +7,7 @@ import {
   Handle,
   HandleError,
   json,
+  lengthField,
   line,
   NEED_MORE,
   netstring,
@@ -53,7 +54,15 @@ Deno.test("names: AnyEvent's names stand for the built-in values, without any im
   for (const [name, type] of Object.entries(reads)) assert.equal(readTypeNamed(name), type, name);
   assert.equal(readTypeNamed("tls_detect"), tlsDetect);
   assert.equal(readTypeNamed("tls_autostart"), tlsAutostart);
-  const writes = { netstring, packstring, json, proxy_v1: proxyV1, proxy_v2: proxyV2 };
+  assert.equal(readTypeNamed("length_field"), lengthField);
+  const writes = {
+    netstring,
+    packstring,
+    json,
+    proxy_v1: proxyV1,
+    proxy_v2: proxyV2,
+    length_field: lengthField,
+  };
   for (const [name, type] of Object.entries(writes)) assert.equal(writeTypeNamed(name), type, name);
   assert.equal(line.spread, true);
   assert.equal(regex.spread, true);

@@ -8,6 +8,7 @@ import {
   chunk,
   type Handle,
   json,
+  lengthField,
   line,
   netstring,
   packstring,
@@ -88,6 +89,28 @@ export function typedUsage(h: Handle): void {
   h.pushWrite("packstring", new Uint8Array());
   // @ts-expect-error read("chunk") needs its length
   void h.read("chunk");
+
+  // lengthField: configured once, then a read and write type taking no options.
+  const framed = lengthField({ offset: 1, size: 4, adjust: -4 });
+  h.pushRead(framed, (_h, frame: Uint8Array) => void frame);
+  h.pushWrite(framed, "Q", "SELECT 1\0");
+  h.pushWrite(framed, new Uint8Array(1), new Uint8Array());
+  const frame: Promise<Uint8Array> = h.read(framed);
+  const lengthFrames: AsyncIterator<Uint8Array> = h.iterate(framed);
+  void [frame, lengthFrames];
+  h.pushRead(lengthField, { size: 2 }, (_h, f: Uint8Array) => void f);
+  h.pushRead("length_field", { size: 2 }, (_h, f: Uint8Array) => void f);
+  h.pushWrite("length_field", { size: 2 }, "body");
+  // @ts-expect-error size 5 is no length field
+  lengthField({ size: 5 });
+  // @ts-expect-error the codec gives bytes, not text
+  h.pushRead(framed, (_h: Handle, text: string) => void text);
+  // @ts-expect-error a configured codec takes no options
+  h.pushRead(framed, { size: 2 }, () => {});
+  // @ts-expect-error a write takes bytes or text
+  h.pushWrite(framed, 5);
+  // @ts-expect-error the name form needs the options first
+  h.pushWrite("length_field", "body");
 }
 
 Deno.test("typing: the typed API compiles as intended (checked by deno check)", () => {
