@@ -354,8 +354,8 @@ export class HandleCore<H> {
 
   /** When the last read or write succeeded, else when the connection came up (`Date.now()` time). */
   get lastActivity(): number {
-    const at = Math.max(this.#readAt, this.#writeAt);
-    return at === 0 ? this.createdAt : Math.round(performance.timeOrigin + at);
+    if (this.bytesRead === 0 && this.bytesWritten === 0) return this.createdAt;
+    return Math.round(performance.timeOrigin + Math.max(this.#readAt, this.#writeAt));
   }
 
   #timedOut(kind: TimeoutKind): void {
