@@ -276,9 +276,9 @@ export class HandleCore<H> {
     return this.#writer?.pending ?? 0;
   }
 
-  enqueue(request: ReadRequest<H>, atFront: boolean): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean, fromConsumer = false): void {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    this.reader.enqueue(request, atFront);
+    this.reader.enqueue(request, atFront, fromConsumer);
   }
 
   queueWrite(data: string | Uint8Array, atFront: boolean, owned: boolean): void {
@@ -565,6 +565,7 @@ export class HandleCore<H> {
     const reason = err ?? new HandleError("ECANCELED", "The handle was destroyed");
     this.reader.failAll(reason);
     this.open = false;
+    this.reader.close();
     this.error ??= err;
     this.#timeouts?.stop();
     const writer = this.#writer;

@@ -17,6 +17,7 @@ import { HandleError } from "../base/errors.ts";
 import { type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
+import { PromiseSink } from "./read_sink.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
@@ -541,18 +542,22 @@ export class Handle extends HandleLayers {
     if (!core.open) return Promise.reject(core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
-      const request = new ReadRequest<Handle>(type, decoder, undefined, undefined);
+      const sink = signal === undefined
+        ? new PromiseSink<Handle>(resolve, reject)
+        : new PromiseSink<Handle>(
+          (v) => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(v);
+          },
+          (e) => {
+            signal.removeEventListener("abort", onAbort);
+            reject(e);
+          },
+        );
+      const request = new ReadRequest<Handle>(type, decoder, undefined, sink);
       const onAbort = () => {
         core.reader.remove(request);
         reject(cancelled());
-      };
-      request.resolve = (v) => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(v);
-      };
-      request.reject = (e) => {
-        signal?.removeEventListener("abort", onAbort);
-        reject(e);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       core.enqueue(request, false);
@@ -610,13 +615,12 @@ export class Handle extends HandleLayers {
     const core = this.#core;
     const decoder = core.reader.createDecoder(type, args);
     return readIterator<unknown, Handle>({
-      request: () => new ReadRequest<Handle>(type, decoder, undefined, undefined),
-      take: (request) => {
-        if (!core.open) throw core.afterDestroyError("EPIPE");
-        return core.reader.takeStep(request);
+      request: (sink) => new ReadRequest<Handle>(type, decoder, undefined, sink),
+      take: (request) => core.enqueue(request, false, true),
+      remove: (request) => {
+        core.reader.remove(request);
+        core.reader.wantData(); // what waited behind the step (onRead, the end) goes on
       },
-      spread: type.spread,
-      remove: (request) => core.reader.remove(request),
       error: () => core.open ? undefined : core.afterDestroyError(),
     });
   }

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { NEED_MORE } from "../base/decoder.ts";
 import type { HandleError } from "../base/errors.ts";
 import type { ReadRequest } from "./read_request.ts";
+import { StepSink } from "./read_sink.ts";
 
 /** An async iterator of decoded values; `return()` (what `break` calls) leaves unread bytes. */
 export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
@@ -20,14 +20,12 @@ export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
 /** What the iterator needs from its handle. */
 export interface IteratorHooks<H> {
   /** Makes the queue entry the iterator's steps share (one step is queued at a time). */
-  request(): ReadRequest<H>;
+  request(sink: StepSink<H>): ReadRequest<H>;
   /**
-   * Takes a step: its value at once if the frame is buffered and nothing is queued ahead
-   * (decoded by the handle's one decode step), else `NEED_MORE` with the step queued.
+   * Queues a step from inside `next()`: when its frame is buffered it is delivered before
+   * this returns (the handle's one dispatch loop decodes it), else when it arrives.
    */
-  take(request: ReadRequest<H>): unknown;
-  /** Whether the decoded values are tuples whose first element is the value. */
-  spread: boolean;
+  take(request: ReadRequest<H>): void;
   /** Removes a queued step. */
   remove(request: ReadRequest<H>): void;
   /** The error to fail with if the handle is destroyed, else `undefined`. */
@@ -52,7 +50,6 @@ export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
   let early: Promise<IteratorResult<T, undefined>> | undefined;
   let settle: ((result: IteratorResult<T, undefined>) => void) | undefined;
   let fail: ((err: unknown) => void) | undefined;
-  const step = hooks.request();
   const finish = (result: IteratorResult<T, undefined> | undefined, err?: unknown) => {
     queued = false;
     if (queueing) {
@@ -65,15 +62,19 @@ export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
     if (result === undefined) reject(err);
     else resolve(result);
   };
-  step.resolve = (value) => finish({ value: value as T, done: false });
-  step.reject = (e) => {
-    if (e.fatal) finished = true;
-    finish(undefined, e);
-  };
-  step.end = () => {
-    finished = true;
-    finish(DONE);
-  };
+  const step = hooks.request(
+    new StepSink<H>(
+      (value) => finish({ value: value as T, done: false }),
+      (e) => {
+        if (e.fatal) finished = true;
+        finish(undefined, e);
+      },
+      () => {
+        finished = true;
+        finish(DONE);
+      },
+    ),
+  );
 
   const iterator: ReadIterator<T> = {
     next(): Promise<IteratorResult<T, undefined>> {
@@ -86,26 +87,18 @@ export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
         finished = true;
         return Promise.reject(err);
       }
-      // The step goes through the handle's one decode step like any read.
+      // The step goes through the handle's one dispatch loop like any read.
       queued = queueing = true;
-      let value: unknown = NEED_MORE;
       try {
-        value = hooks.take(step);
+        hooks.take(step);
       } catch (e) {
         finished = true;
+        queued = false;
         early = Promise.reject(e);
       } finally {
         queueing = false;
       }
-      if (value !== NEED_MORE) {
-        queued = false;
-        return Promise.resolve({
-          value: (hooks.spread ? (value as unknown[])[0] : value) as T,
-          done: false,
-        });
-      }
       if (early !== undefined) {
-        queued = false;
         const result = early;
         early = undefined;
         return result;

@@ -6,13 +6,19 @@
 import { DIRECT_FRAME, ReadBuffer } from "../base/buffer.ts";
 import { callbackError, HandleError, ioError } from "../base/errors.ts";
 import type { CustomReaderFor, HandleCallbackFor } from "./options.ts";
-import { type QueuedCallback, ReadRequest } from "./read_request.ts";
+import { ReadRequest } from "./read_request.ts";
+import { CallbackSink, NO_CONSUMER, type QueuedCallback } from "./read_sink.ts";
+import {
+  atEnd,
+  endUnreported,
+  nextReadState,
+  type ReadEvent,
+  type ReadState,
+} from "./read_state.ts";
 import type { Transport } from "../base/transport.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
 import type { CodecSettings, ReadType } from "../base/codec.ts";
 import { toReadType } from "./names.ts";
-
-const ignoreValue = () => {};
 
 /** What a decode step tells the dispatch loop when it has no value to deliver. */
 const WAIT: unique symbol = Symbol("WAIT");
@@ -69,31 +75,34 @@ export class ReadSide<H> {
   readInFlight: Promise<unknown> | undefined = undefined;
   /** Set while a transport layer is being removed: no new read starts until it is done. */
   layerChanging = false;
-  /**
-   * Whether consumers are taking frames that were already buffered (the last value delivered
-   * left bytes in `rbuf`) rather than waiting for the network. The writer holds back while this
-   * stays true and `deliveries` keeps growing, so the replies to a pipelined burst leave
-   * together whatever the consumer style.
-   */
-  draining = false;
-  /** Values delivered so far. */
-  deliveries = 0;
 
   readonly #host: ReadHost<H>;
+  /** Where the input stands: see the transition table in `read_state.ts`. */
+  #state: ReadState = "open";
+  /** `stopRead()`: no read starts, onRead and the end's report wait (AnyEvent's `stop_read`). */
+  #stopped = false;
+  /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
+  #watching = false;
+  /** Whether the end of input has arrived (also once closed): `h.eof`. */
+  #endArrived = false;
   /** The read queue: its head, and the entries after it (made when there are two). */
   #head: ReadRequest<H> | undefined = undefined;
   #rest: ReadRequest<H>[] | undefined = undefined;
+  /** Set while the dispatch loop runs: a callback's push, unshift or start joins that loop. */
   #dispatching = false;
+  /** Set while the read loop runs (one read at a time). */
   #reading = false;
-  #stopped = false;
-  #eof = false;
-  #eofWhileStopped = false;
-  #eofReported = false;
-  #eofLeftToReader = false;
+  /** A request being queued from inside its consumer's own call: its delivery ends the round. */
+  #pauseAfter: ReadRequest<H> | undefined = undefined;
   /** A request just delivered whose decoder the callback's next read of its type may take. */
   #spare: ReadRequest<H> | undefined = undefined;
-  /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
-  #watching = false;
+  /**
+   * The read burst: frames of one read are being handed out to consumers that take them a
+   * few microtasks apart (promise reads, iterator steps). It ends, once, when the queue must
+   * wait for the network, a read starts, or the handle closes; `onBurstEnd` hears of it.
+   */
+  #burst = false;
+  #burstListeners: (() => void)[] | undefined = undefined;
 
   constructor(host: ReadHost<H>, readSize: number, maxReadSize: number, rbufMax: number) {
     this.#host = host;
@@ -104,7 +113,45 @@ export class ReadSide<H> {
 
   /** Whether end of input has been seen (and delivered). */
   get eof(): boolean {
-    return this.#eof;
+    return this.#endArrived;
+  }
+
+  /** Where the input stands (for tests and messages). */
+  get state(): ReadState {
+    return this.#state;
+  }
+
+  #to(event: ReadEvent): void {
+    this.#state = nextReadState(this.#state, event);
+  }
+
+  /**
+   * Whether frames of the last read are still being handed out to promise or iterator
+   * consumers: the writer holds its first write until the burst ends, so replies to a
+   * pipelined burst leave together.
+   */
+  get inBurst(): boolean {
+    return this.#burst;
+  }
+
+  /**
+   * Calls `listener` once when the current burst ends (at once if none is open).
+   *
+   * @param listener Called once.
+   */
+  onBurstEnd(listener: () => void): void {
+    if (!this.#burst) return listener();
+    (this.#burstListeners ??= []).push(listener);
+  }
+
+  /** Like Netty's `channelReadComplete`: everything buffered has been handed out. */
+  #endBurst(): void {
+    if (!this.#burst) return;
+    this.#burst = false;
+    const listeners = this.#burstListeners;
+    if (listeners === undefined) return;
+    this.#burstListeners = undefined;
+    for (const listener of listeners) listener();
   }
 
   /**
@@ -121,12 +168,7 @@ export class ReadSide<H> {
       if (typeof typeOrReader !== "function") {
         throw new TypeError("Cannot queue a read: expected a read type, its name or a reader");
       }
-      return new ReadRequest<H>(
-        undefined,
-        undefined,
-        typeOrReader as CustomReaderFor<H>,
-        undefined,
-      );
+      return new ReadRequest<H>(undefined, undefined, typeOrReader as CustomReaderFor<H>);
     }
     const callback = rest[rest.length - 1];
     if (typeof callback !== "function") {
@@ -136,7 +178,7 @@ export class ReadSide<H> {
           `Cannot queue a "${type.typeName}" read: the last argument must be a callback`,
         );
       }
-      return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, ignoreValue);
+      return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
     rest.pop();
     let decoder: Decoder<unknown>;
@@ -145,7 +187,12 @@ export class ReadSide<H> {
       decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
       this.#spare = undefined;
     } else decoder = this.createDecoder(type, rest);
-    const request = new ReadRequest<H>(type, decoder, undefined, callback as QueuedCallback<H>);
+    const request = new ReadRequest<H>(
+      type,
+      decoder,
+      undefined,
+      new CallbackSink(callback as QueuedCallback<H>),
+    );
     request.reusable = rest.length === 0;
     return request;
   }
@@ -166,49 +213,23 @@ export class ReadSide<H> {
    *
    * @param request The entry.
    * @param atFront Whether it goes to the head of the queue.
+   * @param fromConsumer Whether the consumer is waiting inside this call for the value (an
+   * iterator's `next()`): if its frame is buffered it is delivered now and the round stops
+   * there (no onRead, no end report), since the consumer comes back for the next one.
    */
-  enqueue(request: ReadRequest<H>, atFront: boolean): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean, fromConsumer = false): void {
     if (atFront) this.#unshift(request);
     else if (this.#head === undefined) this.#head = request;
     else (this.#rest ??= []).push(request);
     // Inside a dispatch the outer loop sees the new entry, and whoever started that dispatch
     // starts reading afterwards if needed.
-    if (!this.#dispatching) this.wantData();
-  }
-
-  /**
-   * An iterator step: when it would be the only read, its frame is decoded at once by the same
-   * step as a dispatch and returned (the iterator settles its `next()` with it), without the
-   * rest of a dispatch round (onRead, end of input): the next step follows. Otherwise, or when
-   * it must wait, it is queued as by {@linkcode ReadSide.enqueue} and `NEED_MORE` is returned;
-   * the step's settle functions then receive its outcome.
-   *
-   * @param request The step.
-   * @returns The decoded value, or `NEED_MORE`.
-   */
-  takeStep(request: ReadRequest<H>): unknown {
-    if (
-      this.#head !== undefined || this.#dispatching || this.#stopped || this.#eof ||
-      !this.#host.open || request.readType!.act !== undefined
-    ) {
-      this.enqueue(request, false);
-      return NEED_MORE;
-    }
-    this.#head = request;
-    this.#dispatching = true;
-    let value: unknown;
+    if (this.#dispatching) return;
+    if (fromConsumer) this.#pauseAfter = request;
     try {
-      value = this.#decodeFrame(request);
-    } finally {
-      this.#dispatching = false;
-    }
-    if (value === WAIT || value === GO_ON) {
       this.wantData();
-      return NEED_MORE;
+    } finally {
+      this.#pauseAfter = undefined;
     }
-    this.#shift();
-    this.#delivered();
-    return value;
   }
 
   /**
@@ -231,14 +252,12 @@ export class ReadSide<H> {
 
   /**
    * Reads from now on even with nothing queued (AnyEvent's `start_read`), after `stop()` too,
-   * and dispatches what arrived meanwhile.
+   * and dispatches what arrived meanwhile (an end held while stopped is seen now).
    */
   start(): void {
     this.#watching = true;
-    if (this.#stopped) {
-      this.#stopped = false;
-      if (this.#eofWhileStopped) this.#eof = true;
-    }
+    this.#stopped = false;
+    this.#to("start");
     this.wantData();
   }
 
@@ -258,13 +277,14 @@ export class ReadSide<H> {
     let seen = false;
     const all = this.#head === undefined ? [] : [this.#head, ...(this.#rest ?? [])];
     this.#head = this.#rest = undefined;
-    for (const request of all) {
-      if (request.reject !== undefined) {
-        request.reject(err);
-        seen = true;
-      }
-    }
+    for (const request of all) if (request.sink.fail(err)) seen = true;
     return seen;
+  }
+
+  /** The handle is closing: nothing runs again, and a burst that was open ends. */
+  close(): void {
+    this.#to("close");
+    this.#endBurst();
   }
 
   /**
@@ -289,14 +309,17 @@ export class ReadSide<H> {
           if (value === WAIT) break;
           if (value === GO_ON) continue;
           this.#shift();
-          this.#delivered();
+          if (request.sink.async && rbuf.length > 0) this.#burst = true;
           this.#spare = request.reusable ? request : undefined;
           this.#deliver(request, value);
           this.#spare = undefined;
-        } else if (rbuf.length > 0 && !this.#stopped && host.onRead !== undefined) {
+          if (request === this.#pauseAfter) break; // its consumer comes back for the next one
+        } else if (this.#stopped) {
+          break;
+        } else if (rbuf.length > 0 && host.onRead !== undefined) {
           if (!this.#runOnRead(host.onRead!)) break;
-        } else if (this.#eof && !this.#stopped && !this.#eofReported) {
-          this.#reportEof(); // onEof may queue reads that the remaining bytes satisfy
+        } else if (endUnreported(this.#state)) {
+          this.#reportEnd(); // onEof may queue reads that the remaining bytes satisfy
         } else {
           break;
         }
@@ -316,23 +339,19 @@ export class ReadSide<H> {
     const rbuf = this.rbuf;
     const before = rbuf.length;
     const decoder = request.decoder!;
+    const ended = atEnd(this.#state);
     let value: unknown;
     try {
-      value = this.#eof && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
+      value = ended && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
     } catch (e) {
       return this.#decodeFailed(request, e, before) ? GO_ON : WAIT;
     }
     if (value !== NEED_MORE) return value;
-    this.draining = false;
-    if (rbuf.length !== before && !this.#eof && !decoder.skips) {
+    this.#endBurst(); // this read waits for the network: the burst has been handed out
+    if (rbuf.length !== before && !ended && !decoder.skips) {
       this.#contractBroken(request.type);
-    } else if (this.#eof && this.#unsatisfiedAtEof(request)) return GO_ON;
+    } else if (ended && this.#unsatisfiedAtEnd(request)) return GO_ON;
     return WAIT;
-  }
-
-  #delivered(): void {
-    this.deliveries++;
-    this.draining = this.rbuf.length > 0;
   }
 
   #shift(): void {
@@ -355,7 +374,7 @@ export class ReadSide<H> {
       return false;
     }
     if (this.rbuf.length !== before || this.#head !== undefined) return true;
-    if (this.#eof) {
+    if (atEnd(this.#state)) {
       this.#host.fatal(
         new HandleError("EPIPE", `End of input with ${before} bytes onRead did not consume`),
       );
@@ -376,34 +395,24 @@ export class ReadSide<H> {
     if (!this.#host.open) return false;
     if (done) return true;
     this.#unshift(request);
-    return this.#eof && this.#unsatisfiedAtEof(request);
+    return atEnd(this.#state) && this.#unsatisfiedAtEnd(request);
   }
 
   #deliver(request: ReadRequest<H>, value: unknown): void {
     const type = request.readType!;
+    const h = this.#host.handle;
     if (type.act !== undefined) {
       try {
-        type.act(this.#host.handle, value, request.decoder!);
+        type.act(h, value, request.decoder!);
       } catch (e) {
         const err = e instanceof HandleError ? e : callbackError(e, `Read type "${type.typeName}"`);
-        request.reject?.(err);
+        request.sink.fail(err);
         this.#host.fatal(err);
         return;
       }
     }
-    if (request.resolve !== undefined) {
-      request.resolve(type.spread ? (value as unknown[])[0] : value);
-      return;
-    }
-    const cb = request.callback!;
-    const h = this.#host.handle;
     try {
-      if (!type.spread) cb(h, value);
-      else {
-        const values = value as unknown[];
-        if (values.length === 2) cb(h, values[0], values[1]);
-        else cb(h, ...values);
-      }
+      request.sink.deliver(h, value, type.spread);
     } catch (e) {
       this.#host.fatal(callbackError(e, `The "${type.typeName}" read callback`));
     }
@@ -428,22 +437,17 @@ export class ReadSide<H> {
       host.fatal(err);
       return false;
     }
-    if (request.reject !== undefined) {
+    if (request.sink.async) {
       this.remove(request);
       // A promise read or iterator step told of a bad frame at end of input is not then failed
       // with end of input behind its back: its next read meets the end (non-fatal means the
       // handle goes on).
-      if (this.#eof) this.#eofLeftToReader = true;
-      request.reject(err);
+      if (atEnd(this.#state)) this.#to("take");
+      request.sink.fail(err);
       // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
       const decoder = request.decoder!;
       if (decoder.finishSkip !== undefined && !decoder.finishSkip(this.rbuf)) {
-        const skip = new ReadRequest<H>(
-          undefined,
-          undefined,
-          () => decoder.finishSkip!(this.rbuf),
-          undefined,
-        );
+        const skip = new ReadRequest<H>(undefined, undefined, () => decoder.finishSkip!(this.rbuf));
         this.#unshift(skip);
       }
       return true;
@@ -464,12 +468,11 @@ export class ReadSide<H> {
    * A read that cannot complete at end of input: an iterator step with nothing left ends its
    * iteration (returns true: keep dispatching); anything else is a fatal EPIPE.
    */
-  #unsatisfiedAtEof(request: ReadRequest<H>): boolean {
+  #unsatisfiedAtEnd(request: ReadRequest<H>): boolean {
     const left = this.rbuf.length;
-    if (request.end !== undefined && left === 0) {
+    if (left === 0 && request.custom === undefined && request.sink.end()) {
       this.remove(request);
-      this.#eofLeftToReader = true;
-      request.end();
+      this.#to("take");
       return true;
     }
     this.#host.fatal(
@@ -481,8 +484,10 @@ export class ReadSide<H> {
     return false;
   }
 
-  #reportEof(): void {
-    this.#eofReported = true;
+  /** The queue is empty at end of input: onEof, else (unless a reader took it) a fatal EPIPE. */
+  #reportEnd(): void {
+    const taken = this.#state === "taken";
+    this.#to("report");
     const onEof = this.#host.onEof;
     if (onEof !== undefined) {
       try {
@@ -490,7 +495,7 @@ export class ReadSide<H> {
       } catch (e) {
         this.#host.fatal(callbackError(e, "onEof"));
       }
-    } else if (!this.#eofLeftToReader) {
+    } else if (!taken) {
       this.#host.fatal(new HandleError("EPIPE", "Unexpected end of input (no onEof callback)"));
     }
   }
@@ -503,7 +508,7 @@ export class ReadSide<H> {
    */
   #wantsRead(): boolean {
     const host = this.#host;
-    return !this.#eof && !this.#stopped && host.open && !this.layerChanging &&
+    return this.#state === "open" && !this.#stopped && host.open && !this.layerChanging &&
       (this.#head !== undefined || host.onRead !== undefined ||
         ((this.#watching || host.onEof !== undefined) && this.rbuf.length < this.maxReadSize));
   }
@@ -518,11 +523,10 @@ export class ReadSide<H> {
 
   /** End of input (from the transport, or handed back by a layer that was removed). */
   endOfInput(): void {
-    if (this.#stopped) this.#eofWhileStopped = true;
-    else {
-      this.#eof = true;
-      this.#dispatch();
-    }
+    this.#endArrived = true;
+    this.#endBurst();
+    this.#to(this.#stopped ? "endWhileStopped" : "end");
+    this.#dispatch();
   }
 
   /**
@@ -540,7 +544,7 @@ export class ReadSide<H> {
    * an idle handle then holds one small closure context instead of a suspended frame.
    */
   #readNext(): void {
-    this.draining = false; // waiting for the network now
+    this.#endBurst(); // waiting for the network now
     const rbuf = this.rbuf;
     // A large frame of known size is read straight into an array of its own (no copy out).
     const missing = this.#head?.decoder?.readHint?.(rbuf) ?? 0;

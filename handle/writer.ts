@@ -10,9 +10,6 @@ import { WriteQueue } from "./write_queue.ts";
 import { type CodecSettings, isWriteType, type WriteType } from "../base/codec.ts";
 
 const encoder = new TextEncoder();
-
-/** Microtasks without a new frame taken after which held replies are written anyway. */
-const QUIET_TURNS = 4;
 /** Queued bytes that are written at once, whatever the read side does. */
 const BATCH = 64 * 1024;
 
@@ -40,8 +37,8 @@ export interface WriteHost<H> {
   readonly wbufMax: number;
   /** Whether the writer waits for the next macrotask instead of the next microtask. */
   readonly autocork: boolean;
-  /** The read side's progress through frames already buffered (see `ReadSide.draining`). */
-  readonly reader: { readonly draining: boolean; readonly deliveries: number };
+  /** The read side's burst: whether one is open, and a way to hear when it ends. */
+  readonly reader: { readonly inBurst: boolean; onBurstEnd(listener: () => void): void };
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
   /** The write loop started (`closed` waits for it). */
@@ -273,7 +270,8 @@ export class WriteSide<H> {
     try {
       if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
-      if (host.reader.draining) await this.#whileReadersDrain(); // no extra turn otherwise
+      // No extra turn unless a burst is being handed out (and a batch's worth is not queued).
+      if (host.reader.inBurst && wq.queued < BATCH) await this.#burstEnd();
       if (!host.writable) return;
       for (;;) {
         if (this.#holds > 0) return; // the hold's release starts the loop again
@@ -315,23 +313,22 @@ export class WriteSide<H> {
   }
 
   /**
-   * Holds the first write back while the read side is still handing out frames that were
-   * already buffered (a pipelined burst read with `iterate` or `await read()`, one step per
-   * microtask): the replies then leave in one write. It writes as soon as the reader must wait
-   * for the network, when consumers stop taking frames for a few microtasks, or when a batch's
-   * worth is queued; never on a timer, so a lone reply leaves at once.
+   * Holds the first write back while the read side is still handing out the frames of one
+   * read to promise or iterator consumers (a pipelined burst, one frame per few microtasks):
+   * their replies then leave in one write. The read side says when the burst ends (a read
+   * must wait for the network); a consumer that stops taking frames is noticed at the next
+   * macrotask, when every microtask it had has run. A lone reply opens no burst and leaves at
+   * once.
    */
-  async #whileReadersDrain(): Promise<void> {
-    const reader = this.#host.reader;
-    let seen = reader.deliveries;
-    let quiet = 0;
-    while (reader.draining && this.#wq.queued < BATCH && this.#host.open) {
-      await undefined;
-      if (reader.deliveries !== seen) {
-        seen = reader.deliveries;
-        quiet = 0;
-      } else if (++quiet >= QUIET_TURNS) return;
-    }
+  #burstEnd(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, 0);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#host.reader.onBurstEnd(done);
+    });
   }
 
   /** Writes one batch, resuming after partial writes. */
