@@ -94,13 +94,43 @@ export type {
   WriteTypes,
 } from "./handle/names.ts";
 export type {
+  AnyArgument,
+  ExtraParameter,
+  IterateArgs,
   NamedReadArgs,
   NamedReadRest,
   NamedReadResult,
   NamedUncalledArgs,
   NamedWriteArgs,
+  PushReadArgs,
+  PushReadForms,
+  ReadArgs,
+  ReadCallArgs,
+  ReadCallbackParameter,
+  ReadForms,
+  ReadParts,
+  ReadResultOf,
+  ReadTypeArg,
+  ReadTypeLike,
+  ReadTypeOf,
   TypedReadCallback,
+  UncalledArgs,
+  Unresolved,
+  WriteArgs,
+  WriteForms,
+  WriteTypeArg,
+  WriteTypeOf,
 } from "./handle/typed.ts";
+export type {
+  ExtraArgument,
+  Fit,
+  LastIndex,
+  LongestBelow,
+  MissingArgument,
+  Shortest,
+  TooFew,
+  TooMany,
+} from "./handle/fit.ts";
 export { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./codecs/limits.ts";
 export { chunk, chunkDecoder } from "./codecs/chunk.ts";
 export type { ChunkType } from "./codecs/chunk.ts";

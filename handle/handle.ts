@@ -14,22 +14,26 @@ import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 import { HandleCore, registerCore } from "./core.ts";
 import { HandleLayers } from "./layers.ts";
 import { HandleError } from "../base/errors.ts";
-import { type ReadIterator, readIterator } from "./iterate.ts";
+import { failedIterator, type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
 import { encodeTyped } from "./writer.ts";
-import type { ReadResult, ReadType, UncalledReadType, WriteType } from "../base/codec.ts";
-import { type ReadTypeNames, toReadType, writeTypeNamed, type WriteTypeNames } from "./names.ts";
+import type { ReadType } from "../base/codec.ts";
+import type { Decoder } from "../base/decoder.ts";
+import { type ReadTypeNames, toReadType, writeTypeNamed } from "./names.ts";
 import type {
-  NamedReadArgs,
-  NamedReadRest,
-  NamedReadResult,
-  NamedUncalledArgs,
-  NamedWriteArgs,
+  IterateArgs,
+  PushReadArgs,
+  ReadCallArgs,
+  ReadParts,
+  ReadResultOf,
+  ReadTypeArg,
   TypedReadCallback,
+  WriteArgs,
+  WriteTypeArg,
 } from "./typed.ts";
 import { prepareTls, startTls } from "../tls/starttls.ts";
 
@@ -46,7 +50,7 @@ export type CustomReader = CustomReaderFor<Handle>;
  * (`ReadCallback<"line">`): the handle, then the values the type delivers.
  */
 export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] : R) extends
-  ReadType<infer _A, infer T, infer S, infer _H> ? TypedReadCallback<T, S, Handle> : never;
+  ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
 
@@ -332,44 +336,11 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  pushRead(reader: CustomReader): void;
-  /**
-   * Queues a typed read: the read type, its arguments, then the callback.
-   *
-   * @param type A read type (`line`, `chunk`, ...; `chunk(4)` with its arguments bound).
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  pushRead<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
-  ): void;
-  /**
-   * Queues a read of a type that acts by itself, without a callback (AnyEvent's
-   * `push_read tls_autostart => "accept"`).
-   *
-   * @param type A read type that may go without a callback (`tlsAutostart`).
-   * @param rest Its arguments.
-   */
-  pushRead<U extends unknown[]>(
-    type: ReadType<never, unknown, boolean, Handle> & UncalledReadType<U>,
-    ...rest: U
-  ): void;
-  /**
-   * Queues a typed read by AnyEvent's name of the type (`"line"` for `line`).
-   *
-   * @param type A built-in or registered read type name.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
-  /**
-   * Queues a read of a type that acts by itself, by its name (`"tls_autostart"`).
-   *
-   * @param type A read type name whose type may go without a callback.
-   * @param rest Its arguments.
-   */
-  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedUncalledArgs<K>): void;
-  pushRead(typeOrReader: unknown, ...rest: unknown[]): void {
-    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), false);
+  pushRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
+    type: R,
+    ...args: PushReadArgs<R, P, Handle>
+  ): void {
+    this.#core.enqueue(this.#core.reader.makeRequest(type, args), false);
   }
 
   /**
@@ -408,26 +379,11 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  unshiftRead(reader: CustomReader): void;
-  /**
-   * Puts a typed read at the head of the queue.
-   *
-   * @param type A read type.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  unshiftRead<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
-  ): void;
-  /**
-   * Puts a typed read at the head of the queue, by the type's name.
-   *
-   * @param type A built-in or registered read type name.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  unshiftRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
-  unshiftRead(typeOrReader: unknown, ...rest: unknown[]): void {
-    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), true);
+  unshiftRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
+    type: R,
+    ...args: PushReadArgs<R, P, Handle>
+  ): void {
+    this.#core.enqueue(this.#core.reader.makeRequest(type, args), true);
   }
 
   /**
@@ -439,10 +395,12 @@ export class Handle extends HandleLayers {
    * aborting the signal removes the read from the queue without consuming a byte, rejects it
    * with a non-fatal `ECANCELED`, and the reads after it go on.
    *
-   * @param type A registered read type.
+   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
+   * arguments) reject the promise too, with the `TypeError` or `RangeError` that says so.
+   *
+   * @param type A read type (`chunk(4)` with its arguments bound), or its name.
    * @param args The type's arguments, optionally followed by `{ signal }`.
    * @returns The first value the type delivers.
-   * @throws {TypeError} For an unknown read type.
    *
    * @example Reading a line
    * ```ts
@@ -461,27 +419,25 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  read<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...args: NoInfer<A | [...A, ReadOptions]>
-  ): Promise<ReadResult<T, S>>;
-  /**
-   * Queues a typed read by the type's name and returns a promise of its first value.
-   *
-   * @param type A built-in or registered read type name.
-   * @param args The type's arguments, optionally followed by `{ signal }`.
-   * @returns The first value the type delivers.
-   */
-  read<K extends keyof ReadTypeNames>(
-    type: K,
-    ...args: NamedReadArgs<K> | [...NamedReadArgs<K>, ReadOptions]
-  ): Promise<NamedReadResult<K>>;
-  read(typeOrName: unknown, ...args: unknown[]): Promise<unknown> {
-    const type = readTypeOf(typeOrName);
+  read<R extends ReadTypeArg<Handle>, P extends unknown[]>(
+    type: R,
+    ...args: ReadCallArgs<R, P, Handle, ReadOptions>
+  ): Promise<ReadResultOf<R>> {
+    return this.#read(type, args as unknown[]) as Promise<ReadResultOf<R>>;
+  }
+
+  #read(typeOrName: unknown, args: unknown[]): Promise<unknown> {
     const last = args[args.length - 1];
     const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
     const core = this.#core;
-    const decoder = core.reader.createDecoder(type, args);
+    let type: ReadType;
+    let decoder: Decoder<unknown>;
+    try {
+      type = readTypeOf(typeOrName);
+      decoder = core.reader.createDecoder(type, args);
+    } catch (e) {
+      return Promise.reject(e); // a promise API reports bad arguments by rejecting
+    }
     if (!core.open) return Promise.reject(core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
@@ -510,10 +466,12 @@ export class Handle extends HandleLayers {
    * for a partial frame at end of input). Leaving the loop early (`break`) leaves the bytes
    * not yet decoded in `h.rbuf` for the next reader.
    *
-   * @param type A registered read type.
+   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
+   * arguments) reject the first `next()` with the `TypeError` or `RangeError` that says so.
+   *
+   * @param type A read type, or its name.
    * @param args The type's arguments.
    * @returns An async iterator of the type's first value.
-   * @throws {TypeError} For an unknown read type.
    *
    * @example Counting lines until the peer closes
    * ```ts
@@ -534,25 +492,23 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  iterate<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...args: NoInfer<A>
-  ): ReadIterator<ReadResult<T, S>>;
-  /**
-   * Iterates over the values of a read type given by its name.
-   *
-   * @param type A built-in or registered read type name.
-   * @param args The type's arguments.
-   * @returns An async iterator of the type's first value.
-   */
-  iterate<K extends keyof ReadTypeNames>(
-    type: K,
-    ...args: NamedReadArgs<K>
-  ): ReadIterator<NamedReadResult<K>>;
-  iterate(typeOrName: unknown, ...args: unknown[]): ReadIterator<unknown> {
-    const type = readTypeOf(typeOrName);
+  iterate<R extends ReadTypeArg<Handle>, P extends unknown[]>(
+    type: R,
+    ...args: IterateArgs<R, P, Handle>
+  ): ReadIterator<ReadResultOf<R>> {
+    return this.#iterate(type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
+  }
+
+  #iterate(typeOrName: unknown, args: unknown[]): ReadIterator<unknown> {
     const core = this.#core;
-    const decoder = core.reader.createDecoder(type, args);
+    let type: ReadType;
+    let decoder: Decoder<unknown>;
+    try {
+      type = readTypeOf(typeOrName);
+      decoder = core.reader.createDecoder(type, args);
+    } catch (e) {
+      return failedIterator(e); // as a step's own errors: the first next() rejects
+    }
     return readIterator<unknown, Handle>({
       request: () => new ReadRequest<Handle>(type, decoder, undefined, undefined),
       take: (request) => {
@@ -619,11 +575,15 @@ export class Handle extends HandleLayers {
   // ---- writing ----
 
   /**
-   * Queues bytes (a string is encoded as UTF-8), or a value of a registered write type, to be
-   * sent after everything queued before. The bytes are copied, so the caller may reuse its
-   * array at once.
+   * Queues bytes (a string is encoded as UTF-8), or a typed write, to be sent after everything
+   * queued before. A typed write is a write type (`netstring`, `json`, ...) or its AnyEvent
+   * name (`"netstring"`), then its arguments; a string alone is always text. The bytes are
+   * copied, so the caller may reuse its array at once.
    *
-   * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
+   * @param data Text or bytes, or a write type or its name.
+   * @param args The write type's arguments (none for text or bytes).
+   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
+   * after `pushShutdown()`.
    * @throws {RangeError} From the write type's encoder, for a value it cannot encode.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
@@ -643,49 +603,28 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  pushWrite(data: string | Uint8Array): void;
-  /**
-   * Queues a typed write: the write type, then its arguments.
-   *
-   * @param type A write type (`netstring`, `json`, ...).
-   * @param args The type's arguments.
-   */
-  pushWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
-  /**
-   * Queues a typed write by AnyEvent's name of the type (`"netstring"`).
-   *
-   * @param type A built-in or registered write type name.
-   * @param args The type's arguments.
-   */
-  pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
-  pushWrite(dataOrType: unknown, ...args: unknown[]): void {
-    this.#write(dataOrType, args, false);
+  pushWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
+    data: W,
+    ...args: WriteArgs<W, P, Handle>
+  ): void {
+    this.#write(data, args as unknown[], false);
   }
 
   /**
    * Like {@linkcode Handle.pushWrite}, but puts the bytes in front of everything not yet
    * handed to the transport (bytes already being written go first).
    *
-   * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
+   * @param data Text or bytes, or a write type or its name.
+   * @param args The write type's arguments (none for text or bytes).
+   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
+   * after `pushShutdown()`.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    */
-  unshiftWrite(data: string | Uint8Array): void;
-  /**
-   * Puts a typed write in front of everything not yet sent.
-   *
-   * @param type A write type.
-   * @param args The type's arguments.
-   */
-  unshiftWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): void;
-  /**
-   * Puts a typed write, by the type's name, in front of everything not yet sent.
-   *
-   * @param type A built-in or registered write type name.
-   * @param args The type's arguments.
-   */
-  unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): void;
-  unshiftWrite(dataOrType: unknown, ...args: unknown[]): void {
-    this.#write(dataOrType, args, true);
+  unshiftWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
+    data: W,
+    ...args: WriteArgs<W, P, Handle>
+  ): void {
+    this.#write(data, args as unknown[], true);
   }
 
   /** Raw bytes or text go to the queue as lent; a typed write is encoded first (owned bytes). */
