@@ -57,6 +57,7 @@ export type {
 export { NEED_MORE } from "./base/decoder.ts";
 export type { Decoder, NeedMore } from "./base/decoder.ts";
 export {
+  checkArgCount,
   defineCodec,
   defineReadType,
   defineWriteType,
@@ -70,6 +71,7 @@ export type {
   AnyWriteType,
   CodecSettings,
   DefineReadTypeOptions,
+  DefineWriteTypeOptions,
   JsonCoder,
   ReadAction,
   ReadResult,
@@ -124,9 +126,11 @@ export type {
 export type {
   ExtraArgument,
   Fit,
+  FixedForms,
   LastIndex,
   LongestBelow,
   MissingArgument,
+  Prefixes,
   Shortest,
   TooFew,
   TooMany,

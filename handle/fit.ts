@@ -25,6 +25,20 @@ export interface ExtraArgument {
  */
 export type MissingArgument<Expected, Callback> = Expected & Callback;
 
+/**
+ * The argument lists `F` with optional elements spelled out: `[a: number, b?: string]`
+ * becomes `[number] | [number, string | undefined]`, so that every list has one length (and
+ * a callback can follow the shorter ones). Lists without optional elements stay as they are.
+ */
+export type FixedForms<F extends unknown[]> = F extends unknown
+  ? (number extends F["length"] ? F : F extends Required<F> ? F : Prefixes<F, F["length"]>)
+  : never;
+
+/** The first `N` elements of the list `F`, for each `N` of a union (`Acc`: those so far). */
+export type Prefixes<F extends unknown[], N, Acc extends unknown[] = []> = N extends unknown
+  ? (Acc["length"] extends N ? Acc : Prefixes<F, N, [...Acc, F[Acc["length"]]]>)
+  : never;
+
 /** The index of the last element of the list `P`, as a key (`"2"` for three elements). */
 export type LastIndex<P extends unknown[]> = P extends [...infer Q, unknown] ? `${Q["length"]}`
   : never;
@@ -49,22 +63,25 @@ export type Shortest<F, K extends unknown[] = []> = K["length"] extends 16 ? F
  * - more arguments than the longest list below that length: {@linkcode TooMany};
  * - fewer than the shortest list: {@linkcode TooFew}.
  *
- * Lists of no fixed length (a rest argument) are checked as they are, as a union.
+ * Optional elements are spelled out first ({@linkcode FixedForms}); lists of no fixed length
+ * (a rest argument) are checked as they are, as a union.
  *
  * @typeParam F The argument lists (a union of tuples).
  * @typeParam P The arguments given.
  * @typeParam C Whether every list ends in a callback.
  */
-export type Fit<F extends unknown[], P extends unknown[], C extends boolean> = false extends
-  (F extends unknown ? (number extends F["length"] ? false : true) : never) ? F
-  : [Extract<F, { length: P["length"] }>] extends [never]
-    ? ([LongestBelow<F, P>] extends [never] ? TooFew<Shortest<F>, P, C>
-      : TooMany<LongestBelow<F, P>, P, C>)
-  : {
-    [I in keyof P]: Extract<F, { length: P["length"] }>[
-      I & keyof Extract<F, { length: P["length"] }>
-    ];
-  };
+export type Fit<F extends unknown[], P extends unknown[], C extends boolean> = FixedForms<F> extends
+  infer G extends unknown[]
+  ? (false extends (G extends unknown ? (number extends G["length"] ? false : true) : never) ? G
+    : [Extract<G, { length: P["length"] }>] extends [never]
+      ? ([LongestBelow<G, P>] extends [never] ? TooFew<Shortest<G>, P, C>
+        : TooMany<LongestBelow<G, P>, P, C>)
+    : {
+      [I in keyof P]: Extract<G, { length: P["length"] }>[
+        I & keyof Extract<G, { length: P["length"] }>
+      ];
+    })
+  : never;
 
 /**
  * More arguments `P` than the list `L` takes: its types, with {@linkcode ExtraArgument} for

@@ -21,7 +21,7 @@ import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
 import { encodeTyped } from "./writer.ts";
-import type { ReadType } from "../base/codec.ts";
+import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
 import type { Decoder } from "../base/decoder.ts";
 import { type ReadTypeNames, toReadType, writeTypeNamed } from "./names.ts";
 import type {
@@ -635,6 +635,7 @@ export class Handle extends HandleLayers {
       return;
     }
     const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
+    if (isWriteType(type)) checkArgCount(type, args.length, type.maxWriteArgs);
     core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
   }
 

@@ -9,7 +9,7 @@ import type { CustomReaderFor, HandleCallbackFor } from "./options.ts";
 import { type QueuedCallback, ReadRequest } from "./read_request.ts";
 import type { Transport } from "../base/transport.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
-import type { CodecSettings, ReadType } from "../base/codec.ts";
+import { checkArgCount, type CodecSettings, type ReadType } from "../base/codec.ts";
 import { toReadType } from "./names.ts";
 
 const ignoreValue = () => {};
@@ -21,6 +21,7 @@ const GO_ON: unique symbol = Symbol("GO_ON");
 /** A read type that may go without a callback. */
 interface UncalledLike {
   uncalled: (settings: CodecSettings, ...args: unknown[]) => Decoder<unknown>;
+  maxUncalledArgs?: number;
 }
 
 /** What the read side needs from its handle. */
@@ -121,6 +122,13 @@ export class ReadSide<H> {
       if (typeof typeOrReader !== "function") {
         throw new TypeError("Cannot queue a read: expected a read type, its name or a reader");
       }
+      if (rest.length > 0) {
+        throw new TypeError(
+          `Cannot queue a custom reader with ${rest.length} argument${
+            rest.length === 1 ? "" : "s"
+          } after it: it takes none`,
+        );
+      }
       return new ReadRequest<H>(
         undefined,
         undefined,
@@ -136,6 +144,7 @@ export class ReadSide<H> {
           `Cannot queue a "${type.typeName}" read: the last argument must be a callback`,
         );
       }
+      checkArgCount(type, rest.length, (type as Partial<UncalledLike>).maxUncalledArgs);
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, ignoreValue);
     }
     rest.pop();
@@ -156,8 +165,10 @@ export class ReadSide<H> {
    * @param type The read type.
    * @param args Its arguments.
    * @returns A new decoder.
+   * @throws {TypeError} For more arguments than the type takes.
    */
   createDecoder(type: ReadType, args: unknown[]): Decoder<unknown> {
+    checkArgCount(type, args.length, type.maxReadArgs);
     return type.decoder(this.#host.codecs, ...args);
   }
 

@@ -22,7 +22,7 @@ import type {
 import type { Decoder } from "../base/decoder.ts";
 import type { CustomReaderFor } from "./options.ts";
 import type { ReadTypeNames, WriteTypeNames } from "./names.ts";
-import type { Fit } from "./fit.ts";
+import type { Fit, FixedForms } from "./fit.ts";
 
 /**
  * The callback of a read type that decodes `T` (spread into arguments when `S` is true).
@@ -91,7 +91,7 @@ export type WriteTypeOf<W> = W extends keyof WriteTypeNames ? WriteTypeNames[W] 
  * callback, or (for a type that acts by itself) its arguments alone.
  */
 export type ReadForms<R, H> = ReadTypeOf<R> extends ReadParts<infer A, infer T, infer S>
-  ? [...A, callback: ReadCallbackParameter<T, S, H>] | UncalledArgs<ReadTypeOf<R>>
+  ? [...FixedForms<A>, callback: ReadCallbackParameter<T, S, H>] | UncalledArgs<ReadTypeOf<R>>
   : never;
 
 /**
@@ -139,7 +139,8 @@ export type PushReadForms<R, H> = [R] extends [never] ? Unresolved<H>
 /** The arguments of `read(type, ...args)`: the type's, then optionally `{ signal }`. */
 export type ReadCallArgs<R, P extends unknown[], H, O> = Fit<
   [R] extends [never] ? Unresolved<H>
-    : [R] extends [ReadTypeArg<H>] ? ReadArgs<R> | [...ReadArgs<R>, options: O]
+    : [R] extends [ReadTypeArg<H>]
+      ? FixedForms<ReadArgs<R>> | [...FixedForms<ReadArgs<R>>, options: O]
     : Unresolved<H>,
   P,
   false
