@@ -28,6 +28,7 @@ export { HandleSettings } from "./handle/settings.ts";
 export { HandleLayers } from "./handle/layers.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
+export type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
 export type {
   ConnectCallbacks,
   ConnectTarget,

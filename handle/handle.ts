@@ -20,6 +20,7 @@ import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
+import type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { encodeTyped } from "./writer.ts";
 import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
 import type { Decoder } from "../base/decoder.ts";
@@ -53,6 +54,7 @@ export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] 
   ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
+export type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 
 /** Options of a single promise read or drain. */
 export interface ReadOptions {
@@ -150,7 +152,8 @@ export class Handle extends HandleLayers {
    *
    * @param target `{ hostname, port }` or `{ path }` (a Unix socket).
    * @param options Handle options and connection callbacks.
-   * @returns The handle, connecting.
+   * @returns The handle, connecting: its addresses are `Deno.NetAddr` (`Deno.UnixAddr` for a
+   * path) once connected, `undefined` before.
    *
    * @example Writing before the connection is up
    * ```ts
@@ -168,10 +171,10 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  static connect(
-    target: ConnectTarget,
+  static connect<T extends ConnectTarget>(
+    target: T,
     options: HandleOptions & ConnectCallbacks<Handle> = {},
-  ): Handle {
+  ): AddressedHandle<ConnectAddr<T> | undefined> {
     const transport = new ConnectingTransport();
     const h = new Handle(transport, options);
     const core = h.#core;
@@ -181,7 +184,7 @@ export class Handle extends HandleLayers {
       connected: () => core.markConnected(),
       failed: (err, onConnectError) => core.connectFailed(err, onConnectError),
     }));
-    return h;
+    return h as AddressedHandle<ConnectAddr<T> | undefined>;
   }
 
   /**
@@ -193,7 +196,9 @@ export class Handle extends HandleLayers {
    * `server.stats`, as are connections reset before they were accepted, which never delay the
    * next one. See {@linkcode ServeOptions} for `reusePort`, `maxConnections`, `signal` and
    * `proxy` (the PROXY protocol), and {@linkcode HandleServer} for `addr`, `connections`,
-   * `stats`, `shutdown(gracePeriod)` and `finished`.
+   * `stats`, `shutdown(gracePeriod)` and `finished`. The address types follow from the
+   * options: on a port, `server.addr`, `h.remoteAddr` and `h.localAddr` are `Deno.NetAddr`; on
+   * a `path`, `Deno.UnixAddr` (see {@linkcode ListenAddr}, {@linkcode ServedAddr}).
    *
    * @param options Where to listen, and the options of every connection's handle.
    * @param onConnection Called with each connection's handle (and its PROXY header, if asked).
@@ -212,7 +217,7 @@ export class Handle extends HandleLayers {
    *   for await (const line of h.iterate("line")) h.pushWrite(`${line}\n`);
    *   h.destroy();
    * });
-   * const { port } = server.addr as Deno.NetAddr;
+   * const { port } = server.addr;
    * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
    * client.pushWrite("ping\n");
    * assert.equal(await client.read("line"), "ping");
@@ -221,15 +226,19 @@ export class Handle extends HandleLayers {
    * await server.shutdown(1);
    * ```
    */
-  static serve(
-    options: ServeOptions<Handle>,
-    onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
-  ): HandleServer<Handle> {
+  static serve<O extends ServeOptions<Handle>>(
+    options: O,
+    onConnection: (
+      h: AddressedHandle<ServedAddr<O>>,
+      proxy?: ServedProxyInfo<ListenAddr<O>>,
+    ) => void | Promise<void>,
+  ): HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>> {
     const tls = options.handle?.tls;
     if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
-    return new HandleServer<Handle>(
+    return new HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>>(
       options,
-      (conn) => new Handle(conn, options.handle),
+      // The listener's kind fixes the conn's addresses (see ServedAddr).
+      (conn) => new Handle(conn, options.handle) as AddressedHandle<ServedAddr<O>>,
       onConnection,
       (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
       (h, quiet) => h.#core.setRare("quietEnd", quiet),
