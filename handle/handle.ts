@@ -320,7 +320,12 @@ export class Handle extends HandleLayers {
    * returns `true` when it is done. A typed read calls its callback once with what its type
    * delivers. Reads that can be satisfied from `h.rbuf` complete before this returns.
    *
-   * @throws {TypeError} For an unknown read type or a missing callback.
+   * @param type A custom reader, or a read type (`line`, `chunk`, ...; `chunk(4)` with its
+   * arguments bound) or its AnyEvent name (`"line"`).
+   * @param args The type's arguments, then `(h, ...values) => void` (for a type that acts by
+   * itself, such as `tlsAutostart`, its arguments alone); none after a custom reader.
+   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
+   * the type takes.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
    * @example A length header, then a payload of that length
@@ -357,7 +362,10 @@ export class Handle extends HandleLayers {
    * a read callback, it runs before every read queued earlier (two unshifts run last-in
    * first-out).
    *
-   * @throws {TypeError} For an unknown read type or a missing callback.
+   * @param type A custom reader, or a read type or its name.
+   * @param args The type's arguments, then the callback.
+   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
+   * the type takes.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
    * @example Unshifting runs before what was queued earlier
