@@ -28,8 +28,9 @@ export { HandleSettings } from "./handle/settings.ts";
 export { HandleLayers } from "./handle/layers.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
-export type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
+export type { ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
 export type {
+  AddressedHandle,
   ConnectCallbacks,
   ConnectTarget,
   CustomReader,

@@ -1,11 +1,10 @@
 /**
  * The address types of a connection, known from how it was made: a server listening on a TCP
  * port hands out handles whose `remoteAddr` is a `Deno.NetAddr`, one on a Unix socket path a
- * `Deno.UnixAddr`, so that neither needs a cast ({@linkcode AddressedHandle}).
+ * `Deno.UnixAddr`, so that neither needs a cast (`AddressedHandle`).
  *
  * @module
  */
-import type { Handle } from "./handle.ts";
 
 /**
  * The address `Handle.serve` listens on (`server.addr`): a `Deno.UnixAddr` for `{ path }`, a
@@ -46,40 +45,3 @@ export type ServedAddr<O> = ListenAddr<O> extends Deno.UnixAddr
  * @typeParam T The type of the connect target.
  */
 export type ConnectAddr<T> = T extends { path: string } ? Deno.UnixAddr : Deno.NetAddr;
-
-/**
- * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
- * `Handle.serve` passes to `onConnection` (`AddressedHandle<Deno.NetAddr>` on a port) and
- * what `Handle.connect` returns (`AddressedHandle<Deno.NetAddr | undefined>`: `undefined`
- * until connected). It is a `Handle` in every other way, and may be passed as one.
- *
- * A connection callback declared apart, with this type for its parameter, is checked before
- * the listen options' type is known when those options hold callbacks with untyped
- * parameters (`onError: (h, err) => ...`); TypeScript then rejects it. Pass it on from an
- * arrow function instead: `Handle.serve(options, (h) => onClient(h))`.
- *
- * @typeParam A The type of the addresses.
- *
- * @example The port of a served connection's peer, without a cast
- * ```ts
- * import { Handle } from "@anyevent/handle";
- * import assert from "node:assert/strict";
- *
- * const ports: number[] = [];
- * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, (h) => {
- *   ports.push(h.remoteAddr.port);
- *   h.destroy();
- * });
- * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
- * assert.equal(await conn.read(new Uint8Array(1)), null);
- * assert.deepEqual(ports, [conn.localAddr.port]);
- * conn.close();
- * await server.shutdown(1);
- * ```
- */
-export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
-  /** The peer's address. */
-  readonly remoteAddr: A;
-  /** This side's address. */
-  readonly localAddr: A;
-};

@@ -20,7 +20,7 @@ import { ReadRequest } from "./read_request.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
-import type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { encodeTyped } from "./writer.ts";
 import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
 import type { Decoder } from "../base/decoder.ts";
@@ -54,7 +54,44 @@ export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] 
   ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
-export type { AddressedHandle, ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+export type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+
+/**
+ * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
+ * `Handle.serve` passes to `onConnection` (`AddressedHandle<Deno.NetAddr>` on a port) and
+ * what `Handle.connect` returns (`AddressedHandle<Deno.NetAddr | undefined>`: `undefined`
+ * until connected). It is a `Handle` in every other way, and may be passed as one.
+ *
+ * A connection callback declared apart, with this type for its parameter, is checked before
+ * the listen options' type is known when those options hold callbacks with untyped
+ * parameters (`onError: (h, err) => ...`); TypeScript then rejects it. Pass it on from an
+ * arrow function instead: `Handle.serve(options, (h) => onClient(h))`.
+ *
+ * @typeParam A The type of the addresses.
+ *
+ * @example The port of a served connection's peer, without a cast
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const ports: number[] = [];
+ * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, (h) => {
+ *   ports.push(h.remoteAddr.port);
+ *   h.destroy();
+ * });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * assert.equal(await conn.read(new Uint8Array(1)), null);
+ * assert.deepEqual(ports, [conn.localAddr.port]);
+ * conn.close();
+ * await server.shutdown(1);
+ * ```
+ */
+export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
+  /** The peer's address. */
+  readonly remoteAddr: A;
+  /** This side's address. */
+  readonly localAddr: A;
+};
 
 /** Options of a single promise read or drain. */
 export interface ReadOptions {
