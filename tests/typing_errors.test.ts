@@ -77,13 +77,15 @@ Deno.test("typing: deno check reports each mistake once, naming the wrong argume
   });
   assert.ok(expected.size >= 10);
 
-  // Without the project's config, which excludes the fixture from its own check.
+  // Without the project's config, which excludes the fixture from its own check, and with a
+  // cache of its own: no earlier check's results can stand in for this one's.
+  const cache = await Deno.makeTempDir({ prefix: "type_mistakes_" });
   const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["check", "--no-config", "--quiet", fixture.pathname],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", DENO_DIR: cache },
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).output().finally(() => Deno.remove(cache, { recursive: true }));
   const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   const { errors, found } = parseCheck(output, fixture.href);
 
