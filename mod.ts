@@ -28,7 +28,9 @@ export { HandleSettings } from "./handle/settings.ts";
 export { HandleLayers } from "./handle/layers.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
+export type { ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
 export type {
+  AddressedHandle,
   ConnectCallbacks,
   ConnectTarget,
   CustomReader,
@@ -57,6 +59,7 @@ export type {
 export { NEED_MORE } from "./base/decoder.ts";
 export type { Decoder, NeedMore } from "./base/decoder.ts";
 export {
+  checkArgCount,
   defineCodec,
   defineReadType,
   defineWriteType,
@@ -70,6 +73,7 @@ export type {
   AnyWriteType,
   CodecSettings,
   DefineReadTypeOptions,
+  DefineWriteTypeOptions,
   JsonCoder,
   ReadAction,
   ReadResult,
@@ -94,13 +98,45 @@ export type {
   WriteTypes,
 } from "./handle/names.ts";
 export type {
+  AnyArgument,
+  ExtraParameter,
+  IterateArgs,
   NamedReadArgs,
   NamedReadRest,
   NamedReadResult,
   NamedUncalledArgs,
   NamedWriteArgs,
+  PushReadArgs,
+  PushReadForms,
+  ReadArgs,
+  ReadCallArgs,
+  ReadCallbackParameter,
+  ReadForms,
+  ReadParts,
+  ReadResultOf,
+  ReadTypeArg,
+  ReadTypeLike,
+  ReadTypeOf,
   TypedReadCallback,
+  UncalledArgs,
+  Unresolved,
+  WriteArgs,
+  WriteForms,
+  WriteTypeArg,
+  WriteTypeOf,
 } from "./handle/typed.ts";
+export type {
+  ExtraArgument,
+  Fit,
+  FixedForms,
+  LastIndex,
+  LongestBelow,
+  MissingArgument,
+  Prefixes,
+  Shortest,
+  TooFew,
+  TooMany,
+} from "./handle/fit.ts";
 export { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./codecs/limits.ts";
 export { chunk, chunkDecoder } from "./codecs/chunk.ts";
 export type { ChunkType } from "./codecs/chunk.ts";

@@ -110,6 +110,11 @@ export interface ReadType<
   readonly spread: S;
   /** The type's action on the handle, if any. */
   readonly act: ReadAction<H> | undefined;
+  /**
+   * The most arguments the type takes after it (`0` once they are bound); more are a
+   * `TypeError` when the read is queued. Absent: not checked.
+   */
+  readonly maxReadArgs?: number;
 }
 
 /**
@@ -125,6 +130,8 @@ export interface UncalledReadType<U extends unknown[]> {
    * @returns A new decoder.
    */
   readonly uncalled: (settings: CodecSettings, ...args: U) => Decoder<unknown>;
+  /** The most arguments the form without a callback takes (absent: not checked). */
+  readonly maxUncalledArgs?: number;
 }
 
 /**
@@ -160,6 +167,58 @@ export interface WriteType<A extends unknown[] = unknown[]> {
    * @returns Bytes the handle may keep.
    */
   readonly encoder: (settings: CodecSettings, ...args: A) => Uint8Array;
+  /**
+   * The most arguments the type takes after it; more are a `TypeError` before anything is
+   * queued. Absent: not checked. (A codec's read side has its own, `maxReadArgs`.)
+   */
+  readonly maxWriteArgs?: number;
+}
+
+/**
+ * Options for {@linkcode defineWriteType}, the write side of {@linkcode defineCodec}, and the
+ * form without a callback of {@linkcode withUncalled}.
+ */
+export interface DefineWriteTypeOptions {
+  /**
+   * The most arguments the type takes after it (`h.pushWrite(type, ...args)`); more are a
+   * `TypeError` before anything is queued, instead of being ignored.
+   *
+   * @default {Infinity}
+   */
+  maxArgs?: number;
+}
+
+/**
+ * Throws if a read or write type is given more arguments than it takes.
+ *
+ * @param type The type.
+ * @param count How many arguments it was given.
+ * @param max The most it takes (`undefined`: not checked).
+ * @throws {TypeError} Naming the type and both counts.
+ *
+ * @example Too many arguments for chunk
+ * ```ts
+ * import { checkArgCount, chunk } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * checkArgCount(chunk, 1, chunk.maxReadArgs);
+ * assert.throws(() => checkArgCount(chunk, 2, chunk.maxReadArgs), {
+ *   name: "TypeError",
+ *   message: 'Cannot use "chunk" with 2 arguments: it takes at most 1',
+ * });
+ * ```
+ */
+export function checkArgCount(
+  type: { readonly typeName: string },
+  count: number,
+  max: number | undefined,
+): void {
+  if (max !== undefined && count > max) {
+    throw new TypeError(
+      `Cannot use "${type.typeName}" with ${count} argument${count === 1 ? "" : "s"}: ` +
+        `it takes at most ${max}`,
+    );
+  }
 }
 
 /** Any read type, whatever its arguments, values and action (what registries take). */
@@ -190,6 +249,14 @@ export interface DefineReadTypeOptions<H> {
    * `tlsAutostart` starts TLS. What it throws is a fatal error.
    */
   act?: ReadAction<H>;
+  /**
+   * The most arguments the type takes after it (`h.pushRead(type, ...args, cb)`, and binding
+   * them with `type(...args)`); more are a `TypeError` when the read is queued, instead of
+   * being ignored. Types declare it: JavaScript cannot tell it from the decoder factory.
+   *
+   * @default {Infinity}
+   */
+  maxArgs?: number;
 }
 
 /**
@@ -197,9 +264,11 @@ export interface DefineReadTypeOptions<H> {
  *
  * @param name The type's name, for messages.
  * @param decoder Makes one decoder per read from the handle's settings and the arguments.
- * @param options Whether the decoded tuple is spread, and an action on the handle.
+ * @param options Whether the decoded tuple is spread, an action on the handle, and the most
+ * arguments it takes (`maxArgs`).
  * @returns The read type.
  * @throws {TypeError} If the name is empty or `decoder` is not a function.
+ * @throws {RangeError} For a `maxArgs` that is not a non-negative integer.
  *
  * @example A read type for one byte
  * ```ts
@@ -237,7 +306,7 @@ export function defineReadType<A extends unknown[], T, H = unknown>(
  *
  * @param name The type's name, for messages.
  * @param decoder Makes one decoder per read from the handle's settings and the arguments.
- * @param options `spread: true`, and an action on the handle.
+ * @param options `spread: true`, an action on the handle, and `maxArgs`.
  * @returns The read type.
  */
 export function defineReadType<A extends unknown[], T extends readonly unknown[], H = unknown>(
@@ -256,7 +325,8 @@ export function defineReadType(
   if (typeof decoder !== "function") {
     throw new TypeError(`Cannot define read type "${name}": the decoder must be a function`);
   }
-  return readTypeOf(name, decoder, options.spread ?? false, options.act);
+  const maxArgs = checkedMax(options.maxArgs, `Cannot define read type "${name}"`);
+  return readTypeOf(name, decoder, options.spread ?? false, options.act, maxArgs);
 }
 
 function readTypeOf(
@@ -264,10 +334,24 @@ function readTypeOf(
   decoder: (settings: CodecSettings, ...args: unknown[]) => Decoder<unknown>,
   spread: boolean,
   act: ReadAction<unknown> | undefined,
+  maxArgs: number | undefined,
 ): ReadType {
-  const type = (...args: unknown[]): ReadType =>
-    readTypeOf(typeName, (settings) => decoder(settings, ...args), spread, act);
-  return Object.freeze(Object.assign(type, { typeName, decoder, spread, act }));
+  const type = (...args: unknown[]): ReadType => {
+    checkArgCount({ typeName }, args.length, maxArgs);
+    return readTypeOf(typeName, (settings) => decoder(settings, ...args), spread, act, 0);
+  };
+  return Object.freeze(
+    Object.assign(type, { typeName, decoder, spread, act, maxReadArgs: maxArgs }),
+  );
+}
+
+/** A `maxArgs` option: absent, or a count (`Infinity` is the same as absent). */
+function checkedMax(max: number | undefined, what: string): number | undefined {
+  if (max === undefined || max === Infinity) return undefined;
+  if (!Number.isSafeInteger(max) || max < 0) {
+    throw new RangeError(`${what}: maxArgs "${max}" is not a non-negative integer`);
+  }
+  return max;
 }
 
 /**
@@ -275,6 +359,7 @@ function readTypeOf(
  *
  * @param type The read type.
  * @param uncalled Makes the decoder of a read queued without a callback.
+ * @param options `maxArgs`: the most arguments the form without a callback takes.
  * @returns A new read type, with both forms.
  *
  * @example A read type whose action does the work
@@ -295,8 +380,10 @@ export function withUncalled<
 >(
   type: R,
   uncalled: (settings: CodecSettings, ...args: U) => Decoder<unknown>,
+  options: DefineWriteTypeOptions = {},
 ): R & UncalledReadType<U> {
-  return extended(type, { uncalled }) as R & UncalledReadType<U>;
+  const maxUncalledArgs = checkedMax(options.maxArgs, `Cannot extend read type "${type.typeName}"`);
+  return extended(type, { uncalled, maxUncalledArgs }) as R & UncalledReadType<U>;
 }
 
 /** A copy of a read type (callable the same way) with more properties. */
@@ -307,8 +394,12 @@ function extended(type: AnyReadType, extra: Record<string, unknown>): unknown {
     decoder: type.decoder,
     spread: type.spread,
     act: type.act,
+    maxReadArgs: type.maxReadArgs,
   };
-  if ("uncalled" in type) own.uncalled = type.uncalled;
+  if ("uncalled" in type) {
+    own.uncalled = type.uncalled;
+    own.maxUncalledArgs = (type as UncalledReadType<never>).maxUncalledArgs;
+  }
   return Object.freeze(Object.assign(bind, own, extra));
 }
 
@@ -317,8 +408,10 @@ function extended(type: AnyReadType, extra: Record<string, unknown>): unknown {
  *
  * @param name The type's name, for messages.
  * @param encoder Turns the arguments into bytes.
+ * @param options `maxArgs`: the most arguments it takes.
  * @returns The write type.
  * @throws {TypeError} If the name is empty or `encoder` is not a function.
+ * @throws {RangeError} For a `maxArgs` that is not a non-negative integer.
  *
  * @example A write type for one byte
  * ```ts
@@ -332,6 +425,7 @@ function extended(type: AnyReadType, extra: Record<string, unknown>): unknown {
 export function defineWriteType<A extends unknown[]>(
   name: string,
   encoder: (settings: CodecSettings, ...args: A) => Uint8Array,
+  options: DefineWriteTypeOptions = {},
 ): WriteType<A> {
   if (typeof name !== "string" || name === "") {
     throw new TypeError("Cannot define a write type: the name must be a non-empty string");
@@ -339,7 +433,8 @@ export function defineWriteType<A extends unknown[]>(
   if (typeof encoder !== "function") {
     throw new TypeError(`Cannot define write type "${name}": the encoder must be a function`);
   }
-  return Object.freeze({ typeName: name, encoder });
+  const maxArgs = checkedMax(options.maxArgs, `Cannot define write type "${name}"`);
+  return Object.freeze({ typeName: name, encoder, maxWriteArgs: maxArgs });
 }
 
 /**
@@ -348,6 +443,7 @@ export function defineWriteType<A extends unknown[]>(
  *
  * @param read The read type.
  * @param encoder The write type's encoder.
+ * @param options `maxArgs`: the most arguments the write side takes.
  * @returns A new read type that is also a write type of the same name.
  *
  * @example A codec that reads and writes single bytes
@@ -371,8 +467,10 @@ export function defineCodec<
 >(
   read: R,
   encoder: (settings: CodecSettings, ...args: W) => Uint8Array,
+  options: DefineWriteTypeOptions = {},
 ): R & WriteType<W> {
-  return extended(read, { encoder }) as R & WriteType<W>;
+  const maxWriteArgs = checkedMax(options.maxArgs, `Cannot define codec "${read.typeName}"`);
+  return extended(read, { encoder, maxWriteArgs }) as R & WriteType<W>;
 }
 
 /**

@@ -438,6 +438,11 @@ export type CborType =
  * ```
  */
 export const cbor: CborType = defineCodec(
-  defineReadType("cbor", (settings, options?: CborOptions) => cborDecoder(options, settings)),
+  defineReadType(
+    "cbor",
+    (settings, options?: CborOptions) => cborDecoder(options, settings),
+    { maxArgs: 1 },
+  ),
   (_settings, value: unknown) => encodeCbor(value),
+  { maxArgs: 1 },
 );

@@ -78,4 +78,5 @@ export type ChunkType = ReadType<[length: number], Uint8Array, false>;
 export const chunk: ChunkType = defineReadType(
   "chunk",
   (_settings, length: number) => chunkDecoder(length),
+  { maxArgs: 1 },
 );

@@ -299,6 +299,11 @@ export type JsonType =
  * ```
  */
 export const json: JsonType = defineCodec(
-  defineReadType("json", (settings, options?: JsonOptions) => jsonDecoder(options, settings)),
+  defineReadType(
+    "json",
+    (settings, options?: JsonOptions) => jsonDecoder(options, settings),
+    { maxArgs: 1 },
+  ),
   (settings, value: unknown) => encodeJson(value, settings),
+  { maxArgs: 1 },
 );

@@ -348,5 +348,5 @@ export type LineType = ReadType<[] | [eol: string | RegExp | LineOptions], Line,
 export const line: LineType = defineReadType(
   "line",
   (settings, eol?: string | RegExp | LineOptions) => lineDecoder(eol, settings),
-  { spread: true },
+  { spread: true, maxArgs: 1 },
 );

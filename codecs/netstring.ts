@@ -210,6 +210,8 @@ export const netstring: NetstringType = defineCodec(
   defineReadType(
     "netstring",
     (settings, options?: NetstringOptions) => netstringDecoder(options, settings),
+    { maxArgs: 1 },
   ),
   (_settings, data: string | Uint8Array) => encodeNetstring(data),
+  { maxArgs: 1 },
 );

@@ -278,6 +278,8 @@ export const packstring: PackstringType = defineCodec(
     "packstring",
     (settings, format: string, options?: PackstringOptions) =>
       packstringDecoder(format, options, settings),
+    { maxArgs: 2 },
   ),
   (_settings, format: string, data: string | Uint8Array) => encodePackstring(format, data),
+  { maxArgs: 2 },
 );

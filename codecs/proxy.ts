@@ -552,6 +552,7 @@ export type ProxyType = ReadType<[] | [options: ProxyOptions], ProxyInfo, false>
 export const proxy: ProxyType = defineReadType(
   "proxy",
   (_settings, options?: ProxyOptions) => proxyDecoder(options),
+  { maxArgs: 1 },
 );
 
 /**
@@ -574,6 +575,7 @@ export const proxy: ProxyType = defineReadType(
 export const proxyV1: WriteType<[header: ProxyHeader]> = defineWriteType(
   "proxy_v1",
   (_settings, header: ProxyHeader) => encodeProxyV1(header),
+  { maxArgs: 1 },
 );
 
 /**
@@ -594,4 +596,5 @@ export const proxyV2: WriteType<[header: ProxyHeader, options?: EncodeProxyV2Opt
     "proxy_v2",
     (_settings, header: ProxyHeader, options?: EncodeProxyV2Options) =>
       encodeProxyV2(header, options),
+    { maxArgs: 2 },
   );

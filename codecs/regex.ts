@@ -198,5 +198,5 @@ export type RegexType = ReadType<[accept: RegExp, ...rest: RegexRest], RegexMatc
 export const regex: RegexType = defineReadType(
   "regex",
   (settings, accept: RegExp, ...rest: RegexRest) => makeRegexDecoder(settings, accept, rest),
-  { spread: true },
+  { spread: true, maxArgs: 4 },
 );

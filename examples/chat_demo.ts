@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { Handle, type HandleError, type HandleServer } from "../mod.ts";
+import { type AddressedHandle, Handle, type HandleError, type HandleServer } from "../mod.ts";
 
 const encoder = new TextEncoder();
 const t0 = performance.now();
@@ -30,15 +30,15 @@ function log(who: string, text: string): void {
  * The server: `Handle.serve` makes one Handle per client and calls `onClient` with it; each
  * client gets a queue of typed reads, one per command.
  */
-function startServer(): HandleServer<Handle> {
+function startServer(): HandleServer<Handle, Deno.NetAddr> {
   const members = new Map<Handle, string>();
   const broadcast = (line: string) => {
     for (const peer of members.keys()) peer.pushWrite(line + "\n");
   };
 
-  const onClient = (h: Handle) =>
+  const onClient = (h: AddressedHandle<Deno.NetAddr>) =>
     new Promise<void>((done) => {
-      log("server", `accepted ${(h.remoteAddr as Deno.NetAddr).hostname}`);
+      log("server", `accepted ${h.remoteAddr.hostname}`);
       h.onEof = (h) => {
         h.destroy();
         done();
@@ -78,7 +78,7 @@ function startServer(): HandleServer<Handle> {
       noDelay: true,
       onError: (_h, err: HandleError) => log("server", `error ${err.code}: ${err.message}`),
     },
-  }, onClient);
+  }, (h) => onClient(h));
 }
 
 /** A client: writes are queued at once, replies are read with the promise API. */
@@ -107,7 +107,7 @@ async function client(name: string, port: number, messages: string[]): Promise<s
 }
 
 const server = startServer();
-const { port } = server.addr as Deno.NetAddr;
+const { port } = server.addr;
 log("demo", `listening on 127.0.0.1:${port}`);
 const [alice, bob] = await Promise.all([
   client("alice", port, ["hi bob", "two lines:\nstill one message ✓"]),

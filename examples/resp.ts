@@ -169,8 +169,11 @@ export type RespType =
  * RESP2 value; `h.pushWrite(resp, value)` writes one (strings as bulk strings).
  */
 export const resp: RespType = defineCodec(
-  defineReadType("resp", (_settings, options?: RespOptions) => respDecoder(options)),
+  defineReadType("resp", (_settings, options?: RespOptions) => respDecoder(options), {
+    maxArgs: 1,
+  }),
   (_settings, value: RespValue) => encodeResp(value),
+  { maxArgs: 1 },
 );
 
 // The client, run as `deno run --allow-net examples/resp.ts [[host:]port]`. It writes and then

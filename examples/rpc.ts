@@ -147,8 +147,8 @@ export interface RpcServerOptions {
  * @returns The running server.
  * @throws {Deno.errors.AddrInUse} If the port is taken.
  */
-export function startRpcServer(options: RpcServerOptions = {}): HandleServer<Handle> {
-  const server: HandleServer<Handle> = Handle.serve({
+export function startRpcServer(options: RpcServerOptions = {}): HandleServer<Handle, Deno.NetAddr> {
+  const server: HandleServer<Handle, Deno.NetAddr> = Handle.serve({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
     handle: { noDelay: true, onError: () => {} }, // a broken client closes only its connection
@@ -259,7 +259,7 @@ export class RpcClient {
 /** The demo: a server and a client in this process; five pipelined calls, printed. */
 async function demo(): Promise<void> {
   const server = startRpcServer();
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
   console.log(`rpc: server on 127.0.0.1 (a free port)`);
   const client = RpcClient.connect(port);
   const calls: [string, unknown][] = [
@@ -286,7 +286,7 @@ async function demo(): Promise<void> {
 /** `server [port]`: serves until SIGINT. */
 async function serveForever(port: number): Promise<void> {
   const server = startRpcServer({ port });
-  console.error(`rpc: listening on 127.0.0.1:${(server.addr as Deno.NetAddr).port}`);
+  console.error(`rpc: listening on 127.0.0.1:${server.addr.port}`);
   const stop = () => void server.shutdown(5);
   Deno.addSignalListener("SIGINT", stop);
   await server.finished;

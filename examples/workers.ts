@@ -200,7 +200,7 @@ async function worker(port: number): Promise<never> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   // Only now: a parent may signal as soon as it has read this line.
-  control.pushWrite(`ready ${Deno.pid} ${(server.addr as Deno.NetAddr).port}\n`);
+  control.pushWrite(`ready ${Deno.pid} ${server.addr.port}\n`);
   (async () => {
     try {
       for await (const line of control.iterate("line")) if (line === "stop") break;

@@ -14,23 +14,28 @@ import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 import { HandleCore, registerCore } from "./core.ts";
 import { HandleLayers } from "./layers.ts";
 import { HandleError } from "../base/errors.ts";
-import { type ReadIterator, readIterator } from "./iterate.ts";
+import { failedIterator, type ReadIterator, readIterator } from "./iterate.ts";
 import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { PromiseSink } from "./read_sink.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
+import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { encodeTyped } from "./writer.ts";
-import type { ReadResult, ReadType, UncalledReadType, WriteType } from "../base/codec.ts";
-import { type ReadTypeNames, toReadType, writeTypeNamed, type WriteTypeNames } from "./names.ts";
+import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
+import type { Decoder } from "../base/decoder.ts";
+import { type ReadTypeNames, toReadType, writeTypeNamed } from "./names.ts";
 import type {
-  NamedReadArgs,
-  NamedReadRest,
-  NamedReadResult,
-  NamedUncalledArgs,
-  NamedWriteArgs,
+  IterateArgs,
+  PushReadArgs,
+  ReadCallArgs,
+  ReadParts,
+  ReadResultOf,
+  ReadTypeArg,
   TypedReadCallback,
+  WriteArgs,
+  WriteTypeArg,
 } from "./typed.ts";
 import { prepareTls, startTls } from "../tls/starttls.ts";
 
@@ -47,9 +52,47 @@ export type CustomReader = CustomReaderFor<Handle>;
  * (`ReadCallback<"line">`): the handle, then the values the type delivers.
  */
 export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] : R) extends
-  ReadType<infer _A, infer T, infer S, infer _H> ? TypedReadCallback<T, S, Handle> : never;
+  ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
+export type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+
+/**
+ * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
+ * `Handle.serve` passes to `onConnection` (`AddressedHandle<Deno.NetAddr>` on a port) and
+ * what `Handle.connect` returns (`AddressedHandle<Deno.NetAddr | undefined>`: `undefined`
+ * until connected). It is a `Handle` in every other way, and may be passed as one.
+ *
+ * A connection callback declared apart, with this type for its parameter, is checked before
+ * the listen options' type is known when those options hold callbacks with untyped
+ * parameters (`onError: (h, err) => ...`); TypeScript then rejects it. Pass it on from an
+ * arrow function instead: `Handle.serve(options, (h) => onClient(h))`.
+ *
+ * @typeParam A The type of the addresses.
+ *
+ * @example The port of a served connection's peer, without a cast
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const ports: number[] = [];
+ * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, (h) => {
+ *   ports.push(h.remoteAddr.port);
+ *   h.destroy();
+ * });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+ * assert.equal(await conn.read(new Uint8Array(1)), null);
+ * assert.deepEqual(ports, [conn.localAddr.port]);
+ * conn.close();
+ * await server.shutdown(1);
+ * ```
+ */
+export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
+  /** The peer's address. */
+  readonly remoteAddr: A;
+  /** This side's address. */
+  readonly localAddr: A;
+};
 
 /** Options of a single promise read or drain. */
 export interface ReadOptions {
@@ -147,7 +190,8 @@ export class Handle extends HandleLayers {
    *
    * @param target `{ hostname, port }` or `{ path }` (a Unix socket).
    * @param options Handle options and connection callbacks.
-   * @returns The handle, connecting.
+   * @returns The handle, connecting: its addresses are `Deno.NetAddr` (`Deno.UnixAddr` for a
+   * path) once connected, `undefined` before.
    *
    * @example Writing before the connection is up
    * ```ts
@@ -165,10 +209,10 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  static connect(
-    target: ConnectTarget,
+  static connect<T extends ConnectTarget>(
+    target: T,
     options: HandleOptions & ConnectCallbacks<Handle> = {},
-  ): Handle {
+  ): AddressedHandle<ConnectAddr<T> | undefined> {
     const transport = new ConnectingTransport();
     const h = new Handle(transport, options);
     const core = h.#core;
@@ -178,7 +222,7 @@ export class Handle extends HandleLayers {
       connected: () => core.markConnected(),
       failed: (err, onConnectError) => core.connectFailed(err, onConnectError),
     }));
-    return h;
+    return h as AddressedHandle<ConnectAddr<T> | undefined>;
   }
 
   /**
@@ -200,7 +244,9 @@ export class Handle extends HandleLayers {
    * `server.stats`, as are connections reset before they were accepted, which never delay the
    * next one. See {@linkcode ServeOptions} for `reusePort`, `maxConnections`, `signal` and
    * `proxy` (the PROXY protocol), and {@linkcode HandleServer} for `addr`, `connections`,
-   * `stats`, `shutdown(gracePeriod)` and `finished`.
+   * `stats`, `shutdown(gracePeriod)` and `finished`. The address types follow from the
+   * options: on a port, `server.addr`, `h.remoteAddr` and `h.localAddr` are `Deno.NetAddr`; on
+   * a `path`, `Deno.UnixAddr` (see {@linkcode ListenAddr}, {@linkcode ServedAddr}).
    *
    * @param options Where to listen, and the options of every connection's handle.
    * @param onConnection Called with each connection's handle (and its PROXY header, if asked).
@@ -219,7 +265,7 @@ export class Handle extends HandleLayers {
    *   for await (const line of h.iterate("line")) h.pushWrite(`${line}\n`);
    *   h.destroy();
    * });
-   * const { port } = server.addr as Deno.NetAddr;
+   * const { port } = server.addr;
    * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
    * client.pushWrite("ping\n");
    * assert.equal(await client.read("line"), "ping");
@@ -228,14 +274,18 @@ export class Handle extends HandleLayers {
    * await server.shutdown(1);
    * ```
    */
-  static serve(
-    options: ServeOptions<Handle>,
-    onConnection: (h: Handle, proxy?: ServedProxyInfo) => void | Promise<void>,
-  ): HandleServer<Handle> {
+  static serve<O extends ServeOptions<Handle>>(
+    options: O,
+    onConnection: (
+      h: AddressedHandle<ServedAddr<O>>,
+      proxy?: ServedProxyInfo<ListenAddr<O>>,
+    ) => void | Promise<void>,
+  ): HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>> {
     const tls = options.handle?.tls;
     if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
-    return new HandleServer<Handle>(options, onConnection, {
-      make: (conn) => new Handle(conn, options.handle),
+    return new HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>>(options, onConnection, {
+      // The listener's kind fixes the conn's addresses (see ServedAddr).
+      make: (conn) => new Handle(conn, options.handle) as AddressedHandle<ServedAddr<O>>,
       setAddresses: (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
       setQuietEnd: (h, quiet) => h.#core.setRare("quietEnd", quiet),
       errorFate: (h) => h.#core.errorFate,
@@ -364,7 +414,12 @@ export class Handle extends HandleLayers {
    * returns `true` when it is done. A typed read calls its callback once with what its type
    * delivers. Reads that can be satisfied from `h.rbuf` complete before this returns.
    *
-   * @throws {TypeError} For an unknown read type or a missing callback.
+   * @param type A custom reader, or a read type (`line`, `chunk`, ...; `chunk(4)` with its
+   * arguments bound) or its AnyEvent name (`"line"`).
+   * @param args The type's arguments, then `(h, ...values) => void` (for a type that acts by
+   * itself, such as `tlsAutostart`, its arguments alone); none after a custom reader.
+   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
+   * the type takes.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
    * @example A length header, then a payload of that length
@@ -389,44 +444,11 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  pushRead(reader: CustomReader): void;
-  /**
-   * Queues a typed read: the read type, its arguments, then the callback.
-   *
-   * @param type A read type (`line`, `chunk`, ...; `chunk(4)` with its arguments bound).
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  pushRead<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
-  ): void;
-  /**
-   * Queues a read of a type that acts by itself, without a callback (AnyEvent's
-   * `push_read tls_autostart => "accept"`).
-   *
-   * @param type A read type that may go without a callback (`tlsAutostart`).
-   * @param rest Its arguments.
-   */
-  pushRead<U extends unknown[]>(
-    type: ReadType<never, unknown, boolean, Handle> & UncalledReadType<U>,
-    ...rest: U
-  ): void;
-  /**
-   * Queues a typed read by AnyEvent's name of the type (`"line"` for `line`).
-   *
-   * @param type A built-in or registered read type name.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
-  /**
-   * Queues a read of a type that acts by itself, by its name (`"tls_autostart"`).
-   *
-   * @param type A read type name whose type may go without a callback.
-   * @param rest Its arguments.
-   */
-  pushRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedUncalledArgs<K>): void;
-  pushRead(typeOrReader: unknown, ...rest: unknown[]): void {
-    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), false);
+  pushRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
+    type: R,
+    ...args: PushReadArgs<R, P, Handle>
+  ): void {
+    this.#core.enqueue(this.#core.reader.makeRequest(type, args), false);
   }
 
   /**
@@ -434,7 +456,10 @@ export class Handle extends HandleLayers {
    * a read callback, it runs before every read queued earlier (two unshifts run last-in
    * first-out).
    *
-   * @throws {TypeError} For an unknown read type or a missing callback.
+   * @param type A custom reader, or a read type or its name.
+   * @param args The type's arguments, then the callback.
+   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
+   * the type takes.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
    * @example Unshifting runs before what was queued earlier
@@ -465,26 +490,11 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  unshiftRead(reader: CustomReader): void;
-  /**
-   * Puts a typed read at the head of the queue.
-   *
-   * @param type A read type.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  unshiftRead<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...rest: NoInfer<[...A, TypedReadCallback<T, S, Handle>]>
-  ): void;
-  /**
-   * Puts a typed read at the head of the queue, by the type's name.
-   *
-   * @param type A built-in or registered read type name.
-   * @param rest The type's arguments, then `(h, ...values) => void`.
-   */
-  unshiftRead<K extends keyof ReadTypeNames>(type: K, ...rest: NamedReadRest<K, Handle>): void;
-  unshiftRead(typeOrReader: unknown, ...rest: unknown[]): void {
-    this.#core.enqueue(this.#core.reader.makeRequest(typeOrReader, rest), true);
+  unshiftRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
+    type: R,
+    ...args: PushReadArgs<R, P, Handle>
+  ): void {
+    this.#core.enqueue(this.#core.reader.makeRequest(type, args), true);
   }
 
   /**
@@ -496,10 +506,12 @@ export class Handle extends HandleLayers {
    * aborting the signal removes the read from the queue without consuming a byte, rejects it
    * with a non-fatal `ECANCELED`, and the reads after it go on.
    *
-   * @param type A registered read type.
+   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
+   * arguments) reject the promise too, with the `TypeError` or `RangeError` that says so.
+   *
+   * @param type A read type (`chunk(4)` with its arguments bound), or its name.
    * @param args The type's arguments, optionally followed by `{ signal }`.
    * @returns The first value the type delivers.
-   * @throws {TypeError} For an unknown read type.
    *
    * @example Reading a line
    * ```ts
@@ -518,27 +530,25 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  read<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...args: NoInfer<A | [...A, ReadOptions]>
-  ): Promise<ReadResult<T, S>>;
-  /**
-   * Queues a typed read by the type's name and returns a promise of its first value.
-   *
-   * @param type A built-in or registered read type name.
-   * @param args The type's arguments, optionally followed by `{ signal }`.
-   * @returns The first value the type delivers.
-   */
-  read<K extends keyof ReadTypeNames>(
-    type: K,
-    ...args: NamedReadArgs<K> | [...NamedReadArgs<K>, ReadOptions]
-  ): Promise<NamedReadResult<K>>;
-  read(typeOrName: unknown, ...args: unknown[]): Promise<unknown> {
-    const type = readTypeOf(typeOrName);
+  read<R extends ReadTypeArg<Handle>, P extends unknown[]>(
+    type: R,
+    ...args: ReadCallArgs<R, P, Handle, ReadOptions>
+  ): Promise<ReadResultOf<R>> {
+    return this.#read(type, args as unknown[]) as Promise<ReadResultOf<R>>;
+  }
+
+  #read(typeOrName: unknown, args: unknown[]): Promise<unknown> {
     const last = args[args.length - 1];
     const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
     const core = this.#core;
-    const decoder = core.reader.createDecoder(type, args);
+    let type: ReadType;
+    let decoder: Decoder<unknown>;
+    try {
+      type = readTypeOf(typeOrName);
+      decoder = core.reader.createDecoder(type, args);
+    } catch (e) {
+      return Promise.reject(e); // a promise API reports bad arguments by rejecting
+    }
     if (!core.open) return Promise.reject(core.afterDestroyError());
     if (signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
@@ -571,10 +581,12 @@ export class Handle extends HandleLayers {
    * for a partial frame at end of input). Leaving the loop early (`break`) leaves the bytes
    * not yet decoded in `h.rbuf` for the next reader.
    *
-   * @param type A registered read type.
+   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
+   * arguments) reject the first `next()` with the `TypeError` or `RangeError` that says so.
+   *
+   * @param type A read type, or its name.
    * @param args The type's arguments.
    * @returns An async iterator of the type's first value.
-   * @throws {TypeError} For an unknown read type.
    *
    * @example Counting lines until the peer closes
    * ```ts
@@ -595,25 +607,23 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  iterate<A extends unknown[], T, S extends boolean>(
-    type: ReadType<A, T, S, Handle>,
-    ...args: NoInfer<A>
-  ): ReadIterator<ReadResult<T, S>>;
-  /**
-   * Iterates over the values of a read type given by its name.
-   *
-   * @param type A built-in or registered read type name.
-   * @param args The type's arguments.
-   * @returns An async iterator of the type's first value.
-   */
-  iterate<K extends keyof ReadTypeNames>(
-    type: K,
-    ...args: NamedReadArgs<K>
-  ): ReadIterator<NamedReadResult<K>>;
-  iterate(typeOrName: unknown, ...args: unknown[]): ReadIterator<unknown> {
-    const type = readTypeOf(typeOrName);
+  iterate<R extends ReadTypeArg<Handle>, P extends unknown[]>(
+    type: R,
+    ...args: IterateArgs<R, P, Handle>
+  ): ReadIterator<ReadResultOf<R>> {
+    return this.#iterate(type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
+  }
+
+  #iterate(typeOrName: unknown, args: unknown[]): ReadIterator<unknown> {
     const core = this.#core;
-    const decoder = core.reader.createDecoder(type, args);
+    let type: ReadType;
+    let decoder: Decoder<unknown>;
+    try {
+      type = readTypeOf(typeOrName);
+      decoder = core.reader.createDecoder(type, args);
+    } catch (e) {
+      return failedIterator(e); // as a step's own errors: the first next() rejects
+    }
     return readIterator<unknown, Handle>({
       request: (sink) => new ReadRequest<Handle>(type, decoder, undefined, sink),
       take: (request) => core.enqueue(request, false, true),
@@ -679,16 +689,20 @@ export class Handle extends HandleLayers {
   // ---- writing ----
 
   /**
-   * Queues bytes (a string is encoded as UTF-8), or a value of a registered write type, to be
-   * sent after everything queued before. The bytes are copied, so the caller may reuse its
-   * array at once.
+   * Queues bytes (a string is encoded as UTF-8), or a typed write, to be sent after everything
+   * queued before. A typed write is a write type (`netstring`, `json`, ...) or its AnyEvent
+   * name (`"netstring"`), then its arguments; a string alone is always text. The bytes are
+   * copied, so the caller may reuse its array at once.
    *
    * Returns whether the caller may go on writing: `false` once more than `highWaterMark`
    * bytes (64 KiB by default) are unsent, as Node's `socket.write()` does. The bytes are queued
    * either way; wait for `onDrain` or `await h.drain()` before writing more.
    *
+   * @param data Text or bytes, or a write type or its name.
+   * @param args The write type's arguments (none for text or bytes).
    * @returns `false` when more than `highWaterMark` bytes are unsent (or the handle is gone).
-   * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
+   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
+   * after `pushShutdown()`.
    * @throws {RangeError} From the write type's encoder, for a value it cannot encode.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
@@ -708,23 +722,11 @@ export class Handle extends HandleLayers {
    * listener.close();
    * ```
    */
-  pushWrite(data: string | Uint8Array): boolean;
-  /**
-   * Queues a typed write: the write type, then its arguments.
-   *
-   * @param type A write type (`netstring`, `json`, ...).
-   * @param args The type's arguments.
-   */
-  pushWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): boolean;
-  /**
-   * Queues a typed write by AnyEvent's name of the type (`"netstring"`).
-   *
-   * @param type A built-in or registered write type name.
-   * @param args The type's arguments.
-   */
-  pushWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): boolean;
-  pushWrite(dataOrType: unknown, ...args: unknown[]): boolean {
-    return this.#write(dataOrType, args, false);
+  pushWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
+    data: W,
+    ...args: WriteArgs<W, P, Handle>
+  ): boolean {
+    return this.#write(data, args as unknown[], false);
   }
 
   /**
@@ -732,26 +734,17 @@ export class Handle extends HandleLayers {
    * handed to the transport (bytes already being written go first).
    *
    * @returns `false` when more than `highWaterMark` bytes are unsent, as `pushWrite`.
-   * @throws {TypeError} For an unknown write type, or after `pushShutdown()`.
+   * @param data Text or bytes, or a write type or its name.
+   * @param args The write type's arguments (none for text or bytes).
+   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
+   * after `pushShutdown()`.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    */
-  unshiftWrite(data: string | Uint8Array): boolean;
-  /**
-   * Puts a typed write in front of everything not yet sent.
-   *
-   * @param type A write type.
-   * @param args The type's arguments.
-   */
-  unshiftWrite<A extends unknown[]>(type: WriteType<A>, ...args: NoInfer<A>): boolean;
-  /**
-   * Puts a typed write, by the type's name, in front of everything not yet sent.
-   *
-   * @param type A built-in or registered write type name.
-   * @param args The type's arguments.
-   */
-  unshiftWrite<K extends keyof WriteTypeNames>(type: K, ...args: NamedWriteArgs<K>): boolean;
-  unshiftWrite(dataOrType: unknown, ...args: unknown[]): boolean {
-    return this.#write(dataOrType, args, true);
+  unshiftWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
+    data: W,
+    ...args: WriteArgs<W, P, Handle>
+  ): boolean {
+    return this.#write(data, args as unknown[], true);
   }
 
   /** Raw bytes or text go to the queue as lent; a typed write is encoded first (owned bytes). */
@@ -761,6 +754,7 @@ export class Handle extends HandleLayers {
       core.queueWrite(dataOrType, atFront, false);
     } else {
       const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
+      if (isWriteType(type)) checkArgCount(type, args.length, type.maxWriteArgs);
       core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
     }
     return core.open && core.pending <= core.highWaterMark;

@@ -122,3 +122,29 @@ export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
   };
   return iterator;
 }
+
+/**
+ * An iterator that fails: its first `next()` rejects with `err` (the arguments of `iterate`
+ * were wrong), and it is done after that.
+ *
+ * @param err What the first step rejects with.
+ * @returns The iterator.
+ */
+export function failedIterator<T>(err: unknown): ReadIterator<T> {
+  let failed = false;
+  const iterator: ReadIterator<T> = {
+    next(): Promise<IteratorResult<T, undefined>> {
+      if (failed) return Promise.resolve(DONE);
+      failed = true;
+      return Promise.reject(err);
+    },
+    return(): Promise<IteratorResult<T, undefined>> {
+      failed = true;
+      return Promise.resolve(DONE);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

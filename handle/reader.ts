@@ -17,7 +17,7 @@ import {
 } from "./read_state.ts";
 import type { Transport } from "../base/transport.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
-import type { CodecSettings, ReadType } from "../base/codec.ts";
+import { checkArgCount, type CodecSettings, type ReadType } from "../base/codec.ts";
 import { toReadType } from "./names.ts";
 
 /** What a decode step tells the dispatch loop when it has no value to deliver. */
@@ -27,6 +27,7 @@ const GO_ON: unique symbol = Symbol("GO_ON");
 /** A read type that may go without a callback. */
 interface UncalledLike {
   uncalled: (settings: CodecSettings, ...args: unknown[]) => Decoder<unknown>;
+  maxUncalledArgs?: number;
 }
 
 /** What the read side needs from its handle. */
@@ -168,6 +169,13 @@ export class ReadSide<H> {
       if (typeof typeOrReader !== "function") {
         throw new TypeError("Cannot queue a read: expected a read type, its name or a reader");
       }
+      if (rest.length > 0) {
+        throw new TypeError(
+          `Cannot queue a custom reader with ${rest.length} argument${
+            rest.length === 1 ? "" : "s"
+          } after it: it takes none`,
+        );
+      }
       return new ReadRequest<H>(undefined, undefined, typeOrReader as CustomReaderFor<H>);
     }
     const callback = rest[rest.length - 1];
@@ -178,6 +186,7 @@ export class ReadSide<H> {
           `Cannot queue a "${type.typeName}" read: the last argument must be a callback`,
         );
       }
+      checkArgCount(type, rest.length, (type as Partial<UncalledLike>).maxUncalledArgs);
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
     rest.pop();
@@ -203,8 +212,10 @@ export class ReadSide<H> {
    * @param type The read type.
    * @param args Its arguments.
    * @returns A new decoder.
+   * @throws {TypeError} For more arguments than the type takes.
    */
   createDecoder(type: ReadType, args: unknown[]): Decoder<unknown> {
+    checkArgCount(type, args.length, type.maxReadArgs);
     return type.decoder(this.#host.codecs, ...args);
   }
 

@@ -20,12 +20,14 @@ import { proxy, type ProxyInfo } from "../codecs/proxy.ts";
  * What `serve({ proxy: true })` passes as the second argument of `onConnection`: the PROXY
  * protocol header as the `proxy` read type decodes it (`ProxyInfo`), plus the socket's own
  * addresses (the balancer's).
+ *
+ * @typeParam A The type of the socket's addresses (`Deno.NetAddr` on a port).
  */
-export type ServedProxyInfo =
+export type ServedProxyInfo<A extends Deno.Addr = Deno.Addr> =
   & ProxyInfo
   & {
     /** The addresses of the socket itself: the balancer's connection. */
-    readonly socket: { readonly remoteAddr: Deno.Addr; readonly localAddr: Deno.Addr };
+    readonly socket: { readonly remoteAddr: A; readonly localAddr: A };
   };
 
 /**
@@ -175,8 +177,9 @@ export interface ServeStats {
  * A running server: its address, how many connections are open, and how to stop it.
  *
  * @typeParam H The handle class.
+ * @typeParam A The type of the address listened on (`Deno.NetAddr` on a port).
  */
-export class HandleServer<H extends ServedHandle = ServedHandle> {
+export class HandleServer<H extends ServedHandle = ServedHandle, A extends Deno.Addr = Deno.Addr> {
   readonly #listener: Deno.Listener;
   readonly #open = new Set<H>();
   readonly #stopping = new AbortController();
@@ -207,7 +210,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    */
   constructor(
     options: ServeOptions<H>,
-    onConnection: (h: H, proxy?: ServedProxyInfo) => void | Promise<void>,
+    onConnection: (h: H, proxy?: ServedProxyInfo<A>) => void | Promise<void>,
     hooks: ServeHooks<H>,
   ) {
     const limit = options.maxConnections ?? Infinity;
@@ -265,9 +268,9 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
         }
       });
       try {
-        let info: ServedProxyInfo | undefined;
+        let info: ServedProxyInfo<A> | undefined;
         if (options.proxy) {
-          info = await readProxy(h, conn, proxyTimeout, (err) => report(h, err));
+          info = await readProxy<A>(h, conn, proxyTimeout, (err) => report(h, err));
           if (info === undefined) return;
           dataFrom = h.rbuf.consumedTotal;
           hooks.setAddresses(h, netAddr(info.source), netAddr(info.destination));
@@ -374,7 +377,7 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
    * import assert from "node:assert/strict";
    *
    * const server = Handle.serve({ hostname: "127.0.0.1", port: 0 }, (h) => h.destroy());
-   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: (server.addr as Deno.NetAddr).port });
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
    * assert.equal(await conn.read(new Uint8Array(1)), null); // closed by the server
    * conn.close();
    * await server.shutdown(1);
@@ -415,8 +418,8 @@ export class HandleServer<H extends ServedHandle = ServedHandle> {
   }
 
   /** The address listened on (with the port chosen for port 0). */
-  get addr(): Deno.Addr {
-    return this.#listener.addr;
+  get addr(): A {
+    return this.#listener.addr as A;
   }
 
   /** The connections open now. */
@@ -532,12 +535,12 @@ function report(h: ServedHandle, err: HandleError): void {
  * header within the time is reported as a fatal `ETIMEDOUT`; a bad one, as the `proxy` read
  * type failed (`EBADMSG`), by the handle itself.
  */
-async function readProxy(
+async function readProxy<A extends Deno.Addr>(
   h: ServedHandle,
   conn: Deno.Conn,
   timeoutSeconds: number,
   onTimeout: (err: HandleError) => void,
-): Promise<ServedProxyInfo | undefined> {
+): Promise<ServedProxyInfo<A> | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutSeconds * 1000);
@@ -552,7 +555,8 @@ async function readProxy(
       h.destroy();
       return undefined;
     }
-    const socket = { remoteAddr: conn.remoteAddr, localAddr: conn.localAddr };
+    // The listener's kind fixes the socket's address type (A).
+    const socket = { remoteAddr: conn.remoteAddr as A, localAddr: conn.localAddr as A };
     return { ...info, socket };
   } catch {
     h.linger = 0;

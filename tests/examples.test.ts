@@ -238,7 +238,7 @@ Deno.test("examples/resp: no server is exit 1 with the reason, a bad address exi
 
 Deno.test("examples/rpc: pipelined calls are answered as they finish and matched by id", async () => {
   const server = startRpcServer();
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
   const client = RpcClient.connect(port);
   try {
     const order: string[] = [];
@@ -277,7 +277,7 @@ Deno.test("examples/rpc: pipelined calls are answered as they finish and matched
 
 Deno.test("examples/rpc: malformed requests get an error with id null and the connection goes on", async () => {
   const server = startRpcServer();
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
   const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }), { timeout: 20 });
   try {
     h.pushWrite("netstring", "not json");
@@ -304,7 +304,7 @@ Deno.test("examples/rpc: malformed requests get an error with id null and the co
 
 Deno.test("examples/rpc: shutdown cuts pending sleeps short with an error reply", async () => {
   const server = startRpcServer();
-  const client = RpcClient.connect((server.addr as Deno.NetAddr).port);
+  const client = RpcClient.connect(server.addr.port);
   try {
     // The echo's answer means the server has started the sleep sent before it.
     const sleeping = client.call("sleep", 10_000);
@@ -323,7 +323,7 @@ Deno.test("examples/rpc: shutdown cuts pending sleeps short with an error reply"
 
 Deno.test("examples/rpc: the client as a program prints the result, or the error with exit 1", async () => {
   const server = startRpcServer();
-  const port = String((server.addr as Deno.NetAddr).port);
+  const port = String(server.addr.port);
   try {
     const ok = await run(["--allow-net=127.0.0.1", RPC, "client", port, "add", "[40, 2]"]);
     assert.deepEqual(ok, { code: 0, stdout: "42\n", stderr: "" });

@@ -42,7 +42,11 @@ interface Seen {
  * A backend: `Handle.serve` with `proxy: true`, so the header is read before the callback; each
  * connection reads one line, records what it saw and answers with the backend's name.
  */
-function backend(name: string, seen: Seen[], failures: unknown[]): HandleServer<Handle> {
+function backend(
+  name: string,
+  seen: Seen[],
+  failures: unknown[],
+): HandleServer<Handle, Deno.NetAddr> {
   return Handle.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -58,7 +62,7 @@ function backend(name: string, seen: Seen[], failures: unknown[]): HandleServer<
   });
 }
 
-const portOf = (server: HandleServer<Handle>) => (server.addr as Deno.NetAddr).port;
+const portOf = (server: HandleServer<Handle, Deno.NetAddr>) => server.addr.port;
 
 /** A running HAProxy child and the ports of its frontend. */
 interface Haproxy {
@@ -185,7 +189,7 @@ Deno.test("proxy: HAProxy's send-proxy and send-proxy-v2 headers carry the clien
         hostname: "127.0.0.1",
         port: backendPort,
       });
-      const relay = info.socket.remoteAddr as Deno.NetAddr;
+      const relay = info.socket.remoteAddr;
       assert.equal(relay.transport, "tcp");
       assert.equal(relay.hostname, "127.0.0.1", "HAProxy reaches the backends over IPv4");
       assert.equal(info.version, record.backend === "v2" ? 2 : 1);

@@ -38,7 +38,7 @@ Deno.test("bulk: 1 GiB through one handle and back has the same SHA-256 at sende
       onEof: (h) => void h[Symbol.asyncDispose](),
     },
   }, () => {});
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
 
   const sentHash = createHash("sha256");
   const receivedHash = createHash("sha256");

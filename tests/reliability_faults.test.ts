@@ -438,7 +438,7 @@ Deno.test("faults: server.shutdown() with busy connections waits the grace perio
     // Every third connection is polite: it leaves as soon as the shutdown starts.
     if (served.length % 3 === 0) server.signal.addEventListener("abort", () => h.destroy());
   });
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
 
   interface Client {
     h: Handle;

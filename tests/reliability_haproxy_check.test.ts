@@ -28,7 +28,7 @@ function backend(
   name: string,
   proxy: boolean,
   errors: [string, HandleError][],
-): HandleServer<Handle> {
+): HandleServer<Handle, Deno.NetAddr> {
   return Handle.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -40,7 +40,7 @@ function backend(
   });
 }
 
-const portOf = (server: HandleServer<Handle>) => (server.addr as Deno.NetAddr).port;
+const portOf = (server: HandleServer<Handle, Deno.NetAddr>) => server.addr.port;
 
 /** A running HAProxy and its frontend port. */
 interface Haproxy {

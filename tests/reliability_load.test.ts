@@ -125,7 +125,7 @@ async function runLoad(connections: number): Promise<void> {
       await h[Symbol.asyncDispose]();
     },
   );
-  const { port } = server.addr as Deno.NetAddr;
+  const { port } = server.addr;
 
   // Connect everyone first (100 connects in flight at a time, so a short listen backlog
   // elsewhere costs no SYN retransmits), and start the traffic only when all are open.

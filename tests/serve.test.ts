@@ -11,8 +11,8 @@ import { CLIENT, SERVER } from "./_tls.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-function portOf(server: { addr: Deno.Addr }): number {
-  return (server.addr as Deno.NetAddr).port;
+function portOf(server: { addr: Deno.NetAddr }): number {
+  return server.addr.port;
 }
 
 /** Nothing listens on the port any more: a connection is refused (or reset from the backlog). */
@@ -176,7 +176,7 @@ Deno.test("serve: proxy reads the PROXY header first; remoteAddr is the client's
   const seen: unknown[] = [];
   const server = Handle.serve({ hostname: "127.0.0.1", port: 0, proxy: true }, (h, info) => {
     seen.push({ remote: h.remoteAddr, local: h.localAddr, version: info?.version });
-    assert.equal((info?.socket.remoteAddr as Deno.NetAddr).hostname, "127.0.0.1");
+    assert.equal(info?.socket.remoteAddr.hostname, "127.0.0.1");
     return echo(h);
   });
   const port = portOf(server);

@@ -54,7 +54,7 @@ Deno.test("serve accept: 1,000 connections reset before accept delay the next cl
   }, echo);
   try {
     const child = new Deno.Command("perl", {
-      args: [RESETS, String((server.addr as Deno.NetAddr).port), "1000"],
+      args: [RESETS, String(server.addr.port), "1000"],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -106,7 +106,7 @@ Deno.test("serve accept: a client that connects and leaves without a word is cou
     await Promise.allSettled([h.read("line"), h.read("chunk", 4)]);
     h.destroy();
   });
-  const port = (server.addr as Deno.NetAddr).port;
+  const port = server.addr.port;
   try {
     for (let i = 0; i < 5; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -141,7 +141,7 @@ Deno.test("serve accept: under tls: accept, a client that leaves before its Clie
     port: 0,
     handle: { tls: "accept", tlsOptions: SERVER, onError: (_h, err) => errors.push(err) },
   }, echo);
-  const port = (server.addr as Deno.NetAddr).port;
+  const port = server.addr.port;
   try {
     for (let i = 0; i < 3; i++) {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });

@@ -172,7 +172,7 @@ Deno.test("sni: accept with only an sni table fails the handshake of a name not 
 
 Deno.test("sni: openssl s_client sees unrecognized_name for an unknown name, handshake_failure for none; serve warns once at start", async () => {
   const failures: string[] = [];
-  let server: HandleServer<Handle> | undefined;
+  let server: HandleServer<Handle, Deno.NetAddr> | undefined;
   const tlsOptions: TlsOptions = { sni: { "a.example": A, "*.b.example": WILD } };
   const warned = await warnings(async () => {
     server = Handle.serve({
@@ -180,7 +180,7 @@ Deno.test("sni: openssl s_client sees unrecognized_name for an unknown name, han
       port: 0,
       handle: { tls: "accept", tlsOptions, onError: (_h, e) => failures.push(e.message) },
     }, (h) => void h.read("line").catch(() => {}).finally(() => h.destroy()));
-    const port = (server.addr as Deno.NetAddr).port;
+    const port = server.addr.port;
     const sClient = (...args: string[]) =>
       run("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-brief", ...args], "");
     const unknown = await sClient("-servername", "other.example");

@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import {
   chunk,
+  defineReadType,
   type Handle,
   json,
   lengthField,
   line,
+  NEED_MORE,
   netstring,
   packstring,
   type ReadCallback,
@@ -45,6 +47,17 @@ export function typedUsage(h: Handle): void {
   const onLine: ReadCallback<typeof line> = (_h, l, e) => void (l + e);
   const onNamed: ReadCallback<"line"> = onLine;
   h.pushRead(line, onNamed);
+
+  // A type whose factory has an optional parameter: with it or without, then the callback.
+  const tagged = defineReadType("tagged", (_settings, tag?: string) => ({
+    decode: (buf) => buf.length === 0 ? NEED_MORE : `${tag ?? ""}${buf.take(1)[0]}`,
+  }));
+  h.pushRead(tagged, (_h, value: string) => void value);
+  h.pushRead(tagged, "t", (_h, value) => void value.toUpperCase());
+  const taggedValue: Promise<string> = h.read(tagged, "t", { signal: AbortSignal.timeout(1) });
+  void taggedValue;
+  // @ts-expect-error the tag is a string
+  h.pushRead(tagged, 1, () => {});
 
   // By AnyEvent's name: the same types for the built-ins.
   h.pushRead("line", (_h, text: string, eol: string) => void [text, eol]);

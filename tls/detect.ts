@@ -174,6 +174,7 @@ export type TlsDetectType = ReadType<[], TlsDetection, true>;
  */
 export const tlsDetect: TlsDetectType = defineReadType("tls_detect", () => tlsDetectDecoder(), {
   spread: true,
+  maxArgs: 0,
 });
 
 /** The type of {@linkcode tlsAutostart}. */
@@ -212,8 +213,10 @@ export const tlsAutostart: TlsAutostartType = withUncalled(
       act(h: StartsTls, started, decoder) {
         if (started === true) h.starttls("accept", (decoder as AutostartDecoder).options);
       },
+      maxArgs: 1,
     },
   ),
   (_settings, first: TlsOptions | "accept", mode?: "accept") =>
     new AutostartDecoder(autostartOptions(first, mode)),
+  { maxArgs: 2 },
 );
