@@ -12,9 +12,9 @@
  * which Deno cannot do); the descriptor limit from `ulimit -n` in a shell around a child.
  */
 import assert from "node:assert/strict";
-import { Handle, type HandleError } from "../mod.ts";
+import { Handle, type HandleError, type TlsOptions } from "../mod.ts";
 import { tick } from "./_net.ts";
-import { SERVER } from "./_tls.ts";
+import { CERT, KEY, SERVER } from "./_tls.ts";
 
 const RESETS = new URL("./fixtures/reset_connects.pl", import.meta.url).pathname;
 const CHILD = new URL("./fixtures/serve_child.ts", import.meta.url).pathname;
@@ -133,13 +133,24 @@ Deno.test("serve accept: a client that connects and leaves without a word is cou
   }
 });
 
-Deno.test("serve accept: under tls: accept, a client that leaves before its ClientHello is not reported, garbage is", async () => {
+for (
+  const [how, tlsOptions] of [
+    ["", SERVER],
+    [" with sni", { ...SERVER, sni: { localhost: { cert: CERT, key: KEY } } }],
+  ] as const
+) {
+  Deno.test(`serve accept: under tls: accept${how}, a client that leaves before its ClientHello is not reported, garbage is`, async () => {
+    await quietBeforeClientHello(tlsOptions);
+  });
+}
+
+async function quietBeforeClientHello(tlsOptions: TlsOptions) {
   const errors: HandleError[] = [];
   const logged = captureConsole();
   const server = Handle.serve({
     hostname: "127.0.0.1",
     port: 0,
-    handle: { tls: "accept", tlsOptions: SERVER, onError: (_h, err) => errors.push(err) },
+    handle: { tls: "accept", tlsOptions, onError: (_h, err) => errors.push(err) },
   }, echo);
   const port = server.addr.port;
   try {
@@ -170,7 +181,7 @@ Deno.test("serve accept: under tls: accept, a client that leaves before its Clie
     logged.restore();
     await server.shutdown(1);
   }
-});
+}
 
 /** Sends "ping" on `conn`; `reply` says whether the echo came back. */
 async function ping(conn: Deno.Conn): Promise<{ reply: Promise<boolean> }> {

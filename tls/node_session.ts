@@ -6,15 +6,11 @@
  * @module
  */
 import * as tls from "node:tls";
+import { nextTick } from "node:process";
 import { HandleError } from "../base/errors.ts";
 import { clientCertProblem } from "./client_cert.ts";
-import {
-  type SniCertificate,
-  sniEntry,
-  tlsError,
-  type TlsMode,
-  type TlsOptions,
-} from "./options.ts";
+import { clientHelloServerName } from "./client_hello.ts";
+import { sniEntry, tlsError, type TlsMode, type TlsOptions } from "./options.ts";
 import { RawDuplex } from "./raw_duplex.ts";
 import { TLS_ALERT } from "./records.ts";
 
@@ -30,7 +26,8 @@ const copy = (list: readonly string[] | undefined) => list === undefined ? undef
  *
  * @param duplex The ciphertext side.
  * @param mode The role.
- * @param options Merged and checked options (`"accept"` has `cert` and `key`).
+ * @param options Merged and checked options (`"accept"` has `cert` and `key`: for `sni`, see
+ * {@linkcode chooseCertificate}).
  * @returns The socket, and a promise of the handshake (rejects with `EPROTO`).
  */
 export function openSession(
@@ -40,19 +37,6 @@ export function openSession(
 ): { socket: tls.TLSSocket; handshake: Promise<void> } {
   const socket = mode === "accept" ? accept(duplex, options) : connect(duplex, options);
   const handshake = new Promise<void>((resolve, reject) => {
-    // A client that leaves before sending a byte never spoke TLS: its connection ended, TLS
-    // did not fail (a health check, a port scan; `Handle.serve` reports neither).
-    const silentClient = () => mode === "accept" && duplex.received === 0;
-    const endedEarly = () => {
-      reject(
-        silentClient()
-          ? new HandleError(
-            "EPIPE",
-            "TLS handshake failed: the client closed the connection before sending anything",
-          )
-          : new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake"),
-      );
-    };
     socket.once(mode === "accept" ? "secure" : "secureConnect", () => {
       const problem = mode === "accept" && options.requireClientCert
         ? clientCertProblem(socket, options.caCerts)
@@ -61,79 +45,111 @@ export function openSession(
       reject(new HandleError("EPROTO", `TLS handshake failed: ${problem}`));
       socket.destroy();
     });
-    socket.once("error", (e) => {
-      if (!silentClient() || !(e instanceof Deno.errors.ConnectionReset)) {
-        return reject(tlsError(e, "handshake"));
-      }
-      reject(
-        new HandleError(
-          "ECONNRESET",
-          "TLS handshake failed: the client reset the connection before sending anything",
-          { cause: e },
-        ),
-      );
-    });
+    socket.once("error", (e) => reject(handshakeError(duplex, mode, e)));
+    const endedEarly = () => reject(handshakeError(duplex, mode, null));
     socket.once("end", endedEarly);
     socket.once("close", endedEarly);
   });
   return { socket, handshake };
 }
 
-/** One secure context per certificate entry, made on first use. */
-const contexts = new WeakMap<object, tls.SecureContext>();
-
-function contextOf(entry: SniCertificate, options: TlsOptions): tls.SecureContext {
-  let context = contexts.get(entry);
-  if (context === undefined) {
-    context = tls.createSecureContext({
-      cert: entry.cert,
-      key: entry.key,
-      ca: copy(options.caCerts),
-    });
-    contexts.set(entry, context);
+/**
+ * Why a handshake failed: `cause` is what the TLS layer or the transport threw, or `null` for
+ * an end of input. A client that leaves before sending a byte never spoke TLS: its
+ * connection ended, TLS did not fail (a health check, a port scan; `Handle.serve` reports
+ * neither `EPIPE` nor `ECONNRESET` then).
+ */
+function handshakeError(duplex: RawDuplex, mode: TlsMode, cause: unknown): HandleError {
+  const silentClient = mode === "accept" && duplex.received === 0;
+  if (cause === null) {
+    return silentClient
+      ? new HandleError(
+        "EPIPE",
+        "TLS handshake failed: the client closed the connection before sending anything",
+      )
+      : new HandleError("EPROTO", "TLS handshake failed: end of input during the handshake");
   }
-  return context;
+  if (!silentClient || !(cause instanceof Deno.errors.ConnectionReset)) {
+    return tlsError(cause, "handshake");
+  }
+  return new HandleError(
+    "ECONNRESET",
+    "TLS handshake failed: the client reset the connection before sending anything",
+    { cause },
+  );
 }
 
 /**
- * The SNI callback: the listed certificate for the name, else the top-level one. With
- * neither, the client is told so with an alert (`unrecognized_name` for a name, else
- * `handshake_failure`) before the session ends: `node:tls` would only close the connection,
- * which a client reports as an unexpected end of input.
+ * SNI, for the accepting side: reads the ClientHello and picks the certificate for the name
+ * it asks for, the listed one, else the top-level one. With neither, the client is told so
+ * with an alert (`unrecognized_name` for a name, else `handshake_failure`) and no session is
+ * made: a TLS library would only close the connection, which a client reports as an
+ * unexpected end of input. Bytes that are not a ClientHello go to TLS, which reports them.
+ *
+ * Doing this before the session, rather than in `node:tls`'s `SNICallback`, is what keeps a
+ * server from leaking: Deno's TLS socket with an `SNICallback` holds itself (and so the
+ * duplex, the handle and everything they reach) forever when it is destroyed before the
+ * ClientHello is complete, which is what a health check's connection does.
+ *
+ * @param duplex The ciphertext side, before TLS has read from it.
+ * @param options Merged and checked options with `sni`.
+ * @returns The options with the chosen `cert` and `key`.
+ * @throws {HandleError} `EPROTO` after the alert; `EPIPE`, `ECONNRESET` or `EPROTO` when the
+ * client leaves or fails first (as {@linkcode handshakeError}).
  */
-function sniCallback(options: TlsOptions, duplex: RawDuplex) {
-  const sni = options.sni!;
+export async function chooseCertificate(
+  duplex: RawDuplex,
+  options: TlsOptions,
+): Promise<TlsOptions> {
+  let name: string | null | undefined;
+  try {
+    name = await duplex.lookAhead(clientHelloServerName);
+  } catch (e) {
+    throw handshakeError(duplex, "accept", e);
+  }
+  if (name === null) throw handshakeError(duplex, "accept", null);
   const fallback = options.cert && options.key
     ? { cert: options.cert, key: options.key }
     : undefined;
-  return (name: string, done: (err: Error | null, context?: tls.SecureContext) => void) => {
-    // Deno's node:tls calls this with "" when the client sends no name.
-    const entry = sniEntry(sni, name ?? "") ?? fallback;
-    if (entry === undefined) {
-      const err = new HandleError(
-        "EPROTO",
-        name
-          ? `TLS handshake failed: no certificate for server name "${name}" and no default ` +
-            "(tlsOptions.cert); sent the alert unrecognized_name"
-          : "TLS handshake failed: the client asked for no server name and there is no " +
-            "default certificate (tlsOptions.cert); sent the alert handshake_failure",
-      );
-      const alert = name ? TLS_ALERT.unrecognizedName : TLS_ALERT.handshakeFailure;
-      return void duplex.alert(alert).then(() => done(err));
-    }
-    try {
-      done(null, contextOf(entry, options));
-    } catch (e) {
-      done(e as Error);
-    }
-  };
+  // Not a ClientHello: any certificate will do for TLS to say what is wrong.
+  const entry = name === undefined
+    ? fallback ?? Object.values(options.sni!)[0]
+    : sniEntry(options.sni!, name) ?? fallback;
+  if (entry !== undefined) return { ...options, cert: entry.cert, key: entry.key };
+  await duplex.alert(name ? TLS_ALERT.unrecognizedName : TLS_ALERT.handshakeFailure);
+  throw new HandleError(
+    "EPROTO",
+    name
+      ? `TLS handshake failed: no certificate for server name "${name}" and no default ` +
+        "(tlsOptions.cert); sent the alert unrecognized_name"
+      : "TLS handshake failed: the client asked for no server name and there is no " +
+        "default certificate (tlsOptions.cert); sent the alert handshake_failure",
+  );
+}
+
+/**
+ * Ends a session at once: destroys the socket and the duplex, on the next tick. A server
+ * socket starts on the tick after it was made, and Deno's TLS socket destroyed before it
+ * started is never freed (its native half keeps a strong reference to it, and so to the
+ * duplex and all they reach); ticks run in order, so this one comes after the start.
+ *
+ * @param socket The TLS socket, if made.
+ * @param duplex The ciphertext side, if made.
+ */
+export function closeSession(
+  socket: tls.TLSSocket | undefined,
+  duplex: RawDuplex | undefined,
+): void {
+  nextTick(() => {
+    socket?.destroy();
+    duplex?.destroy();
+  });
 }
 
 function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
   const requireCert = options.requireClientCert ?? false;
   return new tls.TLSSocket(duplex as never, {
     isServer: true,
-    SNICallback: options.sni === undefined ? undefined : sniCallback(options, duplex),
     cert: options.cert,
     key: options.key,
     ca: copy(options.caCerts),

@@ -6,6 +6,7 @@
  */
 import { Duplex } from "node:stream";
 import type { Transport } from "../base/transport.ts";
+import { NEED_MORE } from "../base/decoder.ts";
 import { fatalAlert, recordPrefix } from "./records.ts";
 
 const READ_SIZE = 64 * 1024;
@@ -45,7 +46,8 @@ export class RawDuplex extends Duplex {
   readonly #raw: Transport;
   readonly #events: RawDuplexEvents;
   readonly #early: Uint8Array[] = [];
-  #earlyEof = false;
+  /** End of input was fed in, or read. */
+  #eof = false;
   readonly #readBarrier: Promise<unknown>;
   readonly #writeBarrier: Promise<unknown>;
   #pulling: Promise<Uint8Array | null> | undefined;
@@ -93,7 +95,7 @@ export class RawDuplex extends Duplex {
    * @param bytes The bytes, or `null` for end of input.
    */
   feed(bytes: Uint8Array | null): void {
-    if (bytes === null) this.#earlyEof = true;
+    if (bytes === null) this.#eof = true;
     else if (bytes.length > 0) this.#early.push(bytes);
   }
 
@@ -122,7 +124,26 @@ export class RawDuplex extends Duplex {
     if (this.#pending.length > 0) leftover.push(this.#pending);
     this.#pending = EMPTY;
     leftover.push(...this.#early.splice(0));
-    return { leftover, eof: eof || this.#earlyEof };
+    return { leftover, eof: eof || this.#eof };
+  }
+
+  /**
+   * Reads until `judge` can tell from the front of the stream, and feeds nothing: TLS gets
+   * those bytes afterwards. For a server that looks at the ClientHello before TLS starts.
+   *
+   * @param judge Looks at every byte received so far; `NEED_MORE` to read on.
+   * @returns Its verdict, or `null` at end of input before it had one.
+   * @throws What reading the transport throws.
+   */
+  async lookAhead<T>(judge: (bytes: Uint8Array) => T | typeof NEED_MORE): Promise<T | null> {
+    await this.#readBarrier;
+    for (;;) {
+      const verdict = judge(this.#pending);
+      if (verdict !== NEED_MORE) return verdict;
+      const more = await this.#readMore();
+      if (more === null) return null;
+      this.#pending = concat(this.#pending, more);
+    }
   }
 
   override _read(): void {
@@ -189,10 +210,13 @@ export class RawDuplex extends Duplex {
       this.#received += early.length;
       return early;
     }
-    if (this.#earlyEof) return null;
+    if (this.#eof) return null;
     const buf = new Uint8Array(READ_SIZE);
     const n = await this.#raw.read(buf);
-    if (n === null) return null;
+    if (n === null) {
+      this.#eof = true;
+      return null;
+    }
     this.#received += n;
     return buf.subarray(0, n);
   }

@@ -39,6 +39,8 @@ export class TlsTransport implements TransportLayer {
   readonly #events: TlsEvents;
   /** Ciphertext fed before `node:tls` was loaded. */
   #early: (Uint8Array | null)[] = [];
+  /** `node_session.ts`, once loaded and the session begun. */
+  #session: typeof import("./node_session.ts") | undefined;
   #duplex: RawDuplex | undefined;
   #socket: TLSSocket | undefined;
   #chunks: Uint8Array[] = [];
@@ -71,11 +73,12 @@ export class TlsTransport implements TransportLayer {
     this.handshake.catch(() => {});
   }
 
-  #open(
+  async #open(
     session: typeof import("./node_session.ts"),
     mode: TlsMode,
     options: TlsOptions,
   ): Promise<void> {
+    this.#session = session;
     const duplex = this.#duplex = new session.RawDuplex(
       this.#raw,
       { plaintextAfterStop: () => this.#sessionEnded(true) },
@@ -83,6 +86,10 @@ export class TlsTransport implements TransportLayer {
       this.#ctx.writesBefore,
     );
     for (const bytes of this.#early.splice(0)) duplex.feed(bytes);
+    if (mode === "accept" && options.sni !== undefined) {
+      options = await session.chooseCertificate(duplex, options);
+      if (this.#closed) throw tlsError(new Error("the handle was destroyed"), "handshake");
+    }
     const { socket, handshake } = session.openSession(duplex, mode, options);
     this.#socket = socket;
     socket.on("data", (chunk: Uint8Array) => {
@@ -245,8 +252,7 @@ export class TlsTransport implements TransportLayer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#socket?.destroy();
-    this.#duplex?.destroy();
+    this.#session?.closeSession(this.#socket, this.#duplex);
     this.#notify();
   }
 }
