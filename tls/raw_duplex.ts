@@ -57,6 +57,8 @@ export class RawDuplex extends Duplex {
   #rawEnded = false;
   #received = 0;
   #stopped = false;
+  /** Why reading the transport failed (a reset), if it did. */
+  #rawError: unknown = undefined;
   /** Whether `end()` leaves the transport's writing half open (stoptls). */
   keepRawOpen = false;
 
@@ -82,6 +84,11 @@ export class RawDuplex extends Duplex {
   /** Whether the transport reached end of input under TLS. */
   get rawEnded(): boolean {
     return this.#rawEnded;
+  }
+
+  /** Why reading the transport failed (a reset), if it did. */
+  get rawError(): unknown {
+    return this.#rawError;
   }
 
   /** How many bytes of the TLS stream have arrived so far (fed in early, or read). */
@@ -157,6 +164,7 @@ export class RawDuplex extends Duplex {
         this.push(chunk);
       },
       (e) => {
+        this.#rawError ??= e;
         this.#pulling = undefined;
         if (!this.#detached) this.destroy(e);
       },

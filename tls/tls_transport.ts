@@ -50,6 +50,8 @@ export class TlsTransport implements TransportLayer {
   /** Settles once this side's close_notify has been written. */
   #stopped: Promise<void> | undefined;
   #error: HandleError | undefined;
+  /** What reading the transport below threw, once node:tls has closed over it. */
+  #rawError: unknown = undefined;
   #wake: (() => void) | undefined;
   #closed = false;
   #detached = false;
@@ -99,6 +101,11 @@ export class TlsTransport implements TransportLayer {
       this.#notify();
     });
     socket.on("end", () => this.#sessionEnded());
+    socket.on("close", () => {
+      // The transport failed under TLS (a reset): node:tls then closes without an error.
+      this.#rawError ??= duplex.rawError;
+      this.#notify();
+    });
     socket.on("error", (e) => {
       this.#error ??= tlsError(e, "connection");
       this.#notify();
@@ -212,6 +219,7 @@ export class TlsTransport implements TransportLayer {
     while (this.#chunks.length === 0) {
       if (this.#detached) return 0;
       if (this.#error) throw this.#error;
+      if (this.#rawError !== undefined) throw this.#rawError;
       if (this.#closed || this.#after === "eof") return null;
       await new Promise<void>((resolve) => this.#wake = resolve);
     }
