@@ -40,7 +40,7 @@ interface Result {
 async function runWriter(
   sink: Child,
   port: number,
-  variant: "raw" | "handle",
+  variant: "raw" | "join" | "handle",
   payload: string,
 ): Promise<{ wps: number; mbs: number }> {
   const writer = new Child(
@@ -72,23 +72,35 @@ export async function runWrite(): Promise<void> {
       "(raw and Handle alternate); Handle default options",
   );
   console.log("");
-  console.log("| payload | raw batched (64 KiB writes) | Handle pushWrite | ratio |");
-  console.log("|---|---|---|---|");
+  console.log(
+    "| payload | raw batched (`encodeInto` per write) | raw joining (one `encodeInto` per 64 KiB) " +
+      "| Handle pushWrite | ratio to batched | ratio to joining |",
+  );
+  console.log("|---|---|---|---|---|---|");
   const sink = new Child("sink", denoScript("./sink.ts", ["--allow-net=127.0.0.1"], []));
   try {
     const port = Number(await sink.nextLine(30));
     for (const { arg, name } of PAYLOADS) {
+      const strings = arg !== "bytes";
       const raw: { wps: number; mbs: number }[] = [];
+      const join: { wps: number; mbs: number }[] = [];
       const handle: { wps: number; mbs: number }[] = [];
       for (let i = 0; i < RUNS; i++) {
         raw.push(await runWriter(sink, port, "raw", arg));
+        if (strings) join.push(await runWriter(sink, port, "join", arg));
         handle.push(await runWriter(sink, port, "handle", arg));
       }
       const fmt = (rs: { wps: number; mbs: number }[]) =>
-        `${(median(rs.map((r) => r.wps)) / 1e6).toFixed(2)} M/s ` +
-        `(${median(rs.map((r) => r.mbs)).toFixed(0)} MB/s)`;
-      const ratio = median(handle.map((r) => r.wps)) / median(raw.map((r) => r.wps));
-      console.log(`| ${name} | ${fmt(raw)} | ${fmt(handle)} | ${ratio.toFixed(2)}x |`);
+        rs.length === 0 ? "—" : `${(median(rs.map((r) => r.wps)) / 1e6).toFixed(2)} M/s ` +
+          `(${median(rs.map((r) => r.mbs)).toFixed(0)} MB/s)`;
+      const wps = (rs: { wps: number }[]) => median(rs.map((r) => r.wps));
+      const toRaw = wps(handle) / wps(raw);
+      const toJoin = strings ? `${(wps(handle) / wps(join)).toFixed(2)}x` : "—";
+      console.log(
+        `| ${name} | ${fmt(raw)} | ${fmt(join)} | ${fmt(handle)} | ${
+          toRaw.toFixed(2)
+        }x | ${toJoin} |`,
+      );
     }
   } finally {
     await sink.stop();

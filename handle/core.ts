@@ -281,9 +281,15 @@ export class HandleCore<H> {
     this.reader.enqueue(request, atFront, fromConsumer);
   }
 
-  queueWrite(data: string | Uint8Array, atFront: boolean, owned: boolean): void {
+  queueWrite(data: string | Uint8Array, atFront: boolean, owned: boolean): boolean {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    this.writer.queue(data, atFront, owned);
+    return this.writer.queue(data, atFront, owned) && this.open;
+  }
+
+  /** `queueWrite(text, false, false)`, the most frequent write. */
+  queueText(text: string): boolean {
+    if (!this.open) throw this.afterDestroyError("EPIPE");
+    return this.writer.queueText(text) && this.open;
   }
 
   // ---- connection, socket options, timers ----

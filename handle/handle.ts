@@ -726,6 +726,11 @@ export class Handle extends HandleLayers {
     data: W,
     ...args: WriteArgs<W, P, Handle>
   ): boolean {
+    // Text or bytes alone, the most frequent writes, go straight to the queue.
+    if (args.length === 0) {
+      if (typeof data === "string") return this.#core.queueText(data);
+      if (data instanceof Uint8Array) return this.#core.queueWrite(data, false, false);
+    }
     return this.#write(data, args as unknown[], false);
   }
 
@@ -751,13 +756,11 @@ export class Handle extends HandleLayers {
   #write(dataOrType: unknown, args: unknown[], atFront: boolean): boolean {
     const core = this.#core;
     if (args.length === 0 && (typeof dataOrType === "string" || dataOrType instanceof Uint8Array)) {
-      core.queueWrite(dataOrType, atFront, false);
-    } else {
-      const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
-      if (isWriteType(type)) checkArgCount(type, args.length, type.maxWriteArgs);
-      core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
+      return core.queueWrite(dataOrType, atFront, false);
     }
-    return core.open && core.pending <= core.highWaterMark;
+    const type = typeof dataOrType === "string" ? writeTypeNamed(dataOrType) : dataOrType;
+    if (isWriteType(type)) checkArgCount(type, args.length, type.maxWriteArgs);
+    return core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
   }
 
   /**

@@ -38,9 +38,10 @@ function toPool(buffer: Uint8Array): void {
 }
 
 /**
- * An ordered queue of byte chunks ending in an *open buffer*: small writes (strings through
- * `TextEncoder.encodeInto`, short arrays through `set`) are copied once, straight into the
- * buffer the writer will hand to the transport, so a small write allocates nothing. A large
+ * An ordered queue of byte chunks ending in an *open buffer*: small writes are copied once,
+ * straight into the buffer the writer will hand to the transport, so a small write allocates
+ * nothing. Short arrays are copied with `set`; short strings are joined and encoded once per
+ * batch (one `encodeInto` for all the text pushed since the last one). A large
  * array is copied once into an array of its own. The writer takes a batch at a time: the next
  * chunk, or the open buffer, which is then sealed. While a stream of writes goes on, a buffer
  * that has left in full is filled again, so the stream alternates between two buffers; a lone
@@ -65,15 +66,39 @@ export class WriteQueue {
   #hint = MIN_BUFFER_SIZE;
   #queued = 0;
   #inFlight = 0;
+  /**
+   * Text pushed since the last batch and not yet encoded: the strings are joined (a rope, as
+   * a `+=` makes) and encoded with one `encodeInto` when the bytes are needed, so a small
+   * string write costs about what a string concatenation costs. Always the last bytes of the
+   * queue: anything else pushed encodes it first.
+   */
+  #text = "";
+  /** The most bytes `#text` can encode to: 3 per UTF-16 unit. */
+  #textMax = 0;
 
-  /** Bytes not yet accepted by the transport: queued plus in flight. */
+  /** Bytes not yet accepted by the transport: queued plus in flight (exact: encodes text). */
   get pending(): number {
+    if (this.#textMax > 0) this.#encodeText();
     return this.#queued + this.#inFlight;
   }
 
-  /** Bytes queued and not yet handed to the writer. */
+  /**
+   * An upper bound of `pending` that encodes nothing: the exact figure is needed only when
+   * this passes a limit.
+   */
+  get pendingAtMost(): number {
+    return this.#queued + this.#inFlight + this.#textMax;
+  }
+
+  /** Bytes queued and not yet handed to the writer (exact: encodes text). */
   get queued(): number {
+    if (this.#textMax > 0) this.#encodeText();
     return this.#queued;
+  }
+
+  /** An upper bound of `queued` that encodes nothing. */
+  get queuedAtMost(): number {
+    return this.#queued + this.#textMax;
   }
 
   /**
@@ -84,6 +109,7 @@ export class WriteQueue {
   pushCopy(bytes: Uint8Array): void {
     const n = bytes.length;
     if (n === 0) return;
+    if (this.#textMax > 0) this.#encodeText();
     if (n >= COALESCE_BELOW) return this.push(bytes.slice());
     const open = this.#room(n);
     open.set(bytes, this.#filled);
@@ -100,9 +126,20 @@ export class WriteQueue {
     const units = text.length;
     if (units === 0) return;
     // One UTF-16 unit encodes to at most 3 bytes.
-    if (units * 3 >= COALESCE_BELOW) return this.push(encoder.encode(text));
-    const open = this.#room(units * 3);
-    const { written } = encoder.encodeInto(text, open.subarray(this.#filled));
+    const most = units * 3;
+    if (most >= COALESCE_BELOW) return this.push(encoder.encode(text));
+    // The joined text is encoded into one open buffer: keep it within one.
+    if (this.#textMax + most > BUFFER_SIZE) this.#encodeText();
+    this.#text += text;
+    this.#textMax += most;
+  }
+
+  /** Encodes the joined text into the open buffer, with one `encodeInto`. */
+  #encodeText(): void {
+    const open = this.#room(this.#textMax);
+    const { written } = encoder.encodeInto(this.#text, open.subarray(this.#filled));
+    this.#text = "";
+    this.#textMax = 0;
     this.#filled += written;
     this.#queued += written;
   }
@@ -116,6 +153,7 @@ export class WriteQueue {
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     if (bytes.length < COALESCE_BELOW) return this.pushCopy(bytes);
+    if (this.#textMax > 0) this.#encodeText();
     this.#seal();
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
@@ -128,6 +166,7 @@ export class WriteQueue {
    */
   unshift(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
+    if (this.#textMax > 0) this.#encodeText();
     this.#seal();
     if (this.#head > 0) this.#chunks[--this.#head] = bytes;
     else this.#chunks.unshift(bytes);
@@ -140,6 +179,7 @@ export class WriteQueue {
    * @returns The batch, or `undefined` when nothing is queued.
    */
   takeBatch(): Uint8Array | undefined {
+    if (this.#textMax > 0) this.#encodeText();
     const chunks = this.#chunks;
     let batch: Uint8Array;
     if (this.#head < chunks.length) {
@@ -193,6 +233,8 @@ export class WriteQueue {
     this.#filled = 0;
     this.#queued = 0;
     this.#inFlight = 0;
+    this.#text = "";
+    this.#textMax = 0;
   }
 
   /**

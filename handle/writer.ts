@@ -33,6 +33,8 @@ export interface WriteHost<H> {
   readonly onDrain: HandleCallbackFor<H> | undefined;
   /** onDrain runs when no more than this many bytes are unsent. */
   readonly lowWaterMark: number;
+  /** More unsent bytes than this makes a write report backpressure. */
+  readonly highWaterMark: number;
   /** More unsent bytes than this is a fatal `ENOSPC`. */
   readonly wbufMax: number;
   /** Whether the writer waits for the next macrotask instead of the next microtask. */
@@ -103,6 +105,7 @@ export class WriteSide<H> {
 
   /**
    * Queues text (as UTF-8) or bytes; a fatal `ENOSPC` if more than `wbufMax` would be unsent.
+   * Returns whether no more than `highWaterMark` bytes are unsent (false after `ENOSPC`).
    * Small writes are copied straight into the buffer the transport will be handed.
    *
    * @param data Text, or bytes.
@@ -111,7 +114,7 @@ export class WriteSide<H> {
    * it is copied.
    * @throws {TypeError} After `shutdown()`.
    */
-  queue(data: string | Uint8Array, atFront: boolean, owned: boolean): void {
+  queue(data: string | Uint8Array, atFront: boolean, owned: boolean): boolean {
     if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
     const wq = this.#wq;
     if (atFront) {
@@ -119,17 +122,41 @@ export class WriteSide<H> {
     } else if (typeof data === "string") wq.pushText(data);
     else if (owned) wq.push(data);
     else wq.pushCopy(data);
-    const wbufMax = this.#host.wbufMax;
-    if (wq.pending > wbufMax) {
-      this.#host.fatal(
+    return this.#queued();
+  }
+
+  /**
+   * `queue(text, false, false)`, the most frequent write, without the branches: text goes
+   * to the queue's joined text, to be encoded once per batch.
+   *
+   * @param text The text.
+   * @returns Whether no more than `highWaterMark` bytes are unsent.
+   * @throws {TypeError} After `shutdown()`.
+   */
+  queueText(text: string): boolean {
+    if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
+    this.#wq.pushText(text);
+    return this.#queued();
+  }
+
+  /** Checks `wbufMax` after a write was queued and starts the writer; see `queue`'s result. */
+  #queued(): boolean {
+    const wq = this.#wq;
+    const host = this.#host;
+    const atMost = wq.pendingAtMost;
+    const wbufMax = host.wbufMax;
+    if (atMost > wbufMax && wq.pending > wbufMax) {
+      host.fatal(
         new HandleError(
           "ENOSPC",
           `Write buffer exceeds wbufMax of ${wbufMax} bytes (${wq.pending} unsent)`,
         ),
       );
-      return;
+      return false;
     }
-    this.#start();
+    if (!this.#writing) this.#start();
+    const highWaterMark = host.highWaterMark;
+    return atMost <= highWaterMark || wq.pending <= highWaterMark;
   }
 
   /**
@@ -258,7 +285,7 @@ export class WriteSide<H> {
 
   #start(): void {
     if (this.#writing || !this.#host.writable) return;
-    if (this.#wq.queued === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
+    if (this.#wq.queuedAtMost === 0 && !(this.#shutdownRequested && !this.#shutdownDone)) return;
     this.#writing = true;
     this.#host.ioStarted();
     this.#writeLoop();
@@ -271,7 +298,7 @@ export class WriteSide<H> {
       if (host.autocork) await new Promise((resolve) => setTimeout(resolve, 0));
       else await undefined;
       // No extra turn unless a burst is being handed out (and a batch's worth is not queued).
-      if (host.reader.inBurst && wq.queued < BATCH) await this.#burstEnd();
+      if (host.reader.inBurst && wq.queuedAtMost < BATCH) await this.#burstEnd();
       if (!host.writable) return;
       for (;;) {
         if (this.#holds > 0) return; // the hold's release starts the loop again
