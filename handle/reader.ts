@@ -235,11 +235,15 @@ export class ReadSide<H> {
     // Inside a dispatch the outer loop sees the new entry, and whoever started that dispatch
     // starts reading afterwards if needed.
     if (this.#dispatching) return;
-    if (fromConsumer) this.#pauseAfter = request;
+    if (!fromConsumer) return this.wantData();
+    this.#pauseAfter = request;
     try {
-      this.wantData();
+      this.#dispatch();
     } finally {
+      // Cleared by the dispatch when it delivered the request: nothing new wants data then.
+      const waiting = this.#pauseAfter !== undefined;
       this.#pauseAfter = undefined;
+      if (waiting) this.startReading();
     }
   }
 
@@ -320,11 +324,20 @@ export class ReadSide<H> {
           if (value === WAIT) break;
           if (value === GO_ON) continue;
           this.#shift();
-          if (request.sink.async && rbuf.length > 0) this.#burst = true;
-          this.#spare = request.reusable ? request : undefined;
-          this.#deliver(request, value);
-          this.#spare = undefined;
-          if (request === this.#pauseAfter) break; // its consumer comes back for the next one
+          const sink = request.sink;
+          if (sink.async && request.readType!.act === undefined) {
+            // A promise or an iterator step: settling it cannot throw.
+            if (rbuf.length > 0) this.#burst = true;
+            sink.deliver(host.handle, value, request.readType!.spread);
+          } else {
+            this.#spare = request.reusable ? request : undefined;
+            this.#deliver(request, value);
+            this.#spare = undefined;
+          }
+          if (request === this.#pauseAfter) {
+            this.#pauseAfter = undefined;
+            break; // its consumer comes back for the next one
+          }
         } else if (this.#stopped) {
           break;
         } else if (rbuf.length > 0 && host.onRead !== undefined) {
