@@ -18,6 +18,7 @@ import { WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { frameLimit } from "../codecs/limits.ts";
+import { closeQuietly, LayerStack } from "./layer_stack.ts";
 import { type CodecSettings, type JsonCoder, NO_CODEC_SETTINGS } from "../base/codec.ts";
 
 function checkJsonCoder(coder: JsonCoder | undefined): JsonCoder | undefined {
@@ -156,8 +157,8 @@ export class HandleCore<H> {
   /** When the last read and write succeeded, kept while no timer exists to take them over. */
   #readAt = 0;
   #writeAt = 0;
-  /** The transports under `transport`, bottom first, while layers are pushed. */
-  #below: Transport[] | undefined = undefined;
+  /** The transports under `transport`, once a layer has been pushed. */
+  #layers: LayerStack | undefined = undefined;
   /** I/O loops still running; `closed` settles once the handle is shut and this is 0. */
   #io = 0;
   #closed: Promise<void> | undefined = undefined;
@@ -271,6 +272,11 @@ export class HandleCore<H> {
     return this.#writer ??= new WriteSide(this);
   }
 
+  /** The write side if it has been made. */
+  get madeWriter(): WriteSide<H> | undefined {
+    return this.#writer;
+  }
+
   /** Unsent bytes. */
   get pending(): number {
     return this.#writer?.pending ?? 0;
@@ -290,7 +296,7 @@ export class HandleCore<H> {
 
   /** The transport at the bottom of the stack: the socket itself. */
   get base(): Transport {
-    return this.#below?.[0] ?? this.transport;
+    return this.#layers?.base ?? this.transport;
   }
 
   /**
@@ -383,86 +389,22 @@ export class HandleCore<H> {
   // ---- transport layers ----
 
   /**
-   * Puts a layer on top of the current transport, now: what `h.rbuf` holds and what the read
-   * in flight returns are fed to it, the bytes queued for writing leave through the old
-   * transport first, and the read queue goes on over the layer.
+   * Puts a layer on top of the current transport (see `LayerStack.push`).
    *
    * @param create Makes the layer from its context.
    * @returns The layer.
    */
   pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    const below = this.transport;
-    const writesBefore = this.#writer?.flushToCurrent() ?? Promise.resolve();
-    const inFlight = this.reader.readInFlight;
-    const readsBefore = inFlight === undefined ? Promise.resolve() : inFlight.then(ignore, ignore);
-    // deno-lint-ignore no-this-alias
-    const core = this;
-    const ctx: LayerContext = {
-      below,
-      readsBefore,
-      writesBefore,
-      get active() {
-        return core.open && core.transport === layer;
-      },
-      get open() {
-        return core.open;
-      },
-      remove: () => this.#removeLayer(layer),
-      fail: (err, reported) => {
-        if (!reported) return this.fatal(err);
-        if (!this.open) return;
-        this.error ??= err;
-        this.teardown(err);
-      },
-    };
-    const layer: L = create(ctx);
-    (this.#below ??= []).push(below);
-    this.transport = layer;
-    const buffered = this.reader.rbuf.takeAll();
-    if (buffered.length > 0) layer.feed(buffered);
-    return layer;
+    return (this.#layers ??= new LayerStack(this)).push(create);
   }
 
   /**
-   * The transport `from` answered a read after it stopped being on top: hand the bytes to
-   * the layer now above it, or, if `from` was a layer that has been removed, to `h.rbuf`.
+   * A read on `from` returned after `from` stopped being on top: the bytes go where they
+   * belong (see `LayerStack.divert`).
    */
   divert(from: Transport, bytes: Uint8Array | null): void {
-    const stack = this.#below;
-    const at = stack === undefined ? -1 : stack.indexOf(from);
-    if (at >= 0) {
-      const above = at + 1 < stack!.length ? stack![at + 1] : this.transport;
-      (above as TransportLayer).feed(bytes);
-    } else if (bytes === null) this.reader.endOfInput();
-    else this.reader.received(bytes);
-  }
-
-  async #removeLayer(layer: TransportLayer): Promise<void> {
-    if (!this.open || this.transport !== layer || this.reader.layerChanging) return;
-    const writer = this.writer; // made now if need be: writes pushed meanwhile must wait too
-    const flushed = writer.flushToCurrent();
-    const release = writer.hold();
-    this.reader.layerChanging = true;
-    try {
-      const { rest, eof } = await layer.detach();
-      await flushed;
-      if (!this.open) return;
-      this.transport = this.#below!.pop()!;
-      if (this.#below!.length === 0) this.#below = undefined;
-      for (const bytes of rest) this.reader.rbuf.append(bytes);
-      this.reader.layerChanging = false;
-      release();
-      if (eof) this.reader.endOfInput();
-      else this.reader.wantData();
-    } catch (e) {
-      this.fatal(
-        e instanceof HandleError ? e : new HandleError("EPROTO", `Cannot remove a layer: ${e}`),
-      );
-    } finally {
-      this.reader.layerChanging = false;
-      release();
-    }
+    (this.#layers ??= new LayerStack(this)).divert(from, bytes);
   }
 
   // ---- I/O loops, errors, teardown ----
@@ -606,12 +548,8 @@ export class HandleCore<H> {
   }
 
   #closeTransports(): void {
-    // Top down: a layer may still want to say goodbye to the transport below it.
-    for (const transport of [this.transport, ...(this.#below ?? []).slice().reverse()]) {
-      try {
-        transport.close();
-      } catch { /* already closed */ }
-    }
+    if (this.#layers === undefined) closeQuietly(this.transport);
+    else this.#layers.closeAll();
   }
 
   /** No address could be connected to: `onConnectError` if given, else a fatal error. */
