@@ -66,10 +66,10 @@ export class HandleSettings {
 
   /** `rbufMax` (see {@linkcode HandleOptionsFor.rbufMax}). */
   get rbufMax(): number {
-    return coreOf(this).reader.rbufMax;
+    return coreOf(this).reader.loop.rbufMax;
   }
   set rbufMax(n: number) {
-    coreOf(this).reader.rbufMax = checkSize("rbufMax", n, Infinity);
+    coreOf(this).reader.loop.rbufMax = checkSize("rbufMax", n, Infinity);
   }
 
   /** `wbufMax` (see {@linkcode HandleOptionsFor.wbufMax}). */
