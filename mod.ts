@@ -24,8 +24,6 @@
  * @module
  */
 export { Handle } from "./handle/handle.ts";
-export { HandleSettings } from "./handle/settings.ts";
-export { HandleLayers } from "./handle/layers.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
 export type { ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";

@@ -10,111 +10,24 @@
  * @module
  */
 import { callbackError, HandleError } from "../base/errors.ts";
-import { checkSize, type HandleCallbackFor, type HandleOptionsFor } from "./options.ts";
+import type { HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
 import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
 import { WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
-import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
-import { frameLimit } from "../codecs/limits.ts";
+import { type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { closeQuietly, LayerStack } from "./layer_stack.ts";
-import { type CodecSettings, type JsonCoder, NO_CODEC_SETTINGS } from "../base/codec.ts";
-
-function checkJsonCoder(coder: JsonCoder | undefined): JsonCoder | undefined {
-  if (
-    coder !== undefined &&
-    (typeof coder?.parse !== "function" || typeof coder?.stringify !== "function")
-  ) {
-    throw new TypeError("Cannot use the json option: expected { parse(text), stringify(value) }");
-  }
-  return coder;
-}
+import type { CodecSettings } from "../base/codec.ts";
+import { applySocketOptions, RARE_DEFAULTS, type RareSettings } from "./settings.ts";
 
 const ignore = () => {};
-
-/**
- * Seconds a destroyed handle keeps sending what was queued. AnyEvent::Handle uses an hour; a
- * minute is ample for a goodbye line on a live connection, and a peer that stopped reading
- * cannot hold a server's socket for an hour.
- */
-export const DEFAULT_LINGER = 60;
-
-/** Unsent bytes above which `pushWrite` returns false: Node's default for sockets. */
-export const DEFAULT_HIGH_WATER_MARK = 65536;
 
 /** Who heard of a handle's fatal error (see `HandleCore.errorFate`). */
 export type ErrorFate = "reported" | "received" | "quiet";
 
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
 const now = () => Math.trunc(performance.now());
-
-const cores = new WeakMap<object, HandleCore<unknown>>();
-
-/**
- * Links a handle to its internals (for the parts of the class defined in other modules).
- *
- * @param owner The handle.
- * @param core Its internals.
- */
-export function registerCore<H extends object>(owner: H, core: HandleCore<H>): void {
-  cores.set(owner, core as HandleCore<unknown>);
-}
-
-/**
- * The internals of a handle.
- *
- * @param owner The handle.
- * @returns Its internals.
- */
-export function coreOf<H extends object>(owner: H): HandleCore<H> {
-  return cores.get(owner) as HandleCore<H>;
-}
-
-/**
- * What a handle keeps that most handles never set: a handle holds this object only once one of
- * them is set (an idle handle is then a few fields lighter).
- */
-export type RareSettings<H> =
-  & Partial<
-    Pick<
-      HandleOptionsFor<H>,
-      | "onStarttls"
-      | "onStoptls"
-      | "tlsOptions"
-      | "onTimeout"
-      | "onRtimeout"
-      | "onWtimeout"
-      | "noDelay"
-      | "keepalive"
-      | "autocork"
-      | "lowWaterMark"
-      | "highWaterMark"
-      | "wbufMax"
-      | "linger"
-    >
-  >
-  & {
-    /** What the codecs this handle uses are told (`maxFrameLength`, `json`). */
-    codecs?: CodecSettings;
-    /** Addresses set in place of the socket's own (a PROXY protocol header's). */
-    addresses?: { remote?: Deno.Addr; local?: Deno.Addr };
-    /**
-     * Set by `Handle.serve`: whether a fatal error is only the peer leaving before it sent
-     * anything (a health check, a port scan), which is then reported to no one (promise
-     * readers still reject with it).
-     */
-    quietEnd?: (err: HandleError) => boolean;
-  };
-
-const RARE = [
-  "onStarttls",
-  "onStoptls",
-  "tlsOptions",
-  "onTimeout",
-  "onRtimeout",
-  "onWtimeout",
-] as const;
 
 /**
  * The internals of one handle. Not part of the public API.
@@ -143,12 +56,12 @@ export class HandleCore<H> {
   bytesWritten = 0;
   /** When the handle was made (`Date.now()`). */
   readonly createdAt: number = Date.now();
-  onError: HandleOptionsFor<H>["onError"];
-  onEof: HandleCallbackFor<H> | undefined;
-  onRead: HandleCallbackFor<H> | undefined;
-  onDrain: HandleCallbackFor<H> | undefined;
-  /** The settings most handles never set, in an object made when one is. */
-  rare: RareSettings<H> | undefined = undefined;
+  onError: HandleOptionsFor<H>["onError"] = undefined;
+  onEof: HandleCallbackFor<H> | undefined = undefined;
+  onRead: HandleCallbackFor<H> | undefined = undefined;
+  onDrain: HandleCallbackFor<H> | undefined = undefined;
+  /** The settings most handles never set: the shared defaults until one is set. */
+  rare: RareSettings<H> = RARE_DEFAULTS;
   /** Set while the handle is destroyed but still sending what was queued: ends that. */
   #endLinger: (() => void) | undefined = undefined;
 
@@ -165,46 +78,12 @@ export class HandleCore<H> {
   #settleClosed: ((err: HandleError | undefined) => void) | undefined = undefined;
   #ended = false;
 
-  constructor(transport: Transport, options: HandleOptionsFor<H>) {
+  /**
+   * @param transport The connection (or the first transport of a stack).
+   */
+  constructor(transport: Transport) {
     this.transport = transport;
-    this.onError = options.onError;
-    this.onEof = options.onEof;
-    this.onRead = options.onRead;
-    this.onDrain = options.onDrain;
-    for (const key of RARE) if (options[key] !== undefined) this.setRare(key, options[key]);
-    if (options.noDelay) this.setRare("noDelay", true);
-    if (options.keepalive) this.setRare("keepalive", true);
-    if (options.autocork) this.setRare("autocork", true);
-    if (options.linger !== undefined) {
-      this.setRare("linger", checkTimeout("linger", options.linger));
-    }
-    if (options.lowWaterMark !== undefined) {
-      this.setRare("lowWaterMark", checkSize("lowWaterMark", options.lowWaterMark, 0));
-    }
-    if (options.highWaterMark !== undefined) {
-      this.setRare("highWaterMark", checkSize("highWaterMark", options.highWaterMark, 0));
-    }
-    if (options.wbufMax !== undefined) {
-      this.setRare("wbufMax", checkSize("wbufMax", options.wbufMax, Infinity));
-    }
-    this.reader = new ReadSide(
-      this,
-      checkSize("readSize", options.readSize, 2048, 1),
-      checkSize("maxReadSize", options.maxReadSize, 131072, 1),
-      checkSize("rbufMax", options.rbufMax, Infinity),
-    );
-    if (options.maxFrameLength !== undefined || options.json !== undefined) {
-      this.setRare("codecs", {
-        maxFrameLength: options.maxFrameLength === undefined
-          ? undefined
-          : frameLimit(options.maxFrameLength, Infinity),
-        json: checkJsonCoder(options.json),
-      });
-    }
-    for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
-      const seconds = options[kind];
-      if (seconds !== undefined) this.setTimeout(kind, seconds);
-    }
+    this.reader = new ReadSide(this);
   }
 
   /**
@@ -221,46 +100,39 @@ export class HandleCore<H> {
   }
 
   /**
-   * Sets one of the rarely used settings.
+   * Sets one of the rarely used settings (the handle gets an object of its own for them).
    *
    * @param key Which.
    * @param value Its new value.
    */
   setRare<K extends keyof RareSettings<H>>(key: K, value: RareSettings<H>[K]): void {
-    (this.rare ??= {})[key] = value;
+    if (this.rare === RARE_DEFAULTS) this.rare = Object.create(RARE_DEFAULTS);
+    this.rare[key] = value;
   }
 
-  /** `TCP_NODELAY`. */
-  get noDelay(): boolean {
-    return this.rare?.noDelay ?? false;
-  }
-  /** `SO_KEEPALIVE`. */
-  get keepalive(): boolean {
-    return this.rare?.keepalive ?? false;
-  }
-  /** Whether the writer waits for the next macrotask. */
-  get autocork(): boolean {
-    return this.rare?.autocork ?? false;
-  }
   /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */
   get linger(): number {
-    return this.rare?.linger ?? DEFAULT_LINGER;
+    return this.rare.linger;
   }
   /** onDrain runs at or below this many unsent bytes. */
   get lowWaterMark(): number {
-    return this.rare?.lowWaterMark ?? 0;
+    return this.rare.lowWaterMark;
   }
   /** More unsent bytes than this makes `pushWrite` return false. */
   get highWaterMark(): number {
-    return this.rare?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    return this.rare.highWaterMark;
   }
   /** More unsent bytes than this is a fatal `ENOSPC`. */
   get wbufMax(): number {
-    return this.rare?.wbufMax ?? Infinity;
+    return this.rare.wbufMax;
+  }
+  /** Whether the writer waits for the next macrotask. */
+  get autocork(): boolean {
+    return this.rare.autocork;
   }
   /** What the codecs this handle uses are told. */
   get codecs(): CodecSettings {
-    return this.rare?.codecs ?? NO_CODEC_SETTINGS;
+    return this.rare.codecs;
   }
   /** Whether the handle is destroyed but still sending what was queued. */
   get lingering(): boolean {
@@ -304,7 +176,7 @@ export class HandleCore<H> {
    * under any layers, or the conn `Handle.connect` made), else `undefined` (pipes, streams).
    */
   addr(which: "remoteAddr" | "localAddr"): Deno.Addr | undefined {
-    const set = this.rare?.addresses?.[which === "remoteAddr" ? "remote" : "local"];
+    const set = this.rare.addresses?.[which === "remoteAddr" ? "remote" : "local"];
     if (set !== undefined) return set;
     let base = this.base as Partial<Deno.Conn> & { conn?: Deno.Conn };
     if (base instanceof ConnectingTransport) base = base.conn ?? {};
@@ -319,8 +191,7 @@ export class HandleCore<H> {
   markConnected(): void {
     this.connected = true;
     this.#readAt = this.#writeAt = now();
-    if (this.noDelay) this.base.setNoDelay?.(true);
-    if (this.keepalive) this.base.setKeepAlive?.(true);
+    applySocketOptions(this);
     this.#timeouts?.start(this.#readAt, this.#writeAt);
   }
 
@@ -367,10 +238,10 @@ export class HandleCore<H> {
   #timedOut(kind: TimeoutKind): void {
     const rare = this.rare;
     const cb = kind === "timeout"
-      ? rare?.onTimeout
+      ? rare.onTimeout
       : kind === "rtimeout"
-      ? rare?.onRtimeout
-      : rare?.onWtimeout;
+      ? rare.onRtimeout
+      : rare.onWtimeout;
     if (cb === undefined) {
       this.report(
         new HandleError("ETIMEDOUT", `No activity for ${this.getTimeout(kind)} s (${kind})`, {
@@ -470,7 +341,7 @@ export class HandleCore<H> {
     if (!this.open || this.error !== undefined) return;
     this.error = err;
     const received = this.reader.failAll(err);
-    if (this.rare?.quietEnd?.(err) === true) {
+    if (this.rare.quietEnd?.(err) === true) {
       this.errorFate = "quiet";
       return this.teardown(err);
     }

@@ -11,21 +11,24 @@
 import type { ReadBuffer } from "../base/buffer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-import { HandleCore, registerCore } from "./core.ts";
-import { HandleLayers } from "./layers.ts";
-import { HandleError } from "../base/errors.ts";
-import { failedIterator, type ReadIterator, readIterator } from "./iterate.ts";
+import { HandleCore } from "./core.ts";
+import type { HandleError } from "../base/errors.ts";
+import type { ReadIterator } from "./iterate.ts";
 import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
-import { ReadRequest } from "./read_request.ts";
-import { PromiseSink } from "./read_sink.ts";
+import { iterateRead, promiseRead, type ReadOptions } from "./read_calls.ts";
+import { defineSettings, keepOptions } from "./settings.ts";
 import { StreamTransport } from "./stream_transport.ts";
 import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
-import { type HandleSource, toTransport } from "../base/transport.ts";
+import {
+  type HandleSource,
+  type LayerContext,
+  toTransport,
+  type TransportLayer,
+} from "../base/transport.ts";
 import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { encodeTyped } from "./writer.ts";
-import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
-import type { Decoder } from "../base/decoder.ts";
-import { type ReadTypeNames, toReadType, writeTypeNamed } from "./names.ts";
+import { checkArgCount, isWriteType } from "../base/codec.ts";
+import { type ReadTypeNames, writeTypeNamed } from "./names.ts";
 import type {
   IterateArgs,
   PushReadArgs,
@@ -37,7 +40,8 @@ import type {
   WriteArgs,
   WriteTypeArg,
 } from "./typed.ts";
-import { prepareTls, startTls } from "../tls/starttls.ts";
+import type { TlsMode, TlsOptions } from "../tls/options.ts";
+import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 
 export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 
@@ -56,6 +60,7 @@ export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] 
 export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
 export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
 export type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+export type { ReadOptions } from "./read_calls.ts";
 
 /**
  * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
@@ -93,27 +98,6 @@ export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
   /** This side's address. */
   readonly localAddr: A;
 };
-
-/** Options of a single promise read or drain. */
-export interface ReadOptions {
-  /** Aborting it cancels the read (nothing consumed) with a non-fatal `ECANCELED`. */
-  signal?: AbortSignal;
-}
-
-function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
-  return typeof x === "object" && x !== null && (x as ReadOptions).signal instanceof AbortSignal &&
-    Object.keys(x).length === 1;
-}
-
-function readTypeOf(type: unknown): ReadType {
-  const found = toReadType(type);
-  if (found === undefined) throw new TypeError("Cannot read: expected a read type or its name");
-  return found;
-}
-
-function cancelled(): HandleError {
-  return new HandleError("ECANCELED", "The read was aborted", { fatal: false });
-}
 
 /**
  * Buffered, non-blocking I/O on one connection, after Perl's AnyEvent::Handle.
@@ -161,7 +145,7 @@ function cancelled(): HandleError {
  * listener.close();
  * ```
  */
-export class Handle extends HandleLayers {
+export class Handle {
   readonly #core: HandleCore<Handle>;
 
   /**
@@ -174,10 +158,9 @@ export class Handle extends HandleLayers {
    * @throws {TypeError} If `source` is not a connection.
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
-    super();
     const transport = toTransport(source);
-    const core = this.#core = new HandleCore<Handle>(transport, options);
-    registerCore(this, core);
+    const core = this.#core = new HandleCore<Handle>(transport);
+    keepOptions(core, options);
     if (options.tls !== undefined) startTls(this, transport, options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
   }
@@ -403,6 +386,244 @@ export class Handle extends HandleLayers {
     return this.#core.lastActivity;
   }
 
+  // ---- settings ----
+  // Each mirrors the option of the same name (see HandleOptionsFor). Their accessors are made
+  // from the table in settings.ts, which checks, keeps and applies a value as the constructor
+  // does; `declare` only gives them their types and docs here.
+
+  /** The error callback; see {@linkcode HandleOptionsFor.onError}. */
+  declare onError: HandleOptionsFor<this>["onError"];
+  /** The end-of-input callback; see {@linkcode HandleOptionsFor.onEof}. */
+  declare onEof: HandleCallbackFor<this> | undefined;
+  /** The default reader; setting it dispatches what is buffered at once. */
+  declare onRead: HandleCallbackFor<this> | undefined;
+  /** The drain callback; setting it calls it at once if the write queue is drained. */
+  declare onDrain: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.rbufMax}. */
+  declare rbufMax: number;
+  /** See {@linkcode HandleOptionsFor.wbufMax}. */
+  declare wbufMax: number;
+  /** The TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
+  declare tlsOptions: TlsOptions | undefined;
+  /** See {@linkcode HandleOptionsFor.onStarttls}. */
+  declare onStarttls: HandleOptionsFor<this>["onStarttls"];
+  /** See {@linkcode HandleOptionsFor.onStoptls}. */
+  declare onStoptls: HandleCallbackFor<this> | undefined;
+  /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
+  declare timeout: number;
+  /** The read inactivity timeout in seconds; setting it takes effect at once. */
+  declare rtimeout: number;
+  /** The write inactivity timeout in seconds; setting it takes effect at once. */
+  declare wtimeout: number;
+  /** See {@linkcode HandleOptionsFor.onTimeout}. */
+  declare onTimeout: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.onRtimeout}. */
+  declare onRtimeout: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.onWtimeout}. */
+  declare onWtimeout: HandleCallbackFor<this> | undefined;
+  /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
+  declare noDelay: boolean;
+  /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
+  declare keepalive: boolean;
+  /** See {@linkcode HandleOptionsFor.linger}. */
+  declare linger: number;
+  /** See {@linkcode HandleOptionsFor.autocork}. */
+  declare autocork: boolean;
+
+  static {
+    defineSettings(Handle.prototype, (h: Handle) => h.#core);
+  }
+
+  /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
+  timeoutReset(): void {
+    this.#core.resetTimeout("timeout");
+  }
+
+  /** Marks activity now for `rtimeout`. */
+  rtimeoutReset(): void {
+    this.#core.resetTimeout("rtimeout");
+  }
+
+  /** Marks activity now for `wtimeout`. */
+  wtimeoutReset(): void {
+    this.#core.resetTimeout("wtimeout");
+  }
+
+  /**
+   * The peer's address (`Deno.NetAddr` for TCP, `Deno.UnixAddr` for Unix sockets), the same
+   * under TLS; `undefined` for pipes and streams and before `Handle.connect` has connected.
+   * Behind a balancer, `serve({ proxy: true })` makes it the client's address from the PROXY
+   * header.
+   *
+   * @example The two ends of a loopback connection
+   * ```ts
+   * import { Handle } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * const h = new Handle(await listener.accept());
+   * assert.deepEqual(h.remoteAddr, conn.localAddr);
+   * assert.deepEqual(h.localAddr, conn.remoteAddr);
+   * h.destroy();
+   * conn.close();
+   * listener.close();
+   * ```
+   */
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#core.addr("remoteAddr");
+  }
+
+  /** This side's address; see {@linkcode Handle.remoteAddr}. */
+  get localAddr(): Deno.Addr | undefined {
+    return this.#core.addr("localAddr");
+  }
+
+  // ---- TLS ----
+
+  /**
+   * Starts TLS on this connection now, in the role given (`"connect"`: client, `"accept"`:
+   * server), with `options` laid over the handle's `tlsOptions` and `defaultTlsOptions`.
+   * Callable at any time, typically from the read callback that saw the peer agree (SMTP's
+   * `220 Ready to start TLS`):
+   * - the bytes already in `h.rbuf` (and those of a read in flight) are the start of the TLS
+   *   stream: they go to TLS and are never delivered as plaintext. A peer that pipelines
+   *   plaintext after its STARTTLS command therefore fails the handshake (`EPROTO`) instead
+   *   of having that plaintext taken for data that came over TLS;
+   * - what was pushed for writing before the call leaves in plaintext, ahead of the handshake
+   *   (the `220` reply); what is pushed afterwards is encrypted;
+   * - queued reads stay queued and are satisfied from the decrypted stream.
+   *
+   * The handshake's result goes to `onStarttls(h, ok, err)`; without it a failure is a fatal
+   * `EPROTO` whose message names the problem (an unknown CA, a name mismatch, ...).
+   *
+   * @param mode `"connect"` or `"accept"`.
+   * @param options TLS settings for this session.
+   * @throws {TypeError} For a bad mode, `"accept"` without `cert` and `key`, or TLS already
+   * active.
+   * @throws {HandleError} `EPIPE` if the handle is destroyed.
+   *
+   * @example Upgrading both ends of a connection
+   * ```ts ignore
+   * const server = new Handle(await listener.accept());
+   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
+   * client.starttls("connect", { caCerts: [ca], hostname: "localhost" });
+   * server.starttls("accept", { cert, key });
+   * client.pushWrite("secret\n");
+   * console.log(await server.read("line")); // "secret", sent over TLS
+   * ```
+   */
+  starttls(mode: TlsMode, options?: TlsOptions): void {
+    if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
+    startTls(this, this.#core.transport, mode, options);
+  }
+
+  /**
+   * Ends TLS with close_notify; what is pushed afterwards is written in plaintext once the
+   * close_notify has left. Reads return the remaining TLS data, then plaintext, from the
+   * moment the peer has ended TLS too: by its own close_notify (OpenSSL answers one), or, from
+   * a peer that does not answer (Deno's TLS layer, and so a peer of this library), by its
+   * first bytes that are not a TLS record. `onStoptls` is called then, if set.
+   *
+   * The peer: a handle of this library with `onStoptls` takes the close_notify as the end of
+   * TLS and goes on in plaintext (and may `starttls` again later); without `onStoptls` it is
+   * end of input, as in AnyEvent::Handle. AnyEvent::Handle never answers a close_notify, so
+   * with an AnyEvent peer this side's reads stay in TLS.
+   *
+   * Does nothing when TLS is not active, or when TLS is the `Deno.TlsConn` under the handle
+   * (Deno cannot take TLS off such a conn).
+   */
+  stoptls(): void {
+    stopTls(this.#core.transport);
+  }
+
+  /**
+   * Whether TLS is active: started by the handle (handshaking or established) and not
+   * stopped, or the handle's conn is a `Deno.TlsConn`.
+   */
+  get tls(): boolean {
+    return tlsActive(this.#core.transport);
+  }
+
+  /**
+   * The ALPN protocol negotiated by `starttls` or the `tls` option: a name, `false` if none
+   * (or before the handshake ends), `undefined` if the handle started no TLS (for a
+   * `Deno.TlsConn`, ask the conn's `handshake()`).
+   */
+  get alpnProtocol(): string | false | undefined {
+    return alpnProtocol(this.#core.transport);
+  }
+
+  // ---- transport layers ----
+
+  /**
+   * Puts a transport layer on top of the connection, now, in the middle of the stream: the
+   * layer is fed the bytes already in `h.rbuf` (and what a read in flight returns), the bytes
+   * queued for writing before the call leave through the transport below first, and the read
+   * queue goes on, reading the layer. The layer takes itself off with its context's
+   * `remove()`, handing back what it read and did not use. TLS (`starttls`) is such a layer;
+   * a decompressor, or a layer that strips a header, can be another.
+   *
+   * @param create Makes the layer from its {@linkcode LayerContext}: `below` is the transport
+   * to read and write, once `readsBefore` and `writesBefore` have settled.
+   * @returns The layer.
+   * @throws {HandleError} `EPIPE` if the handle is destroyed.
+   *
+   * @example A layer that turns the peer's lowercase into uppercase, started mid-stream
+   * ```ts
+   * import { Handle, type LayerContext, type TransportLayer } from "@anyevent/handle";
+   * import assert from "node:assert/strict";
+   *
+   * class Upcase implements TransportLayer {
+   *   #early: Uint8Array[] = [];
+   *   constructor(readonly ctx: LayerContext) {}
+   *   feed(bytes: Uint8Array | null) {
+   *     if (bytes) this.#early.push(bytes);
+   *   }
+   *   async read(p: Uint8Array): Promise<number | null> {
+   *     const early = this.#early.shift();
+   *     let n: number | null;
+   *     if (early) {
+   *       p.set(early);
+   *       n = early.length;
+   *     } else {
+   *       await this.ctx.readsBefore;
+   *       n = await this.ctx.below.read(p);
+   *     }
+   *     for (let i = 0; n !== null && i < n; i++) if (p[i] >= 97 && p[i] <= 122) p[i] -= 32;
+   *     return n;
+   *   }
+   *   async write(p: Uint8Array) {
+   *     await this.ctx.writesBefore;
+   *     return this.ctx.below.write(p);
+   *   }
+   *   closeWrite() {
+   *     return this.ctx.below.closeWrite();
+   *   }
+   *   close() {}
+   *   detach() {
+   *     return Promise.resolve({ rest: this.#early.splice(0), eof: false });
+   *   }
+   * }
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const peer = listener.accept().then(async (conn) => {
+   *   await conn.write(new TextEncoder().encode("plain\nshout\n"));
+   *   return conn;
+   * });
+   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+   * assert.equal(await h.read("line"), "plain");
+   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it is fed in
+   * assert.equal(await h.read("line"), "SHOUT");
+   * h.destroy();
+   * (await peer).close();
+   * listener.close();
+   * ```
+   */
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+    return this.#core.pushLayer(create);
+  }
+
   // ---- reading ----
 
   /**
@@ -534,44 +755,7 @@ export class Handle extends HandleLayers {
     type: R,
     ...args: ReadCallArgs<R, P, Handle, ReadOptions>
   ): Promise<ReadResultOf<R>> {
-    return this.#read(type, args as unknown[]) as Promise<ReadResultOf<R>>;
-  }
-
-  #read(typeOrName: unknown, args: unknown[]): Promise<unknown> {
-    const last = args[args.length - 1];
-    const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
-    const core = this.#core;
-    let type: ReadType;
-    let decoder: Decoder<unknown>;
-    try {
-      type = readTypeOf(typeOrName);
-      decoder = core.reader.createDecoder(type, args);
-    } catch (e) {
-      return Promise.reject(e); // a promise API reports bad arguments by rejecting
-    }
-    if (!core.open) return Promise.reject(core.afterDestroyError());
-    if (signal?.aborted) return Promise.reject(cancelled());
-    return new Promise((resolve, reject) => {
-      const sink = signal === undefined
-        ? new PromiseSink<Handle>(resolve, reject)
-        : new PromiseSink<Handle>(
-          (v) => {
-            signal.removeEventListener("abort", onAbort);
-            resolve(v);
-          },
-          (e) => {
-            signal.removeEventListener("abort", onAbort);
-            reject(e);
-          },
-        );
-      const request = new ReadRequest<Handle>(type, decoder, undefined, sink);
-      const onAbort = () => {
-        core.reader.remove(request);
-        reject(cancelled());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      core.enqueue(request, false);
-    });
+    return promiseRead(this.#core, type, args as unknown[]) as Promise<ReadResultOf<R>>;
   }
 
   /**
@@ -611,28 +795,7 @@ export class Handle extends HandleLayers {
     type: R,
     ...args: IterateArgs<R, P, Handle>
   ): ReadIterator<ReadResultOf<R>> {
-    return this.#iterate(type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
-  }
-
-  #iterate(typeOrName: unknown, args: unknown[]): ReadIterator<unknown> {
-    const core = this.#core;
-    let type: ReadType;
-    let decoder: Decoder<unknown>;
-    try {
-      type = readTypeOf(typeOrName);
-      decoder = core.reader.createDecoder(type, args);
-    } catch (e) {
-      return failedIterator(e); // as a step's own errors: the first next() rejects
-    }
-    return readIterator<unknown, Handle>({
-      request: (sink) => new ReadRequest<Handle>(type, decoder, undefined, sink),
-      take: (request) => core.enqueue(request, false, true),
-      remove: (request) => {
-        core.reader.remove(request);
-        core.reader.wantData(); // what waited behind the step (onRead, the end) goes on
-      },
-      error: () => core.open ? undefined : core.afterDestroyError(),
-    });
+    return iterateRead(this.#core, type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
   }
 
   /**

@@ -8,6 +8,12 @@ import { DIRECT_FRAME, type ReadBuffer } from "../base/buffer.ts";
 import { HandleError, ioError } from "../base/errors.ts";
 import type { Transport } from "../base/transport.ts";
 
+/** The first read's size, doubled while reads fill it. */
+export const DEFAULT_READ_SIZE = 2048;
+
+/** The largest read size. */
+export const DEFAULT_MAX_READ_SIZE = 131072;
+
 /** What the read loop needs from its handle. */
 export interface ReadLoopHost {
   /** Where bytes come from: the transport on top. */
@@ -53,9 +59,9 @@ export interface ReadLoopSide {
  */
 export class ReadLoop {
   /** The next read's size; doubles while reads fill it, up to `maxReadSize`. */
-  readSize: number;
-  maxReadSize: number;
-  rbufMax: number;
+  readSize = DEFAULT_READ_SIZE;
+  maxReadSize = DEFAULT_MAX_READ_SIZE;
+  rbufMax = Infinity;
   /** The raw read in flight, if any (TLS waits for it before reading itself). */
   readInFlight: Promise<unknown> | undefined = undefined;
 
@@ -67,22 +73,10 @@ export class ReadLoop {
   /**
    * @param host The handle's internals.
    * @param side The read side the bytes go to.
-   * @param readSize The first read's size.
-   * @param maxReadSize The largest read size (raised to `readSize` if smaller).
-   * @param rbufMax The most bytes the read buffer may hold after a dispatch.
    */
-  constructor(
-    host: ReadLoopHost,
-    side: ReadLoopSide,
-    readSize: number,
-    maxReadSize: number,
-    rbufMax: number,
-  ) {
+  constructor(host: ReadLoopHost, side: ReadLoopSide) {
     this.#host = host;
     this.#side = side;
-    this.readSize = readSize;
-    this.maxReadSize = Math.max(readSize, maxReadSize);
-    this.rbufMax = rbufMax;
   }
 
   /** Starts the read loop if something wants data and it is not running. */

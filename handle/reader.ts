@@ -84,9 +84,10 @@ export class ReadSide<H> implements ReadLoopSide {
   #burst = false;
   #burstListeners: (() => void)[] | undefined = undefined;
 
-  constructor(host: ReadHost<H>, readSize: number, maxReadSize: number, rbufMax: number) {
+  /** @param host The handle's internals. */
+  constructor(host: ReadHost<H>) {
     this.#host = host;
-    this.loop = new ReadLoop(host, this, readSize, maxReadSize, rbufMax);
+    this.loop = new ReadLoop(host, this);
   }
 
   /** Whether end of input has been seen (and delivered). */
