@@ -1,34 +1,34 @@
 /**
  * {@linkcode Handle}: buffered, non-blocking I/O on one connection.
  *
- * What `handle/` owns: the state machine (`core.ts`), the read buffer, the read and write
- * queues, timers and the layers over the transport. What it may not touch: framing (codecs
- * plug in as read and write type values, `base/codec.ts`) and TLS (a layer; the public
- * `starttls`/`stoptls` methods in `layers.ts` and the `tls` option are where `tls/` is called).
+ * The public class only; its parts are private fields. It drives the core (`core.ts`: errors,
+ * teardown, timers), the read side (`reader.ts`, `read_loop.ts`, `read_calls.ts`), the write
+ * side (`writer.ts`), the transport stack (`layer_stack.ts`) and the settings table
+ * (`settings.ts`). TLS is a layer: `starttls`, `stoptls` and the `tls` option call `tls/`.
  *
  * @module
  */
 import type { ReadBuffer } from "../base/buffer.ts";
-import { ConnectingTransport } from "./connect.ts";
-import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-import { HandleCore } from "./core.ts";
 import type { HandleError } from "../base/errors.ts";
-import type { ReadIterator } from "./iterate.ts";
-import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
-import { iterateRead, promiseRead, type ReadOptions } from "./read_calls.ts";
-import { defineSettings, keepOptions } from "./settings.ts";
-import { StreamTransport } from "./stream_transport.ts";
-import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
+import { checkArgCount, isWriteType } from "../base/codec.ts";
 import {
   type HandleSource,
   type LayerContext,
   toTransport,
   type TransportLayer,
 } from "../base/transport.ts";
+import type { TlsMode, TlsOptions } from "../tls/options.ts";
+import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
-import { encodeTyped } from "./writer.ts";
-import { checkArgCount, isWriteType } from "../base/codec.ts";
+import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
+import { HandleCore } from "./core.ts";
+import type { ReadIterator } from "./iterate.ts";
 import { type ReadTypeNames, writeTypeNamed } from "./names.ts";
+import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
+import { iterateRead, promiseRead, type ReadOptions } from "./read_calls.ts";
+import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
+import { defineSettings, keepOptions } from "./settings.ts";
+import { StreamTransport } from "./stream_transport.ts";
 import type {
   IterateArgs,
   PushReadArgs,
@@ -40,10 +40,10 @@ import type {
   WriteArgs,
   WriteTypeArg,
 } from "./typed.ts";
-import type { TlsMode, TlsOptions } from "../tls/options.ts";
-import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
-
-export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
+import { encodeTyped } from "./writer.ts";
+import type { HandleLayers } from "./handle_layers.ts";
+import type { HandleReading } from "./handle_reading.ts";
+import type { HandleWriting } from "./handle_writing.ts";
 
 /** Options for {@linkcode Handle}: callbacks, limits, timeouts and TLS. */
 export type HandleOptions = HandleOptionsFor<Handle>;
@@ -57,10 +57,6 @@ export type CustomReader = CustomReaderFor<Handle>;
  */
 export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] : R) extends
   ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
-export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
-export type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
-export type { ReadOptions } from "./read_calls.ts";
 
 /**
  * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
@@ -145,7 +141,7 @@ export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
  * listener.close();
  * ```
  */
-export class Handle {
+export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, HandleLayers {
   readonly #core: HandleCore<Handle>;
 
   /**
@@ -386,10 +382,8 @@ export class Handle {
     return this.#core.lastActivity;
   }
 
-  // ---- settings ----
-  // Each mirrors the option of the same name (see HandleOptionsFor). Their accessors are made
-  // from the table in settings.ts, which checks, keeps and applies a value as the constructor
-  // does; `declare` only gives them their types and docs here.
+  // ---- settings: each mirrors its option (HandleOptionsFor). `declare` gives the type and
+  // docs; the accessors come from the table in settings.ts, which the constructor uses too.
 
   /** The error callback; see {@linkcode HandleOptionsFor.onError}. */
   declare onError: HandleOptionsFor<this>["onError"];
@@ -449,222 +443,39 @@ export class Handle {
     this.#core.resetTimeout("wtimeout");
   }
 
-  /**
-   * The peer's address (`Deno.NetAddr` for TCP, `Deno.UnixAddr` for Unix sockets), the same
-   * under TLS; `undefined` for pipes and streams and before `Handle.connect` has connected.
-   * Behind a balancer, `serve({ proxy: true })` makes it the client's address from the PROXY
-   * header.
-   *
-   * @example The two ends of a loopback connection
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const h = new Handle(await listener.accept());
-   * assert.deepEqual(h.remoteAddr, conn.localAddr);
-   * assert.deepEqual(h.localAddr, conn.remoteAddr);
-   * h.destroy();
-   * conn.close();
-   * listener.close();
-   * ```
-   */
+  // ---- addresses, TLS and other layers: documented in HandleLayers (handle_layers.ts) ----
+
   get remoteAddr(): Deno.Addr | undefined {
     return this.#core.addr("remoteAddr");
   }
 
-  /** This side's address; see {@linkcode Handle.remoteAddr}. */
   get localAddr(): Deno.Addr | undefined {
     return this.#core.addr("localAddr");
   }
 
-  // ---- TLS ----
-
-  /**
-   * Starts TLS on this connection now, in the role given (`"connect"`: client, `"accept"`:
-   * server), with `options` laid over the handle's `tlsOptions` and `defaultTlsOptions`.
-   * Callable at any time, typically from the read callback that saw the peer agree (SMTP's
-   * `220 Ready to start TLS`):
-   * - the bytes already in `h.rbuf` (and those of a read in flight) are the start of the TLS
-   *   stream: they go to TLS and are never delivered as plaintext. A peer that pipelines
-   *   plaintext after its STARTTLS command therefore fails the handshake (`EPROTO`) instead
-   *   of having that plaintext taken for data that came over TLS;
-   * - what was pushed for writing before the call leaves in plaintext, ahead of the handshake
-   *   (the `220` reply); what is pushed afterwards is encrypted;
-   * - queued reads stay queued and are satisfied from the decrypted stream.
-   *
-   * The handshake's result goes to `onStarttls(h, ok, err)`; without it a failure is a fatal
-   * `EPROTO` whose message names the problem (an unknown CA, a name mismatch, ...).
-   *
-   * @param mode `"connect"` or `"accept"`.
-   * @param options TLS settings for this session.
-   * @throws {TypeError} For a bad mode, `"accept"` without `cert` and `key`, or TLS already
-   * active.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Upgrading both ends of a connection
-   * ```ts ignore
-   * const server = new Handle(await listener.accept());
-   * const client = new Handle(await Deno.connect({ hostname: "127.0.0.1", port }));
-   * client.starttls("connect", { caCerts: [ca], hostname: "localhost" });
-   * server.starttls("accept", { cert, key });
-   * client.pushWrite("secret\n");
-   * console.log(await server.read("line")); // "secret", sent over TLS
-   * ```
-   */
   starttls(mode: TlsMode, options?: TlsOptions): void {
     if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
     startTls(this, this.#core.transport, mode, options);
   }
 
-  /**
-   * Ends TLS with close_notify; what is pushed afterwards is written in plaintext once the
-   * close_notify has left. Reads return the remaining TLS data, then plaintext, from the
-   * moment the peer has ended TLS too: by its own close_notify (OpenSSL answers one), or, from
-   * a peer that does not answer (Deno's TLS layer, and so a peer of this library), by its
-   * first bytes that are not a TLS record. `onStoptls` is called then, if set.
-   *
-   * The peer: a handle of this library with `onStoptls` takes the close_notify as the end of
-   * TLS and goes on in plaintext (and may `starttls` again later); without `onStoptls` it is
-   * end of input, as in AnyEvent::Handle. AnyEvent::Handle never answers a close_notify, so
-   * with an AnyEvent peer this side's reads stay in TLS.
-   *
-   * Does nothing when TLS is not active, or when TLS is the `Deno.TlsConn` under the handle
-   * (Deno cannot take TLS off such a conn).
-   */
   stoptls(): void {
     stopTls(this.#core.transport);
   }
 
-  /**
-   * Whether TLS is active: started by the handle (handshaking or established) and not
-   * stopped, or the handle's conn is a `Deno.TlsConn`.
-   */
   get tls(): boolean {
     return tlsActive(this.#core.transport);
   }
 
-  /**
-   * The ALPN protocol negotiated by `starttls` or the `tls` option: a name, `false` if none
-   * (or before the handshake ends), `undefined` if the handle started no TLS (for a
-   * `Deno.TlsConn`, ask the conn's `handshake()`).
-   */
   get alpnProtocol(): string | false | undefined {
     return alpnProtocol(this.#core.transport);
   }
 
-  // ---- transport layers ----
-
-  /**
-   * Puts a transport layer on top of the connection, now, in the middle of the stream: the
-   * layer is fed the bytes already in `h.rbuf` (and what a read in flight returns), the bytes
-   * queued for writing before the call leave through the transport below first, and the read
-   * queue goes on, reading the layer. The layer takes itself off with its context's
-   * `remove()`, handing back what it read and did not use. TLS (`starttls`) is such a layer;
-   * a decompressor, or a layer that strips a header, can be another.
-   *
-   * @param create Makes the layer from its {@linkcode LayerContext}: `below` is the transport
-   * to read and write, once `readsBefore` and `writesBefore` have settled.
-   * @returns The layer.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example A layer that turns the peer's lowercase into uppercase, started mid-stream
-   * ```ts
-   * import { Handle, type LayerContext, type TransportLayer } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * class Upcase implements TransportLayer {
-   *   #early: Uint8Array[] = [];
-   *   constructor(readonly ctx: LayerContext) {}
-   *   feed(bytes: Uint8Array | null) {
-   *     if (bytes) this.#early.push(bytes);
-   *   }
-   *   async read(p: Uint8Array): Promise<number | null> {
-   *     const early = this.#early.shift();
-   *     let n: number | null;
-   *     if (early) {
-   *       p.set(early);
-   *       n = early.length;
-   *     } else {
-   *       await this.ctx.readsBefore;
-   *       n = await this.ctx.below.read(p);
-   *     }
-   *     for (let i = 0; n !== null && i < n; i++) if (p[i] >= 97 && p[i] <= 122) p[i] -= 32;
-   *     return n;
-   *   }
-   *   async write(p: Uint8Array) {
-   *     await this.ctx.writesBefore;
-   *     return this.ctx.below.write(p);
-   *   }
-   *   closeWrite() {
-   *     return this.ctx.below.closeWrite();
-   *   }
-   *   close() {}
-   *   detach() {
-   *     return Promise.resolve({ rest: this.#early.splice(0), eof: false });
-   *   }
-   * }
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("plain\nshout\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * assert.equal(await h.read("line"), "plain");
-   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it is fed in
-   * assert.equal(await h.read("line"), "SHOUT");
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
   pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
     return this.#core.pushLayer(create);
   }
 
-  // ---- reading ----
+  // ---- reading: documented in HandleReading (handle_reading.ts) ----
 
-  /**
-   * Queues a read at the end of the read queue: a custom reader, or a registered read type
-   * with its arguments and a callback.
-   *
-   * A custom reader is called with the handle whenever it is at the head of the queue and
-   * there may be progress (also at once, and at end of input); it consumes from `h.rbuf` and
-   * returns `true` when it is done. A typed read calls its callback once with what its type
-   * delivers. Reads that can be satisfied from `h.rbuf` complete before this returns.
-   *
-   * @param type A custom reader, or a read type (`line`, `chunk`, ...; `chunk(4)` with its
-   * arguments bound) or its AnyEvent name (`"line"`).
-   * @param args The type's arguments, then `(h, ...values) => void` (for a type that acts by
-   * itself, such as `tlsAutostart`, its arguments alone); none after a custom reader.
-   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
-   * the type takes.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example A length header, then a payload of that length
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("5\nhello"));
-   *   conn.close();
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const payload = await new Promise<string>((resolve) => {
-   *   h.pushRead("line", (h, size) => {
-   *     h.unshiftRead("chunk", Number(size), (_h, bytes) => resolve(new TextDecoder().decode(bytes)));
-   *   });
-   * });
-   * assert.equal(payload, "hello");
-   * h.destroy();
-   * await peer;
-   * listener.close();
-   * ```
-   */
   pushRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
     type: R,
     ...args: PushReadArgs<R, P, Handle>
@@ -672,45 +483,6 @@ export class Handle {
     this.#core.enqueue(this.#core.reader.makeRequest(type, args), false);
   }
 
-  /**
-   * Like {@linkcode Handle.pushRead}, but puts the read at the head of the queue: called from
-   * a read callback, it runs before every read queued earlier (two unshifts run last-in
-   * first-out).
-   *
-   * @param type A custom reader, or a read type or its name.
-   * @param args The type's arguments, then the callback.
-   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
-   * the type takes.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Unshifting runs before what was queued earlier
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("a\nb\nc\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const seen: string[] = [];
-   * await new Promise<void>((done) => {
-   *   h.pushRead("line", (h, line) => {
-   *     seen.push(line);
-   *     h.unshiftRead("line", (_h, line) => seen.push(line));
-   *   });
-   *   h.pushRead("line", (_h, line) => {
-   *     seen.push(line);
-   *     done();
-   *   });
-   * });
-   * assert.deepEqual(seen, ["a", "b", "c"]);
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
   unshiftRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
     type: R,
     ...args: PushReadArgs<R, P, Handle>
@@ -718,39 +490,6 @@ export class Handle {
     this.#core.enqueue(this.#core.reader.makeRequest(type, args), true);
   }
 
-  /**
-   * Queues a typed read and returns a promise of its first value (`line` resolves with the
-   * line, `chunk` with the bytes). It rejects with the `HandleError` that failed it: `EPIPE`
-   * at end of input, the codec's error, or `ECANCELED` if the handle is destroyed first.
-   *
-   * A last argument `{ signal }` (an object with only that key) is not passed to the type:
-   * aborting the signal removes the read from the queue without consuming a byte, rejects it
-   * with a non-fatal `ECANCELED`, and the reads after it go on.
-   *
-   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
-   * arguments) reject the promise too, with the `TypeError` or `RangeError` that says so.
-   *
-   * @param type A read type (`chunk(4)` with its arguments bound), or its name.
-   * @param args The type's arguments, optionally followed by `{ signal }`.
-   * @returns The first value the type delivers.
-   *
-   * @example Reading a line
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("220 ready\r\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * assert.equal(await h.read("line"), "220 ready");
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
   read<R extends ReadTypeArg<Handle>, P extends unknown[]>(
     type: R,
     ...args: ReadCallArgs<R, P, Handle, ReadOptions>
@@ -758,39 +497,6 @@ export class Handle {
     return promiseRead(this.#core, type, args as unknown[]) as Promise<ReadResultOf<R>>;
   }
 
-  /**
-   * Iterates over the values of a read type until end of input. Each step is one read request
-   * in the queue, so the loop interleaves correctly with other reads; the iteration ends
-   * cleanly at end of input between frames, and throws the `HandleError` otherwise (`EPIPE`
-   * for a partial frame at end of input). Leaving the loop early (`break`) leaves the bytes
-   * not yet decoded in `h.rbuf` for the next reader.
-   *
-   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
-   * arguments) reject the first `next()` with the `TypeError` or `RangeError` that says so.
-   *
-   * @param type A read type, or its name.
-   * @param args The type's arguments.
-   * @returns An async iterator of the type's first value.
-   *
-   * @example Counting lines until the peer closes
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("one\ntwo\nthree\n"));
-   *   conn.close();
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const lines: string[] = [];
-   * for await (const line of h.iterate("line")) lines.push(line);
-   * assert.deepEqual(lines, ["one", "two", "three"]);
-   * h.destroy();
-   * await peer;
-   * listener.close();
-   * ```
-   */
   iterate<R extends ReadTypeArg<Handle>, P extends unknown[]>(
     type: R,
     ...args: IterateArgs<R, P, Handle>
@@ -798,93 +504,16 @@ export class Handle {
     return iterateRead(this.#core, type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
   }
 
-  /**
-   * Stops reading from the transport. Deno cannot cancel a read in flight without closing the
-   * connection, so a read already in flight completes; its bytes stay in `h.rbuf`, undelivered,
-   * until `startRead()` (a `pushRead` still dispatches what is buffered), and no new read is
-   * started. End of input seen meanwhile is reported after `startRead()`.
-   *
-   * @example Pausing and resuming
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const conn = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const h = new Handle(await listener.accept());
-   * h.stopRead();
-   * h.startRead();
-   * assert.equal(h.destroyed, false);
-   * h.destroy();
-   * (await conn).close();
-   * listener.close();
-   * ```
-   */
   stopRead(): void {
     this.#core.reader.stop();
   }
 
-  /**
-   * Starts reading, as AnyEvent's `start_read`: after `stopRead()` it resumes and dispatches
-   * what was buffered meanwhile; on a handle with nothing queued it reads all the same (into
-   * `h.rbuf`, up to `maxReadSize` bytes while nobody consumes them), so that a handle that only
-   * wants to notice the peer closing does: end of input then calls `onEof`, or is a fatal
-   * `EPIPE` without it. A no-op after end of input.
-   *
-   * @example Noticing that an idle peer went away
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const h = new Handle(await listener.accept());
-   * h.startRead();
-   * conn.close();
-   * await assert.rejects(h.closed, { code: "EPIPE" });
-   * listener.close();
-   * ```
-   */
   startRead(): void {
     this.#core.reader.start();
   }
 
-  // ---- writing ----
+  // ---- writing: documented in HandleWriting (handle_writing.ts) ----
 
-  /**
-   * Queues bytes (a string is encoded as UTF-8), or a typed write, to be sent after everything
-   * queued before. A typed write is a write type (`netstring`, `json`, ...) or its AnyEvent
-   * name (`"netstring"`), then its arguments; a string alone is always text. The bytes are
-   * copied, so the caller may reuse its array at once.
-   *
-   * Returns whether the caller may go on writing: `false` once more than `highWaterMark`
-   * bytes (64 KiB by default) are unsent, as Node's `socket.write()` does. The bytes are queued
-   * either way; wait for `onDrain` or `await h.drain()` before writing more.
-   *
-   * @param data Text or bytes, or a write type or its name.
-   * @param args The write type's arguments (none for text or bytes).
-   * @returns `false` when more than `highWaterMark` bytes are unsent (or the handle is gone).
-   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
-   * after `pushShutdown()`.
-   * @throws {RangeError} From the write type's encoder, for a value it cannot encode.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Writing text and bytes
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const peer = new Handle(await listener.accept());
-   * h.pushWrite("hi ");
-   * h.pushWrite(new Uint8Array([0x21, 0x0a]));
-   * assert.equal(await peer.read("line"), "hi !");
-   * h.destroy();
-   * peer.destroy();
-   * listener.close();
-   * ```
-   */
   pushWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
     data: W,
     ...args: WriteArgs<W, P, Handle>
@@ -892,17 +521,6 @@ export class Handle {
     return this.#write(data, args as unknown[], false);
   }
 
-  /**
-   * Like {@linkcode Handle.pushWrite}, but puts the bytes in front of everything not yet
-   * handed to the transport (bytes already being written go first).
-   *
-   * @returns `false` when more than `highWaterMark` bytes are unsent, as `pushWrite`.
-   * @param data Text or bytes, or a write type or its name.
-   * @param args The write type's arguments (none for text or bytes).
-   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
-   * after `pushShutdown()`.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   */
   unshiftWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
     data: W,
     ...args: WriteArgs<W, P, Handle>
@@ -923,23 +541,11 @@ export class Handle {
     return core.open && core.pending <= core.highWaterMark;
   }
 
-  /**
-   * Resolves when every queued byte has been accepted by the transport. Rejects with the fatal
-   * `HandleError`, or `ECANCELED` if the handle is destroyed first.
-   *
-   * @param options `signal`: aborting it rejects with a non-fatal `ECANCELED` (the bytes stay
-   * queued).
-   * @returns A promise of the drained write queue.
-   */
   drain(options: ReadOptions = {}): Promise<void> {
     if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
     return this.#core.writer.drain(options.signal);
   }
 
-  /**
-   * Half-closes the connection once the write queue is empty: the peer sees end of input,
-   * and reading continues until the peer's own end of input. Writing afterwards throws.
-   */
   pushShutdown(): void {
     if (this.#core.open) this.#core.writer.shutdown();
   }
