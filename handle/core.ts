@@ -1,11 +1,12 @@
 /**
- * {@linkcode HandleCore}: the state of a handle and what its parts report to (errors,
- * teardown, timers, the stack of transports). `Handle` is the documented facade over it.
+ * {@linkcode HandleCore}: the internals a `Handle` holds in its private field, and what the
+ * parts report to: errors, teardown, `closed` and linger, the timers, the addresses.
  *
- * What it owns: the read side, the write side (made on first use), the timers (made when a
- * timeout is set), the transport stack and the `closed` promise (made when asked for). What it
- * may not touch: framing (codecs plug in as read and write type values) and TLS (a layer like any
- * other, pushed through {@linkcode HandleCore.pushLayer}).
+ * Its parts: the read side (`reader.ts`, with its read loop), the write side (made on first
+ * use), the timers (made when a timeout is set) and the layer stack (made when a layer is
+ * pushed). It keeps the settings, which the table in `settings.ts` checks and applies. What it
+ * may not touch: framing (codecs plug in as read and write type values) and TLS (a layer like
+ * any other, pushed through {@linkcode HandleCore.pushLayer}).
  *
  * @module
  */
@@ -60,8 +61,11 @@ export class HandleCore<H> {
   onEof: HandleCallbackFor<H> | undefined = undefined;
   onRead: HandleCallbackFor<H> | undefined = undefined;
   onDrain: HandleCallbackFor<H> | undefined = undefined;
-  /** The settings most handles never set: the shared defaults until one is set. */
-  rare: RareSettings<H> = RARE_DEFAULTS;
+  /**
+   * The settings most handles never set: the shared defaults until one is set, then an object
+   * of the handle's own whose prototype they are. Written only by `setRare`.
+   */
+  rare: Readonly<RareSettings<H>> = RARE_DEFAULTS;
   /** Set while the handle is destroyed but still sending what was queued: ends that. */
   #endLinger: (() => void) | undefined = undefined;
 
@@ -106,8 +110,11 @@ export class HandleCore<H> {
    * @param value Its new value.
    */
   setRare<K extends keyof RareSettings<H>>(key: K, value: RareSettings<H>[K]): void {
-    if (this.rare === RARE_DEFAULTS) this.rare = Object.create(RARE_DEFAULTS);
-    this.rare[key] = value;
+    const own: RareSettings<H> = this.rare === RARE_DEFAULTS
+      ? Object.create(RARE_DEFAULTS)
+      : this.rare as RareSettings<H>;
+    own[key] = value;
+    this.rare = own;
   }
 
   /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */

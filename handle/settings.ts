@@ -57,7 +57,7 @@ export interface RareSettings<H> {
 }
 
 /** The defaults of the rare settings: shared, and the prototype of every handle's own. */
-export const RARE_DEFAULTS: RareSettings<unknown> = {
+export const RARE_DEFAULTS: Readonly<RareSettings<unknown>> = {
   noDelay: false,
   keepalive: false,
   autocork: false,
@@ -87,7 +87,7 @@ export interface SettingsHost {
   onRead: HandleCallbackFor<never> | undefined;
   onDrain: HandleCallbackFor<never> | undefined;
   /** The rare settings (`RARE_DEFAULTS` until one is set). */
-  readonly rare: RareSettings<never>;
+  readonly rare: Readonly<RareSettings<never>>;
   /** Sets a rare setting. */
   setRare<K extends keyof RareSettings<never>>(key: K, value: RareSettings<never>[K]): void;
   /** The read side: its loop keeps the read sizes and `rbufMax`. */
