@@ -24,24 +24,22 @@
  * @module
  */
 export { Handle } from "./handle/handle.ts";
-export { HandleSettings } from "./handle/settings.ts";
-export { HandleLayers } from "./handle/layers.ts";
+export type { HandleLayers } from "./handle/handle_layers.ts";
+export type { HandleReading } from "./handle/handle_reading.ts";
+export type { HandleWriting } from "./handle/handle_writing.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
 export type { ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
 export type {
   AddressedHandle,
-  ConnectCallbacks,
-  ConnectTarget,
   CustomReader,
-  CustomReaderFor,
   HandleCallback,
-  HandleCallbackFor,
   HandleOptions,
-  HandleOptionsFor,
   ReadCallback,
-  ReadOptions,
 } from "./handle/handle.ts";
+export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./handle/options.ts";
+export type { ConnectCallbacks, ConnectTarget } from "./handle/connect.ts";
+export type { ReadOptions } from "./handle/read_calls.ts";
 export type { ReadIterator } from "./handle/iterate.ts";
 export { ReadBuffer } from "./base/buffer.ts";
 export { HandleError, ioError } from "./base/errors.ts";

@@ -1,119 +1,34 @@
 /**
- * {@linkcode HandleCore}: the state of a handle and what its parts report to (errors,
- * teardown, timers, the stack of transports). `Handle` is the documented facade over it.
+ * {@linkcode HandleCore}: the internals a `Handle` holds in its private field, and what the
+ * parts report to: errors, teardown, `closed` and linger, the timers, the addresses.
  *
- * What it owns: the read side, the write side (made on first use), the timers (made when a
- * timeout is set), the transport stack and the `closed` promise (made when asked for). What it
- * may not touch: framing (codecs plug in as read and write type values) and TLS (a layer like any
- * other, pushed through {@linkcode HandleCore.pushLayer}).
+ * Its parts: the read side (`reader.ts`, with its read loop), the write side (made on first
+ * use), the timers (made when a timeout is set) and the layer stack (made when a layer is
+ * pushed). It keeps the settings, which the table in `settings.ts` checks and applies. What it
+ * may not touch: framing (codecs plug in as read and write type values) and TLS (a layer like
+ * any other, pushed through {@linkcode HandleCore.pushLayer}).
  *
  * @module
  */
 import { callbackError, HandleError } from "../base/errors.ts";
-import { checkSize, type HandleCallbackFor, type HandleOptionsFor } from "./options.ts";
+import type { HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
 import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
 import { WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
-import { checkTimeout, type TimeoutKind, Timeouts } from "./timeouts.ts";
-import { frameLimit } from "../codecs/limits.ts";
-import { type CodecSettings, type JsonCoder, NO_CODEC_SETTINGS } from "../base/codec.ts";
-
-function checkJsonCoder(coder: JsonCoder | undefined): JsonCoder | undefined {
-  if (
-    coder !== undefined &&
-    (typeof coder?.parse !== "function" || typeof coder?.stringify !== "function")
-  ) {
-    throw new TypeError("Cannot use the json option: expected { parse(text), stringify(value) }");
-  }
-  return coder;
-}
+import { type TimeoutKind, Timeouts } from "./timeouts.ts";
+import { closeQuietly, LayerStack } from "./layer_stack.ts";
+import type { CodecSettings } from "../base/codec.ts";
+import { applySocketOptions, RARE_DEFAULTS, type RareSettings } from "./settings.ts";
 
 const ignore = () => {};
-
-/**
- * Seconds a destroyed handle keeps sending what was queued. AnyEvent::Handle uses an hour; a
- * minute is ample for a goodbye line on a live connection, and a peer that stopped reading
- * cannot hold a server's socket for an hour.
- */
-export const DEFAULT_LINGER = 60;
-
-/** Unsent bytes above which `pushWrite` returns false: Node's default for sockets. */
-export const DEFAULT_HIGH_WATER_MARK = 65536;
 
 /** Who heard of a handle's fatal error (see `HandleCore.errorFate`). */
 export type ErrorFate = "reported" | "received" | "quiet";
 
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
 const now = () => Math.trunc(performance.now());
-
-const cores = new WeakMap<object, HandleCore<unknown>>();
-
-/**
- * Links a handle to its internals (for the parts of the class defined in other modules).
- *
- * @param owner The handle.
- * @param core Its internals.
- */
-export function registerCore<H extends object>(owner: H, core: HandleCore<H>): void {
-  cores.set(owner, core as HandleCore<unknown>);
-}
-
-/**
- * The internals of a handle.
- *
- * @param owner The handle.
- * @returns Its internals.
- */
-export function coreOf<H extends object>(owner: H): HandleCore<H> {
-  return cores.get(owner) as HandleCore<H>;
-}
-
-/**
- * What a handle keeps that most handles never set: a handle holds this object only once one of
- * them is set (an idle handle is then a few fields lighter).
- */
-export type RareSettings<H> =
-  & Partial<
-    Pick<
-      HandleOptionsFor<H>,
-      | "onStarttls"
-      | "onStoptls"
-      | "tlsOptions"
-      | "onTimeout"
-      | "onRtimeout"
-      | "onWtimeout"
-      | "noDelay"
-      | "keepalive"
-      | "autocork"
-      | "lowWaterMark"
-      | "highWaterMark"
-      | "wbufMax"
-      | "linger"
-    >
-  >
-  & {
-    /** What the codecs this handle uses are told (`maxFrameLength`, `json`). */
-    codecs?: CodecSettings;
-    /** Addresses set in place of the socket's own (a PROXY protocol header's). */
-    addresses?: { remote?: Deno.Addr; local?: Deno.Addr };
-    /**
-     * Set by `Handle.serve`: whether a fatal error is only the peer leaving before it sent
-     * anything (a health check, a port scan), which is then reported to no one (promise
-     * readers still reject with it).
-     */
-    quietEnd?: (err: HandleError) => boolean;
-  };
-
-const RARE = [
-  "onStarttls",
-  "onStoptls",
-  "tlsOptions",
-  "onTimeout",
-  "onRtimeout",
-  "onWtimeout",
-] as const;
 
 /**
  * The internals of one handle. Not part of the public API.
@@ -142,12 +57,15 @@ export class HandleCore<H> {
   bytesWritten = 0;
   /** When the handle was made (`Date.now()`). */
   readonly createdAt: number = Date.now();
-  onError: HandleOptionsFor<H>["onError"];
-  onEof: HandleCallbackFor<H> | undefined;
-  onRead: HandleCallbackFor<H> | undefined;
-  onDrain: HandleCallbackFor<H> | undefined;
-  /** The settings most handles never set, in an object made when one is. */
-  rare: RareSettings<H> | undefined = undefined;
+  onError: HandleOptionsFor<H>["onError"] = undefined;
+  onEof: HandleCallbackFor<H> | undefined = undefined;
+  onRead: HandleCallbackFor<H> | undefined = undefined;
+  onDrain: HandleCallbackFor<H> | undefined = undefined;
+  /**
+   * The settings most handles never set: the shared defaults until one is set, then an object
+   * of the handle's own whose prototype they are. Written only by `setRare`.
+   */
+  rare: Readonly<RareSettings<H>> = RARE_DEFAULTS;
   /** Set while the handle is destroyed but still sending what was queued: ends that. */
   #endLinger: (() => void) | undefined = undefined;
 
@@ -156,54 +74,20 @@ export class HandleCore<H> {
   /** When the last read and write succeeded, kept while no timer exists to take them over. */
   #readAt = 0;
   #writeAt = 0;
-  /** The transports under `transport`, bottom first, while layers are pushed. */
-  #below: Transport[] | undefined = undefined;
+  /** The transports under `transport`, once a layer has been pushed. */
+  #layers: LayerStack | undefined = undefined;
   /** I/O loops still running; `closed` settles once the handle is shut and this is 0. */
   #io = 0;
   #closed: Promise<void> | undefined = undefined;
   #settleClosed: ((err: HandleError | undefined) => void) | undefined = undefined;
   #ended = false;
 
-  constructor(transport: Transport, options: HandleOptionsFor<H>) {
+  /**
+   * @param transport The connection (or the first transport of a stack).
+   */
+  constructor(transport: Transport) {
     this.transport = transport;
-    this.onError = options.onError;
-    this.onEof = options.onEof;
-    this.onRead = options.onRead;
-    this.onDrain = options.onDrain;
-    for (const key of RARE) if (options[key] !== undefined) this.setRare(key, options[key]);
-    if (options.noDelay) this.setRare("noDelay", true);
-    if (options.keepalive) this.setRare("keepalive", true);
-    if (options.autocork) this.setRare("autocork", true);
-    if (options.linger !== undefined) {
-      this.setRare("linger", checkTimeout("linger", options.linger));
-    }
-    if (options.lowWaterMark !== undefined) {
-      this.setRare("lowWaterMark", checkSize("lowWaterMark", options.lowWaterMark, 0));
-    }
-    if (options.highWaterMark !== undefined) {
-      this.setRare("highWaterMark", checkSize("highWaterMark", options.highWaterMark, 0));
-    }
-    if (options.wbufMax !== undefined) {
-      this.setRare("wbufMax", checkSize("wbufMax", options.wbufMax, Infinity));
-    }
-    this.reader = new ReadSide(
-      this,
-      checkSize("readSize", options.readSize, 2048, 1),
-      checkSize("maxReadSize", options.maxReadSize, 131072, 1),
-      checkSize("rbufMax", options.rbufMax, Infinity),
-    );
-    if (options.maxFrameLength !== undefined || options.json !== undefined) {
-      this.setRare("codecs", {
-        maxFrameLength: options.maxFrameLength === undefined
-          ? undefined
-          : frameLimit(options.maxFrameLength, Infinity),
-        json: checkJsonCoder(options.json),
-      });
-    }
-    for (const kind of ["timeout", "rtimeout", "wtimeout"] as const) {
-      const seconds = options[kind];
-      if (seconds !== undefined) this.setTimeout(kind, seconds);
-    }
+    this.reader = new ReadSide(this);
   }
 
   /**
@@ -220,46 +104,42 @@ export class HandleCore<H> {
   }
 
   /**
-   * Sets one of the rarely used settings.
+   * Sets one of the rarely used settings (the handle gets an object of its own for them).
    *
    * @param key Which.
    * @param value Its new value.
    */
   setRare<K extends keyof RareSettings<H>>(key: K, value: RareSettings<H>[K]): void {
-    (this.rare ??= {})[key] = value;
+    const own: RareSettings<H> = this.rare === RARE_DEFAULTS
+      ? Object.create(RARE_DEFAULTS)
+      : this.rare as RareSettings<H>;
+    own[key] = value;
+    this.rare = own;
   }
 
-  /** `TCP_NODELAY`. */
-  get noDelay(): boolean {
-    return this.rare?.noDelay ?? false;
-  }
-  /** `SO_KEEPALIVE`. */
-  get keepalive(): boolean {
-    return this.rare?.keepalive ?? false;
-  }
-  /** Whether the writer waits for the next macrotask. */
-  get autocork(): boolean {
-    return this.rare?.autocork ?? false;
-  }
   /** Seconds `destroy()` keeps flushing unsent bytes (0: drop them). */
   get linger(): number {
-    return this.rare?.linger ?? DEFAULT_LINGER;
+    return this.rare.linger;
   }
   /** onDrain runs at or below this many unsent bytes. */
   get lowWaterMark(): number {
-    return this.rare?.lowWaterMark ?? 0;
+    return this.rare.lowWaterMark;
   }
   /** More unsent bytes than this makes `pushWrite` return false. */
   get highWaterMark(): number {
-    return this.rare?.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    return this.rare.highWaterMark;
   }
   /** More unsent bytes than this is a fatal `ENOSPC`. */
   get wbufMax(): number {
-    return this.rare?.wbufMax ?? Infinity;
+    return this.rare.wbufMax;
+  }
+  /** Whether the writer waits for the next macrotask. */
+  get autocork(): boolean {
+    return this.rare.autocork;
   }
   /** What the codecs this handle uses are told. */
   get codecs(): CodecSettings {
-    return this.rare?.codecs ?? NO_CODEC_SETTINGS;
+    return this.rare.codecs;
   }
   /** Whether the handle is destroyed but still sending what was queued. */
   get lingering(): boolean {
@@ -269,6 +149,11 @@ export class HandleCore<H> {
   /** The write side, made on first use. */
   get writer(): WriteSide<H> {
     return this.#writer ??= new WriteSide(this);
+  }
+
+  /** The write side if it has been made. */
+  get madeWriter(): WriteSide<H> | undefined {
+    return this.#writer;
   }
 
   /** Unsent bytes. */
@@ -296,7 +181,7 @@ export class HandleCore<H> {
 
   /** The transport at the bottom of the stack: the socket itself. */
   get base(): Transport {
-    return this.#below?.[0] ?? this.transport;
+    return this.#layers?.base ?? this.transport;
   }
 
   /**
@@ -304,7 +189,7 @@ export class HandleCore<H> {
    * under any layers, or the conn `Handle.connect` made), else `undefined` (pipes, streams).
    */
   addr(which: "remoteAddr" | "localAddr"): Deno.Addr | undefined {
-    const set = this.rare?.addresses?.[which === "remoteAddr" ? "remote" : "local"];
+    const set = this.rare.addresses?.[which === "remoteAddr" ? "remote" : "local"];
     if (set !== undefined) return set;
     let base = this.base as Partial<Deno.Conn> & { conn?: Deno.Conn };
     if (base instanceof ConnectingTransport) base = base.conn ?? {};
@@ -319,8 +204,7 @@ export class HandleCore<H> {
   markConnected(): void {
     this.connected = true;
     this.#readAt = this.#writeAt = now();
-    if (this.noDelay) this.base.setNoDelay?.(true);
-    if (this.keepalive) this.base.setKeepAlive?.(true);
+    applySocketOptions(this);
     this.#timeouts?.start(this.#readAt, this.#writeAt);
   }
 
@@ -367,10 +251,10 @@ export class HandleCore<H> {
   #timedOut(kind: TimeoutKind): void {
     const rare = this.rare;
     const cb = kind === "timeout"
-      ? rare?.onTimeout
+      ? rare.onTimeout
       : kind === "rtimeout"
-      ? rare?.onRtimeout
-      : rare?.onWtimeout;
+      ? rare.onRtimeout
+      : rare.onWtimeout;
     if (cb === undefined) {
       this.report(
         new HandleError("ETIMEDOUT", `No activity for ${this.getTimeout(kind)} s (${kind})`, {
@@ -389,86 +273,22 @@ export class HandleCore<H> {
   // ---- transport layers ----
 
   /**
-   * Puts a layer on top of the current transport, now: what `h.rbuf` holds and what the read
-   * in flight returns are fed to it, the bytes queued for writing leave through the old
-   * transport first, and the read queue goes on over the layer.
+   * Puts a layer on top of the current transport (see `LayerStack.push`).
    *
    * @param create Makes the layer from its context.
    * @returns The layer.
    */
   pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    const below = this.transport;
-    const writesBefore = this.#writer?.flushToCurrent() ?? Promise.resolve();
-    const inFlight = this.reader.readInFlight;
-    const readsBefore = inFlight === undefined ? Promise.resolve() : inFlight.then(ignore, ignore);
-    // deno-lint-ignore no-this-alias
-    const core = this;
-    const ctx: LayerContext = {
-      below,
-      readsBefore,
-      writesBefore,
-      get active() {
-        return core.open && core.transport === layer;
-      },
-      get open() {
-        return core.open;
-      },
-      remove: () => this.#removeLayer(layer),
-      fail: (err, reported) => {
-        if (!reported) return this.fatal(err);
-        if (!this.open) return;
-        this.error ??= err;
-        this.teardown(err);
-      },
-    };
-    const layer: L = create(ctx);
-    (this.#below ??= []).push(below);
-    this.transport = layer;
-    const buffered = this.reader.rbuf.takeAll();
-    if (buffered.length > 0) layer.feed(buffered);
-    return layer;
+    return (this.#layers ??= new LayerStack(this)).push(create);
   }
 
   /**
-   * The transport `from` answered a read after it stopped being on top: hand the bytes to
-   * the layer now above it, or, if `from` was a layer that has been removed, to `h.rbuf`.
+   * A read on `from` returned after `from` stopped being on top: the bytes go where they
+   * belong (see `LayerStack.divert`).
    */
   divert(from: Transport, bytes: Uint8Array | null): void {
-    const stack = this.#below;
-    const at = stack === undefined ? -1 : stack.indexOf(from);
-    if (at >= 0) {
-      const above = at + 1 < stack!.length ? stack![at + 1] : this.transport;
-      (above as TransportLayer).feed(bytes);
-    } else if (bytes === null) this.reader.endOfInput();
-    else this.reader.received(bytes);
-  }
-
-  async #removeLayer(layer: TransportLayer): Promise<void> {
-    if (!this.open || this.transport !== layer || this.reader.layerChanging) return;
-    const writer = this.writer; // made now if need be: writes pushed meanwhile must wait too
-    const flushed = writer.flushToCurrent();
-    const release = writer.hold();
-    this.reader.layerChanging = true;
-    try {
-      const { rest, eof } = await layer.detach();
-      await flushed;
-      if (!this.open) return;
-      this.transport = this.#below!.pop()!;
-      if (this.#below!.length === 0) this.#below = undefined;
-      for (const bytes of rest) this.reader.rbuf.append(bytes);
-      this.reader.layerChanging = false;
-      release();
-      if (eof) this.reader.endOfInput();
-      else this.reader.wantData();
-    } catch (e) {
-      this.fatal(
-        e instanceof HandleError ? e : new HandleError("EPROTO", `Cannot remove a layer: ${e}`),
-      );
-    } finally {
-      this.reader.layerChanging = false;
-      release();
-    }
+    (this.#layers ??= new LayerStack(this)).divert(from, bytes);
   }
 
   // ---- I/O loops, errors, teardown ----
@@ -534,7 +354,7 @@ export class HandleCore<H> {
     if (!this.open || this.error !== undefined) return;
     this.error = err;
     const received = this.reader.failAll(err);
-    if (this.rare?.quietEnd?.(err) === true) {
+    if (this.rare.quietEnd?.(err) === true) {
       this.errorFate = "quiet";
       return this.teardown(err);
     }
@@ -612,12 +432,8 @@ export class HandleCore<H> {
   }
 
   #closeTransports(): void {
-    // Top down: a layer may still want to say goodbye to the transport below it.
-    for (const transport of [this.transport, ...(this.#below ?? []).slice().reverse()]) {
-      try {
-        transport.close();
-      } catch { /* already closed */ }
-    }
+    if (this.#layers === undefined) closeQuietly(this.transport);
+    else this.#layers.closeAll();
   }
 
   /** No address could be connected to: `onConnectError` if given, else a fatal error. */

@@ -1,31 +1,34 @@
 /**
  * {@linkcode Handle}: buffered, non-blocking I/O on one connection.
  *
- * What `handle/` owns: the state machine (`core.ts`), the read buffer, the read and write
- * queues, timers and the layers over the transport. What it may not touch: framing (codecs
- * plug in as read and write type values, `base/codec.ts`) and TLS (a layer; the public
- * `starttls`/`stoptls` methods in `layers.ts` and the `tls` option are where `tls/` is called).
+ * The public class only; its parts are private fields. It drives the core (`core.ts`: errors,
+ * teardown, timers), the read side (`reader.ts`, `read_loop.ts`, `read_calls.ts`), the write
+ * side (`writer.ts`), the transport stack (`layer_stack.ts`) and the settings table
+ * (`settings.ts`). TLS is a layer: `starttls`, `stoptls` and the `tls` option call `tls/`.
  *
  * @module
  */
 import type { ReadBuffer } from "../base/buffer.ts";
-import { ConnectingTransport } from "./connect.ts";
-import type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-import { HandleCore, registerCore } from "./core.ts";
-import { HandleLayers } from "./layers.ts";
-import { HandleError } from "../base/errors.ts";
-import { failedIterator, type ReadIterator, readIterator } from "./iterate.ts";
-import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
-import { ReadRequest } from "./read_request.ts";
-import { PromiseSink } from "./read_sink.ts";
-import { StreamTransport } from "./stream_transport.ts";
-import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
-import { type HandleSource, toTransport } from "../base/transport.ts";
+import type { HandleError } from "../base/errors.ts";
+import { checkArgCount, isWriteType } from "../base/codec.ts";
+import {
+  type HandleSource,
+  type LayerContext,
+  toTransport,
+  type TransportLayer,
+} from "../base/transport.ts";
+import type { TlsMode, TlsOptions } from "../tls/options.ts";
+import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
-import { encodeTyped } from "./writer.ts";
-import { checkArgCount, isWriteType, type ReadType } from "../base/codec.ts";
-import type { Decoder } from "../base/decoder.ts";
-import { type ReadTypeNames, toReadType, writeTypeNamed } from "./names.ts";
+import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
+import { HandleCore } from "./core.ts";
+import type { ReadIterator } from "./iterate.ts";
+import { type ReadTypeNames, writeTypeNamed } from "./names.ts";
+import type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
+import { iterateRead, promiseRead, type ReadOptions } from "./read_calls.ts";
+import { HandleServer, type ServedProxyInfo, type ServeOptions } from "./serve.ts";
+import { defineSettings, keepOptions } from "./settings.ts";
+import { StreamTransport } from "./stream_transport.ts";
 import type {
   IterateArgs,
   PushReadArgs,
@@ -37,9 +40,10 @@ import type {
   WriteArgs,
   WriteTypeArg,
 } from "./typed.ts";
-import { prepareTls, startTls } from "../tls/starttls.ts";
-
-export type { CustomReaderFor, HandleCallbackFor, HandleOptionsFor } from "./options.ts";
+import { encodeTyped } from "./writer.ts";
+import type { HandleLayers } from "./handle_layers.ts";
+import type { HandleReading } from "./handle_reading.ts";
+import type { HandleWriting } from "./handle_writing.ts";
 
 /** Options for {@linkcode Handle}: callbacks, limits, timeouts and TLS. */
 export type HandleOptions = HandleOptionsFor<Handle>;
@@ -53,9 +57,6 @@ export type CustomReader = CustomReaderFor<Handle>;
  */
 export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] : R) extends
   ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
-export type { ConnectCallbacks, ConnectTarget } from "./connect.ts";
-export type { ServedProxyInfo, ServeOptions } from "./serve.ts";
-export type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 
 /**
  * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
@@ -93,27 +94,6 @@ export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
   /** This side's address. */
   readonly localAddr: A;
 };
-
-/** Options of a single promise read or drain. */
-export interface ReadOptions {
-  /** Aborting it cancels the read (nothing consumed) with a non-fatal `ECANCELED`. */
-  signal?: AbortSignal;
-}
-
-function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
-  return typeof x === "object" && x !== null && (x as ReadOptions).signal instanceof AbortSignal &&
-    Object.keys(x).length === 1;
-}
-
-function readTypeOf(type: unknown): ReadType {
-  const found = toReadType(type);
-  if (found === undefined) throw new TypeError("Cannot read: expected a read type or its name");
-  return found;
-}
-
-function cancelled(): HandleError {
-  return new HandleError("ECANCELED", "The read was aborted", { fatal: false });
-}
 
 /**
  * Buffered, non-blocking I/O on one connection, after Perl's AnyEvent::Handle.
@@ -161,7 +141,7 @@ function cancelled(): HandleError {
  * listener.close();
  * ```
  */
-export class Handle extends HandleLayers {
+export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, HandleLayers {
   readonly #core: HandleCore<Handle>;
 
   /**
@@ -174,10 +154,9 @@ export class Handle extends HandleLayers {
    * @throws {TypeError} If `source` is not a connection.
    */
   constructor(source: HandleSource, options: HandleOptions = {}) {
-    super();
     const transport = toTransport(source);
-    const core = this.#core = new HandleCore<Handle>(transport, options);
-    registerCore(this, core);
+    const core = this.#core = new HandleCore<Handle>(transport);
+    keepOptions(core, options);
     if (options.tls !== undefined) startTls(this, transport, options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
   }
@@ -403,47 +382,100 @@ export class Handle extends HandleLayers {
     return this.#core.lastActivity;
   }
 
-  // ---- reading ----
+  // ---- settings: each mirrors its option (HandleOptionsFor). `declare` gives the type and
+  // docs; the accessors come from the table in settings.ts, which the constructor uses too.
 
-  /**
-   * Queues a read at the end of the read queue: a custom reader, or a registered read type
-   * with its arguments and a callback.
-   *
-   * A custom reader is called with the handle whenever it is at the head of the queue and
-   * there may be progress (also at once, and at end of input); it consumes from `h.rbuf` and
-   * returns `true` when it is done. A typed read calls its callback once with what its type
-   * delivers. Reads that can be satisfied from `h.rbuf` complete before this returns.
-   *
-   * @param type A custom reader, or a read type (`line`, `chunk`, ...; `chunk(4)` with its
-   * arguments bound) or its AnyEvent name (`"line"`).
-   * @param args The type's arguments, then `(h, ...values) => void` (for a type that acts by
-   * itself, such as `tlsAutostart`, its arguments alone); none after a custom reader.
-   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
-   * the type takes.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example A length header, then a payload of that length
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("5\nhello"));
-   *   conn.close();
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const payload = await new Promise<string>((resolve) => {
-   *   h.pushRead("line", (h, size) => {
-   *     h.unshiftRead("chunk", Number(size), (_h, bytes) => resolve(new TextDecoder().decode(bytes)));
-   *   });
-   * });
-   * assert.equal(payload, "hello");
-   * h.destroy();
-   * await peer;
-   * listener.close();
-   * ```
-   */
+  /** The error callback; see {@linkcode HandleOptionsFor.onError}. */
+  declare onError: HandleOptionsFor<this>["onError"];
+  /** The end-of-input callback; see {@linkcode HandleOptionsFor.onEof}. */
+  declare onEof: HandleCallbackFor<this> | undefined;
+  /** The default reader; setting it dispatches what is buffered at once. */
+  declare onRead: HandleCallbackFor<this> | undefined;
+  /** The drain callback; setting it calls it at once if the write queue is drained. */
+  declare onDrain: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.rbufMax}. */
+  declare rbufMax: number;
+  /** See {@linkcode HandleOptionsFor.wbufMax}. */
+  declare wbufMax: number;
+  /** The TLS settings for the next `starttls` (laid over `defaultTlsOptions`). */
+  declare tlsOptions: TlsOptions | undefined;
+  /** See {@linkcode HandleOptionsFor.onStarttls}. */
+  declare onStarttls: HandleOptionsFor<this>["onStarttls"];
+  /** See {@linkcode HandleOptionsFor.onStoptls}. */
+  declare onStoptls: HandleCallbackFor<this> | undefined;
+  /** The any-I/O inactivity timeout in seconds; setting it takes effect at once. */
+  declare timeout: number;
+  /** The read inactivity timeout in seconds; setting it takes effect at once. */
+  declare rtimeout: number;
+  /** The write inactivity timeout in seconds; setting it takes effect at once. */
+  declare wtimeout: number;
+  /** See {@linkcode HandleOptionsFor.onTimeout}. */
+  declare onTimeout: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.onRtimeout}. */
+  declare onRtimeout: HandleCallbackFor<this> | undefined;
+  /** See {@linkcode HandleOptionsFor.onWtimeout}. */
+  declare onWtimeout: HandleCallbackFor<this> | undefined;
+  /** `TCP_NODELAY`; setting it applies it at once (TCP only). */
+  declare noDelay: boolean;
+  /** `SO_KEEPALIVE`; setting it applies it at once (TCP only). */
+  declare keepalive: boolean;
+  /** See {@linkcode HandleOptionsFor.linger}. */
+  declare linger: number;
+  /** See {@linkcode HandleOptionsFor.autocork}. */
+  declare autocork: boolean;
+
+  static {
+    defineSettings(Handle.prototype, (h: Handle) => h.#core);
+  }
+
+  /** Marks activity now for `timeout` (a keep-alive the peer cannot see). */
+  timeoutReset(): void {
+    this.#core.resetTimeout("timeout");
+  }
+
+  /** Marks activity now for `rtimeout`. */
+  rtimeoutReset(): void {
+    this.#core.resetTimeout("rtimeout");
+  }
+
+  /** Marks activity now for `wtimeout`. */
+  wtimeoutReset(): void {
+    this.#core.resetTimeout("wtimeout");
+  }
+
+  // ---- addresses, TLS and other layers: documented in HandleLayers (handle_layers.ts) ----
+
+  get remoteAddr(): Deno.Addr | undefined {
+    return this.#core.addr("remoteAddr");
+  }
+
+  get localAddr(): Deno.Addr | undefined {
+    return this.#core.addr("localAddr");
+  }
+
+  starttls(mode: TlsMode, options?: TlsOptions): void {
+    if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
+    startTls(this, this.#core.transport, mode, options);
+  }
+
+  stoptls(): void {
+    stopTls(this.#core.transport);
+  }
+
+  get tls(): boolean {
+    return tlsActive(this.#core.transport);
+  }
+
+  get alpnProtocol(): string | false | undefined {
+    return alpnProtocol(this.#core.transport);
+  }
+
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+    return this.#core.pushLayer(create);
+  }
+
+  // ---- reading: documented in HandleReading (handle_reading.ts) ----
+
   pushRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
     type: R,
     ...args: PushReadArgs<R, P, Handle>
@@ -451,45 +483,6 @@ export class Handle extends HandleLayers {
     this.#core.enqueue(this.#core.reader.makeRequest(type, args), false);
   }
 
-  /**
-   * Like {@linkcode Handle.pushRead}, but puts the read at the head of the queue: called from
-   * a read callback, it runs before every read queued earlier (two unshifts run last-in
-   * first-out).
-   *
-   * @param type A custom reader, or a read type or its name.
-   * @param args The type's arguments, then the callback.
-   * @throws {TypeError} For an unknown read type, a missing callback, or more arguments than
-   * the type takes.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Unshifting runs before what was queued earlier
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("a\nb\nc\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const seen: string[] = [];
-   * await new Promise<void>((done) => {
-   *   h.pushRead("line", (h, line) => {
-   *     seen.push(line);
-   *     h.unshiftRead("line", (_h, line) => seen.push(line));
-   *   });
-   *   h.pushRead("line", (_h, line) => {
-   *     seen.push(line);
-   *     done();
-   *   });
-   * });
-   * assert.deepEqual(seen, ["a", "b", "c"]);
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
   unshiftRead<R extends ReadTypeArg<Handle> | CustomReader, P extends unknown[]>(
     type: R,
     ...args: PushReadArgs<R, P, Handle>
@@ -497,231 +490,30 @@ export class Handle extends HandleLayers {
     this.#core.enqueue(this.#core.reader.makeRequest(type, args), true);
   }
 
-  /**
-   * Queues a typed read and returns a promise of its first value (`line` resolves with the
-   * line, `chunk` with the bytes). It rejects with the `HandleError` that failed it: `EPIPE`
-   * at end of input, the codec's error, or `ECANCELED` if the handle is destroyed first.
-   *
-   * A last argument `{ signal }` (an object with only that key) is not passed to the type:
-   * aborting the signal removes the read from the queue without consuming a byte, rejects it
-   * with a non-fatal `ECANCELED`, and the reads after it go on.
-   *
-   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
-   * arguments) reject the promise too, with the `TypeError` or `RangeError` that says so.
-   *
-   * @param type A read type (`chunk(4)` with its arguments bound), or its name.
-   * @param args The type's arguments, optionally followed by `{ signal }`.
-   * @returns The first value the type delivers.
-   *
-   * @example Reading a line
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("220 ready\r\n"));
-   *   return conn;
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * assert.equal(await h.read("line"), "220 ready");
-   * h.destroy();
-   * (await peer).close();
-   * listener.close();
-   * ```
-   */
   read<R extends ReadTypeArg<Handle>, P extends unknown[]>(
     type: R,
     ...args: ReadCallArgs<R, P, Handle, ReadOptions>
   ): Promise<ReadResultOf<R>> {
-    return this.#read(type, args as unknown[]) as Promise<ReadResultOf<R>>;
+    return promiseRead(this.#core, type, args as unknown[]) as Promise<ReadResultOf<R>>;
   }
 
-  #read(typeOrName: unknown, args: unknown[]): Promise<unknown> {
-    const last = args[args.length - 1];
-    const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
-    const core = this.#core;
-    let type: ReadType;
-    let decoder: Decoder<unknown>;
-    try {
-      type = readTypeOf(typeOrName);
-      decoder = core.reader.createDecoder(type, args);
-    } catch (e) {
-      return Promise.reject(e); // a promise API reports bad arguments by rejecting
-    }
-    if (!core.open) return Promise.reject(core.afterDestroyError());
-    if (signal?.aborted) return Promise.reject(cancelled());
-    return new Promise((resolve, reject) => {
-      const sink = signal === undefined
-        ? new PromiseSink<Handle>(resolve, reject)
-        : new PromiseSink<Handle>(
-          (v) => {
-            signal.removeEventListener("abort", onAbort);
-            resolve(v);
-          },
-          (e) => {
-            signal.removeEventListener("abort", onAbort);
-            reject(e);
-          },
-        );
-      const request = new ReadRequest<Handle>(type, decoder, undefined, sink);
-      const onAbort = () => {
-        core.reader.remove(request);
-        reject(cancelled());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      core.enqueue(request, false);
-    });
-  }
-
-  /**
-   * Iterates over the values of a read type until end of input. Each step is one read request
-   * in the queue, so the loop interleaves correctly with other reads; the iteration ends
-   * cleanly at end of input between frames, and throws the `HandleError` otherwise (`EPIPE`
-   * for a partial frame at end of input). Leaving the loop early (`break`) leaves the bytes
-   * not yet decoded in `h.rbuf` for the next reader.
-   *
-   * Mistakes in the arguments (an unknown type name, a missing `chunk` length, too many
-   * arguments) reject the first `next()` with the `TypeError` or `RangeError` that says so.
-   *
-   * @param type A read type, or its name.
-   * @param args The type's arguments.
-   * @returns An async iterator of the type's first value.
-   *
-   * @example Counting lines until the peer closes
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const peer = listener.accept().then(async (conn) => {
-   *   await conn.write(new TextEncoder().encode("one\ntwo\nthree\n"));
-   *   conn.close();
-   * });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const lines: string[] = [];
-   * for await (const line of h.iterate("line")) lines.push(line);
-   * assert.deepEqual(lines, ["one", "two", "three"]);
-   * h.destroy();
-   * await peer;
-   * listener.close();
-   * ```
-   */
   iterate<R extends ReadTypeArg<Handle>, P extends unknown[]>(
     type: R,
     ...args: IterateArgs<R, P, Handle>
   ): ReadIterator<ReadResultOf<R>> {
-    return this.#iterate(type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
+    return iterateRead(this.#core, type, args as unknown[]) as ReadIterator<ReadResultOf<R>>;
   }
 
-  #iterate(typeOrName: unknown, args: unknown[]): ReadIterator<unknown> {
-    const core = this.#core;
-    let type: ReadType;
-    let decoder: Decoder<unknown>;
-    try {
-      type = readTypeOf(typeOrName);
-      decoder = core.reader.createDecoder(type, args);
-    } catch (e) {
-      return failedIterator(e); // as a step's own errors: the first next() rejects
-    }
-    return readIterator<unknown, Handle>({
-      request: (sink) => new ReadRequest<Handle>(type, decoder, undefined, sink),
-      take: (request) => core.enqueue(request, false, true),
-      remove: (request) => {
-        core.reader.remove(request);
-        core.reader.wantData(); // what waited behind the step (onRead, the end) goes on
-      },
-      error: () => core.open ? undefined : core.afterDestroyError(),
-    });
-  }
-
-  /**
-   * Stops reading from the transport. Deno cannot cancel a read in flight without closing the
-   * connection, so a read already in flight completes; its bytes stay in `h.rbuf`, undelivered,
-   * until `startRead()` (a `pushRead` still dispatches what is buffered), and no new read is
-   * started. End of input seen meanwhile is reported after `startRead()`.
-   *
-   * @example Pausing and resuming
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const conn = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const h = new Handle(await listener.accept());
-   * h.stopRead();
-   * h.startRead();
-   * assert.equal(h.destroyed, false);
-   * h.destroy();
-   * (await conn).close();
-   * listener.close();
-   * ```
-   */
   stopRead(): void {
     this.#core.reader.stop();
   }
 
-  /**
-   * Starts reading, as AnyEvent's `start_read`: after `stopRead()` it resumes and dispatches
-   * what was buffered meanwhile; on a handle with nothing queued it reads all the same (into
-   * `h.rbuf`, up to `maxReadSize` bytes while nobody consumes them), so that a handle that only
-   * wants to notice the peer closing does: end of input then calls `onEof`, or is a fatal
-   * `EPIPE` without it. A no-op after end of input.
-   *
-   * @example Noticing that an idle peer went away
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-   * const h = new Handle(await listener.accept());
-   * h.startRead();
-   * conn.close();
-   * await assert.rejects(h.closed, { code: "EPIPE" });
-   * listener.close();
-   * ```
-   */
   startRead(): void {
     this.#core.reader.start();
   }
 
-  // ---- writing ----
+  // ---- writing: documented in HandleWriting (handle_writing.ts) ----
 
-  /**
-   * Queues bytes (a string is encoded as UTF-8), or a typed write, to be sent after everything
-   * queued before. A typed write is a write type (`netstring`, `json`, ...) or its AnyEvent
-   * name (`"netstring"`), then its arguments; a string alone is always text. The bytes are
-   * copied, so the caller may reuse its array at once.
-   *
-   * Returns whether the caller may go on writing: `false` once more than `highWaterMark`
-   * bytes (64 KiB by default) are unsent, as Node's `socket.write()` does. The bytes are queued
-   * either way; wait for `onDrain` or `await h.drain()` before writing more.
-   *
-   * @param data Text or bytes, or a write type or its name.
-   * @param args The write type's arguments (none for text or bytes).
-   * @returns `false` when more than `highWaterMark` bytes are unsent (or the handle is gone).
-   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
-   * after `pushShutdown()`.
-   * @throws {RangeError} From the write type's encoder, for a value it cannot encode.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   *
-   * @example Writing text and bytes
-   * ```ts
-   * import { Handle } from "@anyevent/handle";
-   * import assert from "node:assert/strict";
-   *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-   * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
-   * const peer = new Handle(await listener.accept());
-   * h.pushWrite("hi ");
-   * h.pushWrite(new Uint8Array([0x21, 0x0a]));
-   * assert.equal(await peer.read("line"), "hi !");
-   * h.destroy();
-   * peer.destroy();
-   * listener.close();
-   * ```
-   */
   pushWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
     data: W,
     ...args: WriteArgs<W, P, Handle>
@@ -734,17 +526,6 @@ export class Handle extends HandleLayers {
     return this.#write(data, args as unknown[], false);
   }
 
-  /**
-   * Like {@linkcode Handle.pushWrite}, but puts the bytes in front of everything not yet
-   * handed to the transport (bytes already being written go first).
-   *
-   * @returns `false` when more than `highWaterMark` bytes are unsent, as `pushWrite`.
-   * @param data Text or bytes, or a write type or its name.
-   * @param args The write type's arguments (none for text or bytes).
-   * @throws {TypeError} For an unknown write type, more arguments than the type takes, or
-   * after `pushShutdown()`.
-   * @throws {HandleError} `EPIPE` if the handle is destroyed.
-   */
   unshiftWrite<W extends WriteTypeArg | string | Uint8Array, P extends unknown[]>(
     data: W,
     ...args: WriteArgs<W, P, Handle>
@@ -763,23 +544,11 @@ export class Handle extends HandleLayers {
     return core.queueWrite(encodeTyped(type, args, core.codecs), atFront, true);
   }
 
-  /**
-   * Resolves when every queued byte has been accepted by the transport. Rejects with the fatal
-   * `HandleError`, or `ECANCELED` if the handle is destroyed first.
-   *
-   * @param options `signal`: aborting it rejects with a non-fatal `ECANCELED` (the bytes stay
-   * queued).
-   * @returns A promise of the drained write queue.
-   */
   drain(options: ReadOptions = {}): Promise<void> {
     if (!this.#core.open) return Promise.reject(this.#core.afterDestroyError());
     return this.#core.writer.drain(options.signal);
   }
 
-  /**
-   * Half-closes the connection once the write queue is empty: the peer sees end of input,
-   * and reading continues until the peer's own end of input. Writing afterwards throws.
-   */
   pushShutdown(): void {
     if (this.#core.open) this.#core.writer.shutdown();
   }

@@ -1,10 +1,11 @@
 /**
- * {@linkcode ReadSide}: the read queue, its dispatch loop, the read loop and end of input.
+ * {@linkcode ReadSide}: the read queue, its dispatch loop and end of input; the reads from the
+ * transport are its {@linkcode ReadLoop} (`read_loop.ts`).
  *
  * @module
  */
-import { DIRECT_FRAME, ReadBuffer } from "../base/buffer.ts";
-import { callbackError, HandleError, ioError } from "../base/errors.ts";
+import { ReadBuffer } from "../base/buffer.ts";
+import { callbackError, HandleError } from "../base/errors.ts";
 import type { CustomReaderFor, HandleCallbackFor } from "./options.ts";
 import { ReadRequest } from "./read_request.ts";
 import { CallbackSink, NO_CONSUMER, type QueuedCallback } from "./read_sink.ts";
@@ -15,7 +16,7 @@ import {
   type ReadEvent,
   type ReadState,
 } from "./read_state.ts";
-import type { Transport } from "../base/transport.ts";
+import { ReadLoop, type ReadLoopHost, type ReadLoopSide } from "./read_loop.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
 import { checkArgCount, type CodecSettings, type ReadType } from "../base/codec.ts";
 import { toReadType } from "./names.ts";
@@ -30,50 +31,30 @@ interface UncalledLike {
   maxUncalledArgs?: number;
 }
 
-/** What the read side needs from its handle. */
-export interface ReadHost<H> {
+/** What the read side needs from its handle (besides what its read loop needs). */
+export interface ReadHost<H> extends ReadLoopHost {
   /** The handle, passed first to every callback. */
   readonly handle: H;
-  /** Where bytes come from: the transport on top. */
-  readonly transport: Transport;
-  /** Whether the handle is still open. */
-  readonly open: boolean;
   /** The current onRead callback. */
   readonly onRead: HandleCallbackFor<H> | undefined;
   /** The current onEof callback. */
   readonly onEof: HandleCallbackFor<H> | undefined;
   /** What the codecs are told (see `CodecSettings`). */
   readonly codecs: CodecSettings;
-  /** Reports a fatal error and destroys the handle. */
-  fatal(err: HandleError): void;
   /** Reports a non-fatal error. */
   report(err: HandleError): void;
-  /** The read loop started (`closed` waits for it). */
-  ioStarted(): void;
-  /** The read loop ended. */
-  ioEnded(): void;
-  /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
-  readActivity(bytes: number): void;
-  /**
-   * A read on `from` returned after `from` stopped being the transport on top (a layer was
-   * pushed or removed meanwhile): these bytes (or `null`, end of input) go where they belong.
-   */
-  divert(from: Transport, bytes: Uint8Array | null): void;
 }
 
 /**
- * The read half of a handle. Reading happens only while something wants data; each read goes
- * straight into the spare capacity of the {@linkcode ReadBuffer} and is followed by one
- * dispatch: the queue is drained in order while its head makes progress, then onRead runs.
+ * The read half of a handle. Reading happens only while something wants data; each read of
+ * its {@linkcode ReadLoop} goes straight into the spare capacity of the {@linkcode ReadBuffer}
+ * and is followed by one dispatch: the queue is drained in order while its head makes
+ * progress, then onRead runs.
  */
-export class ReadSide<H> {
+export class ReadSide<H> implements ReadLoopSide {
   readonly rbuf: ReadBuffer = new ReadBuffer();
-  /** The next read's size; doubles while reads fill it, up to `maxReadSize`. */
-  readSize: number;
-  maxReadSize: number;
-  rbufMax: number;
-  /** The raw read in flight, if any (TLS waits for it before reading itself). */
-  readInFlight: Promise<unknown> | undefined = undefined;
+  /** The reads from the transport, their sizes and `rbufMax`. */
+  readonly loop: ReadLoop;
   /** Set while a transport layer is being removed: no new read starts until it is done. */
   layerChanging = false;
 
@@ -91,8 +72,6 @@ export class ReadSide<H> {
   #rest: ReadRequest<H>[] | undefined = undefined;
   /** Set while the dispatch loop runs: a callback's push, unshift or start joins that loop. */
   #dispatching = false;
-  /** Set while the read loop runs (one read at a time). */
-  #reading = false;
   /** A request being queued from inside its consumer's own call: its delivery ends the round. */
   #pauseAfter: ReadRequest<H> | undefined = undefined;
   /** A request just delivered whose decoder the callback's next read of its type may take. */
@@ -105,11 +84,10 @@ export class ReadSide<H> {
   #burst = false;
   #burstListeners: (() => void)[] | undefined = undefined;
 
-  constructor(host: ReadHost<H>, readSize: number, maxReadSize: number, rbufMax: number) {
+  /** @param host The handle's internals. */
+  constructor(host: ReadHost<H>) {
     this.#host = host;
-    this.readSize = readSize;
-    this.maxReadSize = Math.max(readSize, maxReadSize);
-    this.rbufMax = rbufMax;
+    this.loop = new ReadLoop(host, this);
   }
 
   /** Whether end of input has been seen (and delivered). */
@@ -146,7 +124,7 @@ export class ReadSide<H> {
   }
 
   /** Like Netty's `channelReadComplete`: everything buffered has been handed out. */
-  #endBurst(): void {
+  endBurst(): void {
     if (!this.#burst) return;
     this.#burst = false;
     const listeners = this.#burstListeners;
@@ -278,7 +256,7 @@ export class ReadSide<H> {
 
   /** Dispatches what is buffered and starts reading if something wants data. */
   wantData(): void {
-    this.#dispatch();
+    this.dispatch();
     this.startReading();
   }
 
@@ -299,7 +277,7 @@ export class ReadSide<H> {
   /** The handle is closing: nothing runs again, and a burst that was open ends. */
   close(): void {
     this.#to("close");
-    this.#endBurst();
+    this.endBurst();
   }
 
   /**
@@ -307,7 +285,7 @@ export class ReadSide<H> {
    * reports it once the queue is empty. Not re-entrant: a callback that pushes, unshifts or
    * destroys changes what the outer loop sees next.
    */
-  #dispatch(): void {
+  dispatch(): void {
     const host = this.#host;
     if (this.#dispatching || !host.open || (this.#stopped && this.#head === undefined)) return;
     this.#dispatching = true;
@@ -371,7 +349,7 @@ export class ReadSide<H> {
       return this.#decodeFailed(request, e, before) ? GO_ON : WAIT;
     }
     if (value !== NEED_MORE) return value;
-    this.#endBurst(); // this read waits for the network: the burst has been handed out
+    this.endBurst(); // this read waits for the network: the burst has been handed out
     if (rbuf.length !== before && !ended && !decoder.skips) {
       this.#contractBroken(request.type);
     } else if (ended && this.#unsatisfiedAtEnd(request)) return GO_ON;
@@ -524,33 +502,50 @@ export class ReadSide<H> {
     }
   }
 
+  // ---- what the read loop asks ----
+
+  /** The raw read in flight, if any (a pushed layer waits for it before reading itself). */
+  get readInFlight(): Promise<unknown> | undefined {
+    return this.loop.readInFlight;
+  }
+
+  /** Whether `stopRead()` is in force. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * How many bytes the read at the head of the queue is known to be missing (a large frame is
+   * read into an array of its own), else 0.
+   */
+  readHint(): number {
+    return this.#head?.decoder?.readHint?.(this.rbuf) ?? 0;
+  }
+
   /**
    * Whether to keep a read in flight: while a read is queued or onRead is set (as in
    * AnyEvent), and also, with onEof set, while less than `maxReadSize` is buffered, so that a
    * peer closing an idle connection is noticed; data that arrives meanwhile waits in rbuf for
    * a reader, and at most about one read's worth piles up.
    */
-  #wantsRead(): boolean {
+  wantsRead(): boolean {
     const host = this.#host;
     return this.#state === "open" && !this.#stopped && host.open && !this.layerChanging &&
       (this.#head !== undefined || host.onRead !== undefined ||
-        ((this.#watching || host.onEof !== undefined) && this.rbuf.length < this.maxReadSize));
+        ((this.#watching || host.onEof !== undefined) && this.rbuf.length < this.loop.maxReadSize));
   }
 
   /** Starts the read loop if something wants data and it is not running. */
   startReading(): void {
-    if (this.#reading || !this.#wantsRead()) return;
-    this.#reading = true;
-    this.#host.ioStarted();
-    this.#readNext();
+    this.loop.startReading();
   }
 
   /** End of input (from the transport, or handed back by a layer that was removed). */
   endOfInput(): void {
     this.#endArrived = true;
-    this.#endBurst();
+    this.endBurst();
     this.#to(this.#stopped ? "endWhileStopped" : "end");
-    this.#dispatch();
+    this.dispatch();
   }
 
   /**
@@ -561,86 +556,5 @@ export class ReadSide<H> {
   received(bytes: Uint8Array): void {
     this.rbuf.append(bytes);
     this.wantData();
-  }
-
-  /**
-   * The read loop, one read at a time, as promise callbacks rather than an async function:
-   * an idle handle then holds one small closure context instead of a suspended frame.
-   */
-  #readNext(): void {
-    this.#endBurst(); // waiting for the network now
-    const rbuf = this.rbuf;
-    // A large frame of known size is read straight into an array of its own (no copy out).
-    const missing = this.#head?.decoder?.readHint?.(rbuf) ?? 0;
-    const direct = missing >= DIRECT_FRAME;
-    const size = direct ? missing : this.readSize;
-    const region = direct ? rbuf.reserveFrame(missing) : rbuf.reserve(size);
-    const transport = this.#host.transport;
-    let pending: Promise<number | null>;
-    try {
-      pending = transport.read(region);
-    } catch (e) {
-      return this.#readFailed(e, transport);
-    }
-    this.readInFlight = pending;
-    pending.then(
-      (n) => this.#readDone(n, transport, region, size),
-      (e) => this.#readFailed(e, transport),
-    );
-  }
-
-  #readDone(n: number | null, transport: Transport, region: Uint8Array, size: number): void {
-    this.readInFlight = undefined;
-    const host = this.#host;
-    const rbuf = this.rbuf;
-    try {
-      if (!host.open) return this.#readEnded();
-      if (host.transport !== transport) {
-        host.divert(transport, n === null ? null : region.slice(0, n));
-        return this.#readOn();
-      }
-      host.readActivity(n ?? 0);
-      if (n === null) {
-        this.endOfInput();
-        return this.#readEnded();
-      }
-      rbuf.commit(region, n);
-      if (n === size && size === this.readSize && size < this.maxReadSize) {
-        this.readSize = Math.min(size * 2, this.maxReadSize);
-      }
-      if (this.#stopped) return this.#readEnded();
-      this.#dispatch();
-      if (host.open && rbuf.length > this.rbufMax) {
-        host.fatal(
-          new HandleError(
-            "ENOSPC",
-            `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${rbuf.length} buffered)`,
-          ),
-        );
-        return this.#readEnded();
-      }
-    } catch (e) {
-      if (host.open) host.fatal(ioError(e, "read"));
-      return this.#readEnded();
-    }
-    this.#readOn();
-  }
-
-  #readFailed(e: unknown, transport: Transport): void {
-    this.readInFlight = undefined;
-    const host = this.#host;
-    if (host.open && host.transport === transport) host.fatal(ioError(e, "read"));
-    this.#readEnded();
-  }
-
-  /** Reads again if something still wants data, else ends the loop. */
-  #readOn(): void {
-    if (this.#wantsRead()) this.#readNext();
-    else this.#readEnded();
-  }
-
-  #readEnded(): void {
-    this.#reading = false;
-    this.#host.ioEnded();
   }
 }

@@ -1,20 +1,32 @@
 /**
- * {@linkcode HandleLayers}: what runs between a handle's queues and its connection: TLS
- * (`starttls`, `stoptls`) and any other transport layer (`pushLayer`). `Handle` extends it.
+ * {@linkcode HandleLayers}: what runs between a handle's queues and its connection, TLS
+ * (`starttls`, `stoptls`) and any other transport layer (`pushLayer`), and the addresses of
+ * the connection under them, documented here; `Handle` (`handle.ts`) implements it over its
+ * transport stack (`layer_stack.ts`) and `tls/`.
  *
  * @module
  */
-import { coreOf } from "./core.ts";
-import { HandleSettings } from "./settings.ts";
 import type { LayerContext, TransportLayer } from "../base/transport.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
-import { alpnProtocol, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 
 /**
- * The layers of a {@linkcode Handle}: TLS and other transports stacked on its connection
- * mid-stream. Not constructed directly: every `Handle` is one.
+ * The layers of a handle: TLS and other transports stacked on its connection mid-stream, and
+ * the connection's addresses. `Handle` implements it.
+ *
+ * @example A handle without TLS
+ * ```ts
+ * import { Handle } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+ * const h = Handle.fromStreams(readable, writable);
+ * assert.equal(h.tls, false);
+ * assert.equal(h.alpnProtocol, undefined);
+ * h.stoptls(); // nothing to stop
+ * h.destroy();
+ * ```
  */
-export class HandleLayers extends HandleSettings {
+export interface HandleLayers {
   /**
    * The peer's address (`Deno.NetAddr` for TCP, `Deno.UnixAddr` for Unix sockets), the same
    * under TLS; `undefined` for pipes and streams and before `Handle.connect` has connected.
@@ -36,16 +48,10 @@ export class HandleLayers extends HandleSettings {
    * listener.close();
    * ```
    */
-  get remoteAddr(): Deno.Addr | undefined {
-    return coreOf(this).addr("remoteAddr");
-  }
+  readonly remoteAddr: Deno.Addr | undefined;
 
   /** This side's address; see {@linkcode HandleLayers.remoteAddr}. */
-  get localAddr(): Deno.Addr | undefined {
-    return coreOf(this).addr("localAddr");
-  }
-
-  // ---- TLS ----
+  readonly localAddr: Deno.Addr | undefined;
 
   /**
    * Starts TLS on this connection now, in the role given (`"connect"`: client, `"accept"`:
@@ -79,11 +85,7 @@ export class HandleLayers extends HandleSettings {
    * console.log(await server.read("line")); // "secret", sent over TLS
    * ```
    */
-  starttls(mode: TlsMode, options?: TlsOptions): void {
-    if (!coreOf(this).open) throw coreOf(this).afterDestroyError("EPIPE");
-    // Every HandleLayers is a Handle, which is what the callbacks are typed to receive.
-    startTls(this as never, coreOf(this).transport, mode, options);
-  }
+  starttls(mode: TlsMode, options?: TlsOptions): void;
 
   /**
    * Ends TLS with close_notify; what is pushed afterwards is written in plaintext once the
@@ -100,28 +102,20 @@ export class HandleLayers extends HandleSettings {
    * Does nothing when TLS is not active, or when TLS is the `Deno.TlsConn` under the handle
    * (Deno cannot take TLS off such a conn).
    */
-  stoptls(): void {
-    stopTls(coreOf(this).transport);
-  }
+  stoptls(): void;
 
   /**
    * Whether TLS is active: started by the handle (handshaking or established) and not
    * stopped, or the handle's conn is a `Deno.TlsConn`.
    */
-  get tls(): boolean {
-    return tlsActive(coreOf(this).transport);
-  }
+  readonly tls: boolean;
 
   /**
    * The ALPN protocol negotiated by `starttls` or the `tls` option: a name, `false` if none
    * (or before the handshake ends), `undefined` if the handle started no TLS (for a
    * `Deno.TlsConn`, ask the conn's `handshake()`).
    */
-  get alpnProtocol(): string | false | undefined {
-    return alpnProtocol(coreOf(this).transport);
-  }
-
-  // ---- transport layers ----
+  readonly alpnProtocol: string | false | undefined;
 
   /**
    * Puts a transport layer on top of the connection, now, in the middle of the stream: the
@@ -187,7 +181,5 @@ export class HandleLayers extends HandleSettings {
    * listener.close();
    * ```
    */
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
-    return coreOf(this).pushLayer(create);
-  }
+  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L;
 }
