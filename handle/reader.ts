@@ -216,7 +216,7 @@ export class ReadSide<H> implements ReadLoopSide {
     if (!fromConsumer) return this.wantData();
     this.#pauseAfter = request;
     try {
-      this.#dispatch();
+      this.dispatch();
     } finally {
       // Cleared by the dispatch when it delivered the request: nothing new wants data then.
       const waiting = this.#pauseAfter !== undefined;
