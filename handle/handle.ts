@@ -518,11 +518,8 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     data: W,
     ...args: WriteArgs<W, P, Handle>
   ): boolean {
-    // Text or bytes alone, the most frequent writes, go straight to the queue.
-    if (args.length === 0) {
-      if (typeof data === "string") return this.#core.queueText(data);
-      if (data instanceof Uint8Array) return this.#core.queueWrite(data, false, false);
-    }
+    // Text alone, the most frequent write, goes straight to the queue (no argument array).
+    if (args.length === 0 && typeof data === "string") return this.#core.queueText(data);
     return this.#write(data, args as unknown[], false);
   }
 
