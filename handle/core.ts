@@ -161,9 +161,9 @@ export class HandleCore<H> {
     return this.#writer?.pending ?? 0;
   }
 
-  enqueue(request: ReadRequest<H>, atFront: boolean, fromConsumer = false): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean): void {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    this.reader.enqueue(request, atFront, fromConsumer);
+    this.reader.enqueue(request, atFront);
   }
 
   queueWrite(data: string | Uint8Array, atFront: boolean, owned: boolean): boolean {

@@ -5,7 +5,8 @@
  */
 import type { HandleError } from "../base/errors.ts";
 import type { ReadRequest } from "./read_request.ts";
-import { StepSink } from "./read_sink.ts";
+import type { ReadSink } from "./read_sink.ts";
+import { NEED_MORE } from "../base/decoder.ts";
 
 /** An async iterator of decoded values; `return()` (what `break` calls) leaves unread bytes. */
 export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
@@ -20,12 +21,13 @@ export interface ReadIterator<T> extends AsyncIterator<T, undefined> {
 /** What the iterator needs from its handle. */
 export interface IteratorHooks<H> {
   /** Makes the queue entry the iterator's steps share (one step is queued at a time). */
-  request(sink: StepSink<H>): ReadRequest<H>;
+  request(sink: ReadSink<H>): ReadRequest<H>;
   /**
-   * Queues a step from inside `next()`: when its frame is buffered it is delivered before
-   * this returns (the handle's one dispatch loop decodes it), else when it arrives.
+   * Queues a step from inside `next()`: returns its value when its frame is buffered and
+   * nothing is ahead (decoded by the handle's one decode step), else `NEED_MORE`, and the
+   * step's sink (the iterator) gets the outcome later.
    */
-  take(request: ReadRequest<H>): void;
+  take(request: ReadRequest<H>): unknown;
   /** Removes a queued step. */
   remove(request: ReadRequest<H>): void;
   /** The error to fail with if the handle is destroyed, else `undefined`. */
@@ -43,84 +45,119 @@ const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined,
  * @returns The iterator.
  */
 export function readIterator<T, H>(hooks: IteratorHooks<H>): ReadIterator<T> {
-  let finished = false;
-  let queued = false;
-  /** While `next()` queues the step: a step settled at once leaves its result here. */
-  let queueing = false;
-  let early: Promise<IteratorResult<T, undefined>> | undefined;
-  let settle: ((result: IteratorResult<T, undefined>) => void) | undefined;
-  let fail: ((err: unknown) => void) | undefined;
-  const finish = (result: IteratorResult<T, undefined> | undefined, err?: unknown) => {
-    queued = false;
-    if (queueing) {
-      early = result === undefined ? Promise.reject(err) : Promise.resolve(result);
+  return new StepIterator<T, H>(hooks);
+}
+
+/**
+ * The iterator is the sink of its own steps: a step delivered inside `next()` (its frame was
+ * buffered) leaves its result for `next()` to return already settled; one delivered later
+ * settles the promise `next()` returned.
+ */
+class StepIterator<T, H> implements ReadIterator<T>, ReadSink<H> {
+  readonly async = true;
+  readonly #hooks: IteratorHooks<H>;
+  readonly #step: ReadRequest<H>;
+  #finished = false;
+  /** A step is queued and not yet settled. */
+  #queued = false;
+  /** Set while `next()` queues the step: a step settled at once leaves its result here. */
+  #queueing = false;
+  #early: IteratorResult<T, undefined> | undefined = undefined;
+  #earlyError: unknown = undefined;
+  #settle: ((result: IteratorResult<T, undefined>) => void) | undefined = undefined;
+  #fail: ((err: unknown) => void) | undefined = undefined;
+
+  constructor(hooks: IteratorHooks<H>) {
+    this.#hooks = hooks;
+    this.#step = hooks.request(this);
+  }
+
+  deliver(_h: H, value: unknown, spread: boolean): void {
+    this.#result({ value: (spread ? (value as unknown[])[0] : value) as T, done: false });
+  }
+
+  fail(err: HandleError): boolean {
+    if (err.fatal) this.#finished = true;
+    this.#queued = false;
+    if (this.#queueing) this.#earlyError = err;
+    else {
+      const fail = this.#fail!;
+      this.#settle = this.#fail = undefined;
+      fail(err);
+    }
+    return true;
+  }
+
+  end(): boolean {
+    this.#finished = true;
+    this.#result(DONE);
+    return true;
+  }
+
+  #result(result: IteratorResult<T, undefined>): void {
+    this.#queued = false;
+    if (this.#queueing) {
+      this.#early = result;
       return;
     }
-    const resolve = settle!;
-    const reject = fail!;
-    settle = fail = undefined;
-    if (result === undefined) reject(err);
-    else resolve(result);
-  };
-  const step = hooks.request(
-    new StepSink<H>(
-      (value) => finish({ value: value as T, done: false }),
-      (e) => {
-        if (e.fatal) finished = true;
-        finish(undefined, e);
-      },
-      () => {
-        finished = true;
-        finish(DONE);
-      },
-    ),
-  );
+    const settle = this.#settle!;
+    this.#settle = this.#fail = undefined;
+    settle(result);
+  }
 
-  const iterator: ReadIterator<T> = {
-    next(): Promise<IteratorResult<T, undefined>> {
-      if (finished) return Promise.resolve(DONE);
-      if (queued) {
-        return Promise.reject(new TypeError("Cannot call next() while a step is pending"));
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#finished) return Promise.resolve(DONE);
+    if (this.#queued) {
+      return Promise.reject(new TypeError("Cannot call next() while a step is pending"));
+    }
+    const err = this.#hooks.error();
+    if (err !== undefined) {
+      this.#finished = true;
+      return Promise.reject(err);
+    }
+    // The step goes through the handle's one dispatch loop like any read.
+    this.#queued = this.#queueing = true;
+    try {
+      const value = this.#hooks.take(this.#step);
+      if (value !== NEED_MORE) {
+        this.#queued = false;
+        return Promise.resolve({ value: value as T, done: false });
       }
-      const err = hooks.error();
-      if (err !== undefined) {
-        finished = true;
-        return Promise.reject(err);
-      }
-      // The step goes through the handle's one dispatch loop like any read.
-      queued = queueing = true;
-      try {
-        hooks.take(step);
-      } catch (e) {
-        finished = true;
-        queued = false;
-        early = Promise.reject(e);
-      } finally {
-        queueing = false;
-      }
-      if (early !== undefined) {
-        const result = early;
-        early = undefined;
-        return result;
-      }
-      return new Promise((resolve, reject) => {
-        settle = resolve;
-        fail = reject;
-      });
-    },
-    return(): Promise<IteratorResult<T, undefined>> {
-      finished = true;
-      if (queued) {
-        hooks.remove(step);
-        finish(DONE);
-      }
-      return Promise.resolve(DONE);
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+    } catch (e) {
+      this.#finished = true;
+      this.#queued = false;
+      this.#earlyError = e;
+    } finally {
+      this.#queueing = false;
+    }
+    const early = this.#early;
+    if (early !== undefined) {
+      this.#early = undefined;
+      return Promise.resolve(early);
+    }
+    if (this.#earlyError !== undefined) {
+      const e = this.#earlyError;
+      this.#earlyError = undefined;
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.#settle = resolve;
+      this.#fail = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    this.#finished = true;
+    if (this.#queued) {
+      this.#hooks.remove(this.#step);
+      this.#result(DONE);
+    }
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): ReadIterator<T> {
+    return this;
+  }
 }
 
 /**

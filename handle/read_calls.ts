@@ -101,9 +101,10 @@ export function iterateRead<H>(
   } catch (e) {
     return failedIterator(e); // as a step's own errors: the first next() rejects
   }
+  const reader = core.reader;
   return readIterator<unknown, H>({
     request: (sink) => new ReadRequest<H>(type, decoder, undefined, sink),
-    take: (request) => core.enqueue(request, false, true),
+    take: (request) => reader.takeStep(request), // error() has just said the handle is open
     remove: (request) => {
       core.reader.remove(request);
       core.reader.wantData(); // what waited behind the step (onRead, the end) goes on

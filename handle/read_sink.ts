@@ -101,19 +101,3 @@ export class PromiseSink<H> implements ReadSink<H> {
     return false;
   }
 }
-
-/** An iterator's step: a promise read that may also end cleanly at end of input. */
-export class StepSink<H> extends PromiseSink<H> {
-  constructor(
-    resolve: (value: unknown) => void,
-    reject: (err: HandleError) => void,
-    readonly ended: () => void,
-  ) {
-    super(resolve, reject);
-  }
-
-  override end(): boolean {
-    this.ended();
-    return true;
-  }
-}

@@ -24,6 +24,8 @@ import { toReadType } from "./names.ts";
 /** What a decode step tells the dispatch loop when it has no value to deliver. */
 const WAIT: unique symbol = Symbol("WAIT");
 const GO_ON: unique symbol = Symbol("GO_ON");
+/** A dispatch step handed a value to its consumer. */
+const DELIVERED: unique symbol = Symbol("DELIVERED");
 
 /** A read type that may go without a callback. */
 interface UncalledLike {
@@ -61,6 +63,8 @@ export class ReadSide<H> implements ReadLoopSide {
   readonly #host: ReadHost<H>;
   /** Where the input stands: see the transition table in `read_state.ts`. */
   #state: ReadState = "open";
+  /** `atEnd(#state)`, kept with it: every decode asks. */
+  #atEnd = false;
   /** `stopRead()`: no read starts, onRead and the end's report wait (AnyEvent's `stop_read`). */
   #stopped = false;
   /** `startRead()` was called: read even with nothing queued, to notice the peer closing. */
@@ -72,8 +76,6 @@ export class ReadSide<H> implements ReadLoopSide {
   #rest: ReadRequest<H>[] | undefined = undefined;
   /** Set while the dispatch loop runs: a callback's push, unshift or start joins that loop. */
   #dispatching = false;
-  /** A request being queued from inside its consumer's own call: its delivery ends the round. */
-  #pauseAfter: ReadRequest<H> | undefined = undefined;
   /** A request just delivered whose decoder the callback's next read of its type may take. */
   #spare: ReadRequest<H> | undefined = undefined;
   /**
@@ -101,7 +103,8 @@ export class ReadSide<H> implements ReadLoopSide {
   }
 
   #to(event: ReadEvent): void {
-    this.#state = nextReadState(this.#state, event);
+    const state = this.#state = nextReadState(this.#state, event);
+    this.#atEnd = atEnd(state);
   }
 
   /**
@@ -202,27 +205,50 @@ export class ReadSide<H> implements ReadLoopSide {
    *
    * @param request The entry.
    * @param atFront Whether it goes to the head of the queue.
-   * @param fromConsumer Whether the consumer is waiting inside this call for the value (an
-   * iterator's `next()`): if its frame is buffered it is delivered now and the round stops
-   * there (no onRead, no end report), since the consumer comes back for the next one.
    */
-  enqueue(request: ReadRequest<H>, atFront: boolean, fromConsumer = false): void {
+  enqueue(request: ReadRequest<H>, atFront: boolean): void {
     if (atFront) this.#unshift(request);
     else if (this.#head === undefined) this.#head = request;
     else (this.#rest ??= []).push(request);
     // Inside a dispatch the outer loop sees the new entry, and whoever started that dispatch
     // starts reading afterwards if needed.
-    if (this.#dispatching) return;
-    if (!fromConsumer) return this.wantData();
-    this.#pauseAfter = request;
-    try {
-      this.dispatch();
-    } finally {
-      // Cleared by the dispatch when it delivered the request: nothing new wants data then.
-      const waiting = this.#pauseAfter !== undefined;
-      this.#pauseAfter = undefined;
-      if (waiting) this.startReading();
+    if (!this.#dispatching) this.wantData();
+  }
+
+  /**
+   * Queues an iterator's step from inside its `next()`, as `enqueue` does. Alone in the queue,
+   * its frame is decoded at once by the dispatch's decode step and returned (what the step's
+   * sink would be given), and the round stops there (no onRead, no end report), since the
+   * consumer comes back for the next one. Otherwise its sink gets the outcome later.
+   *
+   * @param request The step.
+   * @returns The value, or `NEED_MORE` if the step waits in the queue.
+   */
+  takeStep(request: ReadRequest<H>): unknown {
+    if (
+      this.#head !== undefined || this.#dispatching || this.#stopped || !this.#host.open ||
+      request.readType!.act !== undefined
+    ) {
+      this.enqueue(request, false);
+      return NEED_MORE;
     }
+    // Alone in the queue: the dispatch step's decode, without the rest of a round.
+    this.#head = request;
+    this.#dispatching = true;
+    let value;
+    try {
+      value = this.#decodeFrame(request);
+    } finally {
+      this.#dispatching = false;
+    }
+    if (value === GO_ON) this.wantData(); // an error was handled: the round goes on
+    else if (value === WAIT) this.startReading();
+    else {
+      this.#shift();
+      if (this.rbuf.length > 0) this.#burst = true;
+      return request.readType!.spread ? (value as unknown[])[0] : value;
+    }
+    return NEED_MORE;
   }
 
   /**
@@ -298,24 +324,7 @@ export class ReadSide<H> implements ReadLoopSide {
             if (!this.#runCustom(request)) break;
             continue;
           }
-          const value = this.#decodeFrame(request);
-          if (value === WAIT) break;
-          if (value === GO_ON) continue;
-          this.#shift();
-          const sink = request.sink;
-          if (sink.async && request.readType!.act === undefined) {
-            // A promise or an iterator step: settling it cannot throw.
-            if (rbuf.length > 0) this.#burst = true;
-            sink.deliver(host.handle, value, request.readType!.spread);
-          } else {
-            this.#spare = request.reusable ? request : undefined;
-            this.#deliver(request, value);
-            this.#spare = undefined;
-          }
-          if (request === this.#pauseAfter) {
-            this.#pauseAfter = undefined;
-            break; // its consumer comes back for the next one
-          }
+          if (this.#step(request) === WAIT) break;
         } else if (this.#stopped) {
           break;
         } else if (rbuf.length > 0 && host.onRead !== undefined) {
@@ -332,6 +341,27 @@ export class ReadSide<H> implements ReadLoopSide {
   }
 
   /**
+   * The dispatch step for a typed read at the head of the queue: decodes its frame and hands
+   * the value to its sink. Returns `DELIVERED`, or what `#decodeFrame` said (`WAIT`, `GO_ON`).
+   */
+  #step(request: ReadRequest<H>): typeof DELIVERED | typeof WAIT | typeof GO_ON {
+    const value = this.#decodeFrame(request);
+    if (value === WAIT || value === GO_ON) return value;
+    this.#shift();
+    const sink = request.sink;
+    if (sink.async && request.readType!.act === undefined) {
+      // A promise or an iterator step: settling it cannot throw.
+      if (this.rbuf.length > 0) this.#burst = true;
+      sink.deliver(this.#host.handle, value, request.readType!.spread);
+    } else {
+      this.#spare = request.reusable ? request : undefined;
+      this.#deliver(request, value);
+      this.#spare = undefined;
+    }
+    return DELIVERED;
+  }
+
+  /**
    * The one place a typed read's decoder runs: decodes the frame of `request`, the head of the
    * queue. Returns the value (the caller delivers it), or `WAIT` (nothing to deliver until more
    * bytes arrive), or `GO_ON` (what the decoder threw, or what end of input means for the read,
@@ -341,7 +371,7 @@ export class ReadSide<H> implements ReadLoopSide {
     const rbuf = this.rbuf;
     const before = rbuf.length;
     const decoder = request.decoder!;
-    const ended = atEnd(this.#state);
+    const ended = this.#atEnd;
     let value: unknown;
     try {
       value = ended && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
@@ -376,7 +406,7 @@ export class ReadSide<H> implements ReadLoopSide {
       return false;
     }
     if (this.rbuf.length !== before || this.#head !== undefined) return true;
-    if (atEnd(this.#state)) {
+    if (this.#atEnd) {
       this.#host.fatal(
         new HandleError("EPIPE", `End of input with ${before} bytes onRead did not consume`),
       );
@@ -397,7 +427,7 @@ export class ReadSide<H> implements ReadLoopSide {
     if (!this.#host.open) return false;
     if (done) return true;
     this.#unshift(request);
-    return atEnd(this.#state) && this.#unsatisfiedAtEnd(request);
+    return this.#atEnd && this.#unsatisfiedAtEnd(request);
   }
 
   #deliver(request: ReadRequest<H>, value: unknown): void {
@@ -444,7 +474,7 @@ export class ReadSide<H> implements ReadLoopSide {
       // A promise read or iterator step told of a bad frame at end of input is not then failed
       // with end of input behind its back: its next read meets the end (non-fatal means the
       // handle goes on).
-      if (atEnd(this.#state)) this.#to("take");
+      if (this.#atEnd) this.#to("take");
       request.sink.fail(err);
       // The rest of the bad frame has not arrived yet: skip it before any later reader runs.
       const decoder = request.decoder!;
