@@ -49,11 +49,10 @@ export type {
   ByteReader,
   ByteWriter,
   HandleSource,
-  LayerContext,
   ReaderWriterPair,
   Transport,
-  TransportLayer,
 } from "./base/transport.ts";
+export type { Layer, LayerContext } from "./base/layer.ts";
 export { NEED_MORE } from "./base/decoder.ts";
 export type { Decoder, NeedMore } from "./base/decoder.ts";
 export {

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { HandleError } from "./errors.ts";
 
 /**
  * The byte stream under a handle. `Deno.TcpConn`, `Deno.UnixConn` and `Deno.TlsConn` are
@@ -27,66 +26,6 @@ export interface Transport {
   setNoDelay?(noDelay?: boolean): void;
   /** `SO_KEEPALIVE`, where the transport is a TCP socket. */
   setKeepAlive?(keepAlive?: boolean): void;
-}
-
-/**
- * A transport that runs on top of another one, put there mid-stream by
- * {@linkcode LayerContext}'s owner, `Handle.pushLayer`: TLS is one; a compression layer, or
- * one that strips a header, can be another. The handle reads and writes the layer; the layer
- * reads and writes `ctx.below`.
- */
-export interface TransportLayer extends Transport {
-  /**
-   * Takes bytes that were read from the transport below before the layer took over, in
-   * order: first what was buffered in `h.rbuf`, then what the read in flight returned
-   * (`null`: end of input). They come ahead of anything the layer reads below itself.
-   *
-   * @param bytes Bytes the layer now owns, or `null` for end of input.
-   */
-  feed(bytes: Uint8Array | null): void;
-  /**
-   * Ends the layer, after `ctx.remove()`. The layer answers a read pending on it (with what
-   * it has, or 0 bytes), stops reading below, and resolves with what the handle should read
-   * next, in stream order: its own output not yet read, then the bytes it read below and did
-   * not use. The handle appends them to `h.rbuf` and reads the transport below from then on.
-   *
-   * @returns The bytes, and whether end of input was seen below.
-   */
-  detach(): Promise<{ rest: Uint8Array[]; eof: boolean }>;
-}
-
-/** What a layer is given when it is pushed: where its bytes go and when it may start. */
-export interface LayerContext {
-  /** The transport under the layer. */
-  readonly below: Transport;
-  /**
-   * Settles once the read that was in flight below (if any) has been handed to `feed`: read
-   * below only after it, so that one read at a time is pending there.
-   */
-  readonly readsBefore: Promise<void>;
-  /**
-   * Settles once the bytes queued before the layer was pushed have been written below:
-   * write below only after it, so that they go first.
-   */
-  readonly writesBefore: Promise<void>;
-  /** Whether the layer is still on the handle and the handle is open. */
-  readonly active: boolean;
-  /** Whether the handle is still open (the layer may have been removed). */
-  readonly open: boolean;
-  /**
-   * Takes the layer off: writes queued so far leave through it, later ones wait; once
-   * `detach()` resolves, its rest is appended to `h.rbuf` and the handle reads and writes
-   * `below` again. Does nothing if the layer is no longer on top.
-   */
-  remove(): void;
-  /**
-   * Destroys the handle with `err` (its `closed` rejects with it). `reported`: the layer has
-   * told the application itself, so `onError` is not called.
-   *
-   * @param err The error.
-   * @param reported Whether to skip `onError`.
-   */
-  fail(err: HandleError, reported?: boolean): void;
 }
 
 /** Something that reads, such as `Deno.stdin` or a child process's output file. */

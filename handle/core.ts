@@ -14,8 +14,9 @@ import { callbackError, HandleError } from "../base/errors.ts";
 import type { HandleCallbackFor, HandleOptionsFor } from "./options.ts";
 import { ReadSide } from "./reader.ts";
 import type { ReadRequest } from "./read_request.ts";
-import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
-import { WriteSide } from "./writer.ts";
+import type { Transport } from "../base/transport.ts";
+import type { Layer, LayerContext } from "../base/layer.ts";
+import { type Output, WriteSide } from "./writer.ts";
 import { ConnectingTransport } from "./connect.ts";
 import { type TimeoutKind, Timeouts } from "./timeouts.ts";
 import { closeQuietly, LayerStack } from "./layer_stack.ts";
@@ -179,9 +180,45 @@ export class HandleCore<H> {
 
   // ---- connection, socket options, timers ----
 
-  /** The transport at the bottom of the stack: the socket itself. */
+  /** The connection itself (the layers, if any, are above it). */
   get base(): Transport {
-    return this.#layers?.base ?? this.transport;
+    return this.transport;
+  }
+
+  /** Where the writer's bytes go: the layer on top, else the connection. */
+  get output(): Output {
+    return this.#layers?.output ?? this.transport;
+  }
+
+  /** The layer on top, if any (TLS started by the handle is one). */
+  get topLayer(): Layer | undefined {
+    return this.#layers?.top;
+  }
+
+  /** Whether layers are pushed on the connection. */
+  get layered(): boolean {
+    return this.#layers !== undefined;
+  }
+
+  /** Whether a layer needs input even with no reader waiting (a TLS handshake). */
+  get layersWantInput(): boolean {
+    return this.#layers?.wantsInput ?? false;
+  }
+
+  /**
+   * Bytes the read loop read, or `null` at the connection's end of input: through the layers
+   * if there are any. Returns false without layers (the loop hands them to the readers).
+   */
+  throughLayers(bytes: Uint8Array | null): boolean {
+    const layers = this.#layers;
+    if (layers === undefined) return false;
+    layers.inbound(bytes);
+    return true;
+  }
+
+  /** Makes sure the read loop runs if anything wants data (a layer that wants input). */
+  startReading(): void {
+    this.reader.startReading();
   }
 
   /**
@@ -273,22 +310,15 @@ export class HandleCore<H> {
   // ---- transport layers ----
 
   /**
-   * Puts a layer on top of the current transport (see `LayerStack.push`).
+   * Puts a layer on top (see `LayerStack.push`): the writes queued so far go out below it.
    *
    * @param create Makes the layer from its context.
    * @returns The layer.
    */
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+  pushLayer<L extends Layer>(create: (ctx: LayerContext) => L): L {
     if (!this.open) throw this.afterDestroyError("EPIPE");
-    return (this.#layers ??= new LayerStack(this)).push(create);
-  }
-
-  /**
-   * A read on `from` returned after `from` stopped being on top: the bytes go where they
-   * belong (see `LayerStack.divert`).
-   */
-  divert(from: Transport, bytes: Uint8Array | null): void {
-    (this.#layers ??= new LayerStack(this)).divert(from, bytes);
+    const writesBefore = this.#writer?.flushToCurrent() ?? Promise.resolve();
+    return (this.#layers ??= new LayerStack(this, writesBefore)).push(create, writesBefore);
   }
 
   // ---- I/O loops, errors, teardown ----

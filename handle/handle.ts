@@ -11,12 +11,8 @@
 import type { ReadBuffer } from "../base/buffer.ts";
 import type { HandleError } from "../base/errors.ts";
 import { checkArgCount, isWriteType } from "../base/codec.ts";
-import {
-  type HandleSource,
-  type LayerContext,
-  toTransport,
-  type TransportLayer,
-} from "../base/transport.ts";
+import { type HandleSource, toTransport } from "../base/transport.ts";
+import type { Layer, LayerContext } from "../base/layer.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
 import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
@@ -157,7 +153,7 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     const transport = toTransport(source);
     const core = this.#core = new HandleCore<Handle>(transport);
     keepOptions(core, options);
-    if (options.tls !== undefined) startTls(this, transport, options.tls);
+    if (options.tls !== undefined) startTls(this, undefined, transport, options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
   }
 
@@ -455,22 +451,22 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
 
   starttls(mode: TlsMode, options?: TlsOptions): void {
     if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
-    startTls(this, this.#core.transport, mode, options);
+    startTls(this, this.#core.topLayer, this.#core.transport, mode, options);
   }
 
   stoptls(): void {
-    stopTls(this.#core.transport);
+    stopTls(this.#core.topLayer);
   }
 
   get tls(): boolean {
-    return tlsActive(this.#core.transport);
+    return tlsActive(this.#core.topLayer, this.#core.transport);
   }
 
   get alpnProtocol(): string | false | undefined {
-    return alpnProtocol(this.#core.transport);
+    return alpnProtocol(this.#core.topLayer);
   }
 
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+  pushLayer<L extends Layer>(create: (ctx: LayerContext) => L): L {
     return this.#core.pushLayer(create);
   }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { LayerContext, TransportLayer } from "../base/transport.ts";
+import type { Layer, LayerContext } from "../base/layer.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
 
 /**
@@ -118,53 +118,40 @@ export interface HandleLayers {
   readonly alpnProtocol: string | false | undefined;
 
   /**
-   * Puts a transport layer on top of the connection, now, in the middle of the stream: the
-   * layer is fed the bytes already in `h.rbuf` (and what a read in flight returns), the bytes
-   * queued for writing before the call leave through the transport below first, and the read
-   * queue goes on, reading the layer. The layer takes itself off with its context's
-   * `remove()`, handing back what it read and did not use. TLS (`starttls`) is such a layer;
-   * a decompressor, or a layer that strips a header, can be another.
+   * Puts a layer on top of the connection, now, in the middle of the stream (see
+   * {@linkcode Layer}): bytes are pushed through it both ways. The bytes already in `h.rbuf`
+   * are its first input, the bytes queued for writing before the call go out below it, and
+   * the readers go on with what it passes up. It takes itself off with its context's
+   * `remove()`, handing back what it received and did not use. TLS (`starttls`) is such a
+   * layer; a decompressor (IMAP's `COMPRESS=DEFLATE`), or a layer that strips a header, can be
+   * another.
    *
-   * @param create Makes the layer from its {@linkcode LayerContext}: `below` is the transport
-   * to read and write, once `readsBefore` and `writesBefore` have settled.
+   * @param create Makes the layer from its {@linkcode LayerContext} (`up`, `end`, `down`,
+   * `endDown`, `wantInput`, `remove`, `fail`).
    * @returns The layer.
    * @throws {HandleError} `EPIPE` if the handle is destroyed.
    *
    * @example A layer that turns the peer's lowercase into uppercase, started mid-stream
    * ```ts
-   * import { Handle, type LayerContext, type TransportLayer } from "@anyevent/handle";
+   * import { Handle, type Layer, type LayerContext } from "@anyevent/handle";
    * import assert from "node:assert/strict";
    *
-   * class Upcase implements TransportLayer {
-   *   #early: Uint8Array[] = [];
+   * class Upcase implements Layer {
    *   constructor(readonly ctx: LayerContext) {}
-   *   feed(bytes: Uint8Array | null) {
-   *     if (bytes) this.#early.push(bytes);
+   *   inbound(bytes: Uint8Array | null) {
+   *     if (bytes === null) return this.ctx.end();
+   *     this.ctx.up(bytes.map((b) => b >= 97 && b <= 122 ? b - 32 : b));
    *   }
-   *   async read(p: Uint8Array): Promise<number | null> {
-   *     const early = this.#early.shift();
-   *     let n: number | null;
-   *     if (early) {
-   *       p.set(early);
-   *       n = early.length;
-   *     } else {
-   *       await this.ctx.readsBefore;
-   *       n = await this.ctx.below.read(p);
-   *     }
-   *     for (let i = 0; n !== null && i < n; i++) if (p[i] >= 97 && p[i] <= 122) p[i] -= 32;
-   *     return n;
+   *   outbound(bytes: Uint8Array) {
+   *     return this.ctx.down(bytes.slice());
    *   }
-   *   async write(p: Uint8Array) {
-   *     await this.ctx.writesBefore;
-   *     return this.ctx.below.write(p);
+   *   endOutbound() {
+   *     return this.ctx.endDown();
    *   }
-   *   closeWrite() {
-   *     return this.ctx.below.closeWrite();
+   *   removed() {
+   *     return [];
    *   }
    *   close() {}
-   *   detach() {
-   *     return Promise.resolve({ rest: this.#early.splice(0), eof: false });
-   *   }
    * }
    *
    * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -174,12 +161,12 @@ export interface HandleLayers {
    * });
    * const h = new Handle(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
    * assert.equal(await h.read("line"), "plain");
-   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it is fed in
+   * h.pushLayer((ctx) => new Upcase(ctx)); // "shout\n" may already be in h.rbuf: it goes in
    * assert.equal(await h.read("line"), "SHOUT");
    * h.destroy();
    * (await peer).close();
    * listener.close();
    * ```
    */
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L;
+  pushLayer<L extends Layer>(create: (ctx: LayerContext) => L): L;
 }

@@ -1,31 +1,30 @@
 /**
- * {@linkcode LayerStack}: the transports of a handle once a layer (TLS, or any other) has been
- * pushed on its connection: which one is on top, which are below, and how bytes read by a
- * transport that is no longer on top find the layer that now owns them.
+ * {@linkcode LayerStack}: the layers (TLS, or any other) pushed on a handle's connection, and
+ * how bytes are pushed through them: what the read loop reads goes in at the bottom and comes
+ * out at the top into `h.rbuf`; what the writer writes goes in at the top and comes out at the
+ * bottom, in order, on the connection (see `base/layer.ts`).
  *
  * @module
  */
-import { HandleError } from "../base/errors.ts";
-import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
+import { HandleError, ioError } from "../base/errors.ts";
+import type { Layer, LayerContext } from "../base/layer.ts";
+import type { Transport } from "../base/transport.ts";
 import type { ReadSide } from "./reader.ts";
-import type { WriteSide } from "./writer.ts";
-
-const ignore = () => {};
+import type { Output, WriteSide } from "./writer.ts";
 
 /** What the layer stack needs from its handle. */
 export interface LayerHost {
-  /** The transport on top: the one the queues read and write (the stack replaces it). */
-  transport: Transport;
+  /** The connection itself, at the bottom. */
+  readonly transport: Transport;
   /** Whether the handle is still open. */
   readonly open: boolean;
   /** The handle's fatal error, if any. */
   error: HandleError | undefined;
-  /** The read side: what is buffered and in flight goes to a pushed layer. */
-  readonly reader: Pick<
-    ReadSide<unknown>,
-    "readInFlight" | "rbuf" | "layerChanging" | "endOfInput" | "wantData" | "received"
-  >;
-  /** The write side if it has been made (a push flushes it to the transport below). */
+  /** The read side: what is buffered goes to a pushed layer, and what comes out goes to it. */
+  readonly reader: Pick<ReadSide<unknown>, "rbuf" | "endOfInput" | "wantData" | "received">;
+  /** Makes sure the read loop runs (a layer wants input). */
+  startReading(): void;
+  /** The write side if it has been made (a push flushes it to the level below). */
   readonly madeWriter: Pick<WriteSide<unknown>, "flushToCurrent"> | undefined;
   /** The write side, made if need be (a removal holds it). */
   readonly writer: Pick<WriteSide<unknown>, "flushToCurrent" | "hold">;
@@ -35,115 +34,215 @@ export interface LayerHost {
   teardown(err: HandleError | undefined): void;
 }
 
+/** One layer on the stack, and what the stack knows of it. */
+interface Level {
+  layer: Layer;
+  /** Where the writer's bytes go while this layer is on top. */
+  output: Output;
+  /** The layer asked for input (`ctx.wantInput(true)`). */
+  wantsInput: boolean;
+  /** The input below ended (`inbound(null)` was given). */
+  inputEnded: boolean;
+  /** The layer said end of input above (`ctx.end()`). */
+  endedUp: boolean;
+  /** `ctx.remove()` was called and the removal is under way. */
+  removing: boolean;
+}
+
 /**
- * The transports under the one on top, bottom first, and the pushing and removing of layers.
- * A handle makes one when its first layer is pushed.
+ * The layers on a connection, bottom first, and the connection's writes in order. A handle
+ * makes one when its first layer is pushed.
  */
 export class LayerStack {
   readonly #host: LayerHost;
-  /** The transports under `host.transport`, bottom first. */
-  readonly #below: Transport[] = [];
+  readonly #levels: Level[] = [];
+  /** The connection's writes from the layers, one after the other. */
+  #wire: Promise<unknown>;
 
-  /** @param host The handle's internals. */
-  constructor(host: LayerHost) {
+  /**
+   * @param host The handle's internals.
+   * @param writesBefore Settles when what the writer had queued has gone out on the
+   * connection: the layers' own writes go after it.
+   */
+  constructor(host: LayerHost, writesBefore: Promise<void>) {
     this.#host = host;
+    this.#wire = writesBefore;
   }
 
-  /** The transport at the bottom of the stack: the socket itself. */
-  get base(): Transport {
-    return this.#below[0] ?? this.#host.transport;
+  /** Where the writer's bytes go: the layer on top, or the connection once none is left. */
+  get output(): Output {
+    return this.#levels.at(-1)?.output ?? this.#host.transport;
+  }
+
+  /** The layer on top, if any. */
+  get top(): Layer | undefined {
+    return this.#levels.at(-1)?.layer;
+  }
+
+  /** Whether a layer needs input even with no reader waiting (a handshake). */
+  get wantsInput(): boolean {
+    for (const level of this.#levels) if (level.wantsInput) return true;
+    return false;
   }
 
   /**
-   * Puts a layer on top of the current transport, now: what `h.rbuf` holds and what the read
-   * in flight returns are fed to it, the bytes queued for writing leave through the old
-   * transport first, and the read queue goes on over the layer.
+   * Bytes the read loop read from the connection: into the bottom layer, or, with none left,
+   * to the readers.
+   *
+   * @param bytes The bytes (the stack's to keep), or `null` at end of input.
+   */
+  inbound(bytes: Uint8Array | null): void {
+    this.#up(-1, bytes);
+  }
+
+  /** Passes bytes (or the end) from the level `at` (-1: the connection) to the one above. */
+  #up(at: number, bytes: Uint8Array | null): void {
+    const above = this.#levels[at + 1];
+    if (above !== undefined) {
+      if (bytes === null) above.inputEnded = true;
+      return above.layer.inbound(bytes);
+    }
+    const reader = this.#host.reader;
+    if (bytes === null) reader.endOfInput();
+    else reader.received(bytes);
+  }
+
+  /** Writes bytes on the connection after everything the layers wrote before. */
+  #toWire(bytes: Uint8Array): Promise<void> {
+    const transport = this.#host.transport;
+    const written = this.#wire.then(async () => {
+      for (let at = 0; at < bytes.length;) at += await transport.write(bytes.subarray(at));
+    });
+    this.#wire = written.catch(() => {});
+    return written.catch((e) => {
+      if (this.#host.open) this.#host.fatal(ioError(e, "write"));
+      throw e;
+    });
+  }
+
+  #endWire(): Promise<void> {
+    const transport = this.#host.transport;
+    const ended = this.#wire.then(() => transport.closeWrite());
+    this.#wire = ended.catch(() => {});
+    return ended;
+  }
+
+  /**
+   * Puts a layer on top, now: what `h.rbuf` holds is its first input, the bytes queued for
+   * writing go out below it first, and the readers read what it passes up.
    *
    * @param create Makes the layer from its context.
+   * @param writesBefore Settles when the writes queued before it have gone below.
    * @returns The layer.
    */
-  push<L extends TransportLayer>(create: (ctx: LayerContext) => L): L {
+  push<L extends Layer>(create: (ctx: LayerContext) => L, writesBefore: Promise<void>): L {
     const host = this.#host;
-    const below = host.transport;
-    const writesBefore = host.madeWriter?.flushToCurrent() ?? Promise.resolve();
-    const inFlight = host.reader.readInFlight;
-    const readsBefore = inFlight === undefined ? Promise.resolve() : inFlight.then(ignore, ignore);
+    const levels = this.#levels;
+    // Where the layer is now: a layer below it may be taken off meanwhile.
+    const at = () => levels.indexOf(level);
+    // What the layer passes down goes after what was queued before it: into the layer below,
+    // or onto the connection.
+    const down = (bytes: Uint8Array) =>
+      writesBefore.then(() => {
+        const i = at();
+        if (i < 0) return; // taken off: nothing more goes down from it
+        return i > 0 ? levels[i - 1].layer.outbound(bytes) : this.#toWire(bytes);
+      });
     const ctx: LayerContext = {
-      below,
-      readsBefore,
-      writesBefore,
-      get active() {
-        return host.open && host.transport === layer;
+      up: (bytes) => {
+        const i = at();
+        if (host.open && i >= 0) this.#up(i, bytes);
       },
-      get open() {
-        return host.open;
+      end: () => {
+        const i = at();
+        if (!host.open || i < 0 || level.endedUp) return;
+        level.endedUp = true;
+        this.#up(i, null);
       },
-      remove: () => this.#removeLayer(layer),
+      down,
+      endDown: () =>
+        writesBefore.then(() => {
+          const i = at();
+          if (i < 0) return;
+          return i > 0 ? levels[i - 1].layer.endOutbound() : this.#endWire();
+        }),
+      wantInput: (on) => {
+        level.wantsInput = on;
+        if (on && host.open) host.startReading();
+      },
+      remove: () => this.#remove(level),
       fail: (err, reported) => {
         if (!reported) return host.fatal(err);
         if (!host.open) return;
         host.error ??= err;
         host.teardown(err);
       },
+      get active() {
+        return host.open && levels.at(-1) === level;
+      },
+      get open() {
+        return host.open;
+      },
+    };
+    const level: Level = {
+      layer: undefined as unknown as Layer, // set just below: ctx may be used from `create`
+      output: host.transport,
+      wantsInput: false,
+      inputEnded: false,
+      endedUp: false,
+      removing: false,
     };
     const layer: L = create(ctx);
-    this.#below.push(below);
-    host.transport = layer;
+    level.layer = layer;
+    level.output = {
+      write: (p) => layer.outbound(p).then(() => p.length),
+      closeWrite: () => layer.endOutbound(),
+    };
+    levels.push(level);
     const buffered = host.reader.rbuf.takeAll();
-    if (buffered.length > 0) layer.feed(buffered);
+    if (buffered.length > 0) layer.inbound(buffered);
+    if (level.wantsInput) host.startReading();
     return layer;
   }
 
   /**
-   * The transport `from` answered a read after it stopped being on top: hand the bytes to
-   * the layer now above it, or, if `from` was a layer that has been removed, to `h.rbuf`.
-   *
-   * @param from The transport that was read.
-   * @param bytes What it returned (`null`: end of input).
+   * Takes a layer off: the writes queued so far go through it, later ones wait; then what it
+   * did not use goes up in its place, and the levels around it are joined. Usually the layer
+   * is on top; one below may be taken off too (TLS stopped while a new session was started
+   * over it: it passes plaintext through until it is off).
    */
-  divert(from: Transport, bytes: Uint8Array | null): void {
+  #remove(level: Level): void {
     const host = this.#host;
-    const stack = this.#below;
-    const at = stack.indexOf(from);
-    if (at >= 0) {
-      const above = at + 1 < stack.length ? stack[at + 1] : host.transport;
-      (above as TransportLayer).feed(bytes);
-    } else if (bytes === null) host.reader.endOfInput();
-    else host.reader.received(bytes);
-  }
-
-  async #removeLayer(layer: TransportLayer): Promise<void> {
-    const host = this.#host;
-    if (!host.open || host.transport !== layer || host.reader.layerChanging) return;
+    const levels = this.#levels;
+    if (!host.open || !levels.includes(level) || level.removing) return;
+    level.removing = true;
     const writer = host.writer; // made now if need be: writes pushed meanwhile must wait too
     const flushed = writer.flushToCurrent();
     const release = writer.hold();
-    host.reader.layerChanging = true;
-    try {
-      const { rest, eof } = await layer.detach();
-      await flushed;
-      if (!host.open) return;
-      host.transport = this.#below.pop()!;
-      for (const bytes of rest) host.reader.rbuf.append(bytes);
-      host.reader.layerChanging = false;
-      release();
-      if (eof) host.reader.endOfInput();
-      else host.reader.wantData();
-    } catch (e) {
+    flushed.then(() => {
+      const at = levels.indexOf(level);
+      if (!host.open || at < 0) return;
+      levels.splice(at, 1);
+      for (const bytes of level.layer.removed()) this.#up(at - 1, bytes);
+      if (level.inputEnded && !level.endedUp) this.#up(at - 1, null);
+    }).catch((e) => {
       host.fatal(
         e instanceof HandleError ? e : new HandleError("EPROTO", `Cannot remove a layer: ${e}`),
       );
-    } finally {
-      host.reader.layerChanging = false;
+    }).finally(() => {
       release();
-    }
+      if (host.open) host.reader.wantData();
+    });
   }
 
-  /** Closes every transport, top down: a layer may still want to say goodbye below it. */
+  /** Closes every layer, top down, then the connection. */
   closeAll(): void {
-    for (const transport of [this.#host.transport, ...this.#below.slice().reverse()]) {
-      closeQuietly(transport);
+    for (const level of this.#levels.slice().reverse()) {
+      try {
+        level.layer.close();
+      } catch { /* a layer's own trouble: the handle is closing anyway */ }
     }
+    closeQuietly(this.#host.transport);
   }
 }
 

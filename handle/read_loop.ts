@@ -16,7 +16,7 @@ export const DEFAULT_MAX_READ_SIZE = 131072;
 
 /** What the read loop needs from its handle. */
 export interface ReadLoopHost {
-  /** Where bytes come from: the transport on top. */
+  /** Where bytes come from: the connection itself (layers get what it reads pushed in). */
   readonly transport: Transport;
   /** Whether the handle is still open. */
   readonly open: boolean;
@@ -29,10 +29,14 @@ export interface ReadLoopHost {
   /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
   readActivity(bytes: number): void;
   /**
-   * A read on `from` returned after `from` stopped being the transport on top (a layer was
-   * pushed or removed meanwhile): these bytes (or `null`, end of input) go where they belong.
+   * Pushes what was read (or `null`, end of input) through the layers, if there are any;
+   * returns false without layers.
    */
-  divert(from: Transport, bytes: Uint8Array | null): void;
+  throughLayers(bytes: Uint8Array | null): boolean;
+  /** Whether a layer needs input even with no reader waiting (a TLS handshake). */
+  readonly layersWantInput: boolean;
+  /** Whether layers are pushed: what is read goes to them, not to the read buffer. */
+  readonly layered: boolean;
 }
 
 /** What the read loop needs from the read side it feeds. */
@@ -62,8 +66,8 @@ export class ReadLoop {
   readSize = DEFAULT_READ_SIZE;
   maxReadSize = DEFAULT_MAX_READ_SIZE;
   rbufMax = Infinity;
-  /** The raw read in flight, if any (TLS waits for it before reading itself). */
-  readInFlight: Promise<unknown> | undefined = undefined;
+  /** The connection said end of input: nothing more is read. */
+  #ended = false;
 
   readonly #host: ReadLoopHost;
   readonly #side: ReadLoopSide;
@@ -81,7 +85,7 @@ export class ReadLoop {
 
   /** Starts the read loop if something wants data and it is not running. */
   startReading(): void {
-    if (this.#reading || !this.#side.wantsRead()) return;
+    if (this.#reading || !this.#wants()) return;
     this.#reading = true;
     this.#host.ioStarted();
     this.#readNext();
@@ -91,56 +95,53 @@ export class ReadLoop {
     const side = this.#side;
     side.endBurst(); // waiting for the network now
     const rbuf = side.rbuf;
-    // A large frame of known size is read straight into an array of its own (no copy out).
-    const missing = side.readHint();
-    const direct = missing >= DIRECT_FRAME;
-    const size = direct ? missing : this.readSize;
-    const region = direct ? rbuf.reserveFrame(missing) : rbuf.reserve(size);
+    let size = this.readSize;
+    let region: Uint8Array;
+    if (this.#host.layered) {
+      // The bytes go through the layers, which keep them: an array of their own.
+      region = new Uint8Array(size);
+    } else {
+      // A large frame of known size is read straight into an array of its own (no copy out).
+      const missing = side.readHint();
+      if (missing >= DIRECT_FRAME) size = missing;
+      region = missing >= DIRECT_FRAME ? rbuf.reserveFrame(missing) : rbuf.reserve(size);
+    }
     const transport = this.#host.transport;
     let pending: Promise<number | null>;
     try {
       pending = transport.read(region);
     } catch (e) {
-      return this.#readFailed(e, transport);
+      return this.#readFailed(e);
     }
-    this.readInFlight = pending;
     pending.then(
-      (n) => this.#readDone(n, transport, region, size),
-      (e) => this.#readFailed(e, transport),
+      (n) => this.#readDone(n, region, size),
+      (e) => this.#readFailed(e),
     );
   }
 
-  #readDone(n: number | null, transport: Transport, region: Uint8Array, size: number): void {
-    this.readInFlight = undefined;
+  #readDone(n: number | null, region: Uint8Array, size: number): void {
     const host = this.#host;
     const side = this.#side;
     const rbuf = side.rbuf;
     try {
       if (!host.open) return this.#readEnded();
-      if (host.transport !== transport) {
-        host.divert(transport, n === null ? null : region.slice(0, n));
-        return this.#readOn();
-      }
-      host.readActivity(n ?? 0);
       if (n === null) {
-        side.endOfInput();
+        this.#ended = true;
+        if (!host.throughLayers(null)) side.endOfInput();
         return this.#readEnded();
       }
+      if (host.throughLayers(n === region.length ? region : region.subarray(0, n))) {
+        host.readActivity(n);
+        return this.#readOn(); // what the layers pass up is dispatched as it arrives
+      }
+      host.readActivity(n);
       rbuf.commit(region, n);
       if (n === size && size === this.readSize && size < this.maxReadSize) {
         this.readSize = Math.min(size * 2, this.maxReadSize);
       }
       if (side.stopped) return this.#readEnded();
       side.dispatch();
-      if (host.open && rbuf.length > this.rbufMax) {
-        host.fatal(
-          new HandleError(
-            "ENOSPC",
-            `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${rbuf.length} buffered)`,
-          ),
-        );
-        return this.#readEnded();
-      }
+      if (!this.withinLimit()) return this.#readEnded();
     } catch (e) {
       if (host.open) host.fatal(ioError(e, "read"));
       return this.#readEnded();
@@ -148,16 +149,41 @@ export class ReadLoop {
     this.#readOn();
   }
 
-  #readFailed(e: unknown, transport: Transport): void {
-    this.readInFlight = undefined;
+  /**
+   * Checks `rbufMax` after a dispatch: more buffered is a fatal `ENOSPC`.
+   *
+   * @returns Whether the handle is open and within the limit.
+   */
+  withinLimit(): boolean {
     const host = this.#host;
-    if (host.open && host.transport === transport) host.fatal(ioError(e, "read"));
+    const buffered = this.#side.rbuf.length;
+    if (host.open && buffered > this.rbufMax) {
+      host.fatal(
+        new HandleError(
+          "ENOSPC",
+          `Read buffer exceeds rbufMax of ${this.rbufMax} bytes (${buffered} buffered)`,
+        ),
+      );
+    }
+    return host.open;
+  }
+
+  #readFailed(e: unknown): void {
+    const host = this.#host;
+    if (host.open) host.fatal(ioError(e, "read"));
     this.#readEnded();
+  }
+
+  /** Whether to keep a read in flight: a reader wants data, or a layer wants input. */
+  #wants(): boolean {
+    return !this.#ended && this.#host.open &&
+      (this.#side.wantsRead() ||
+        (this.#host.layersWantInput && this.#side.rbuf.length < this.maxReadSize));
   }
 
   /** Reads again if something still wants data, else ends the loop. */
   #readOn(): void {
-    if (this.#side.wantsRead()) this.#readNext();
+    if (this.#wants()) this.#readNext();
     else this.#readEnded();
   }
 

@@ -57,8 +57,6 @@ export class ReadSide<H> implements ReadLoopSide {
   readonly rbuf: ReadBuffer = new ReadBuffer();
   /** The reads from the transport, their sizes and `rbufMax`. */
   readonly loop: ReadLoop;
-  /** Set while a transport layer is being removed: no new read starts until it is done. */
-  layerChanging = false;
 
   readonly #host: ReadHost<H>;
   /** Where the input stands: see the transition table in `read_state.ts`. */
@@ -534,11 +532,6 @@ export class ReadSide<H> implements ReadLoopSide {
 
   // ---- what the read loop asks ----
 
-  /** The raw read in flight, if any (a pushed layer waits for it before reading itself). */
-  get readInFlight(): Promise<unknown> | undefined {
-    return this.loop.readInFlight;
-  }
-
   /** Whether `stopRead()` is in force. */
   get stopped(): boolean {
     return this.#stopped;
@@ -560,7 +553,7 @@ export class ReadSide<H> implements ReadLoopSide {
    */
   wantsRead(): boolean {
     const host = this.#host;
-    return this.#state === "open" && !this.#stopped && host.open && !this.layerChanging &&
+    return this.#state === "open" && !this.#stopped && host.open &&
       (this.#head !== undefined || host.onRead !== undefined ||
         ((this.#watching || host.onEof !== undefined) && this.rbuf.length < this.loop.maxReadSize));
   }
@@ -579,12 +572,14 @@ export class ReadSide<H> implements ReadLoopSide {
   }
 
   /**
-   * Bytes that belong at the end of `rbuf`, then a dispatch (a removed layer's late answer).
+   * Bytes a layer passed up (or handed back when taken off): appended to `rbuf`, dispatched,
+   * and held to `rbufMax`.
    *
    * @param bytes The bytes.
    */
   received(bytes: Uint8Array): void {
     this.rbuf.append(bytes);
     this.wantData();
+    this.loop.withinLimit();
   }
 }

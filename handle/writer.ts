@@ -6,6 +6,9 @@
 import { callbackError, HandleError, ioError } from "../base/errors.ts";
 import type { HandleCallbackFor } from "./options.ts";
 import type { Transport } from "../base/transport.ts";
+
+/** Where a handle's writer hands its bytes: the connection, or the layer on top of it. */
+export type Output = Pick<Transport, "write" | "closeWrite">;
 import { WriteQueue } from "./write_queue.ts";
 import { type CodecSettings, isWriteType, type WriteType } from "../base/codec.ts";
 
@@ -21,8 +24,8 @@ function aborted(): HandleError {
 export interface WriteHost<H> {
   /** The handle, passed to onDrain. */
   readonly handle: H;
-  /** Where bytes go: the transport on top. */
-  readonly transport: Transport;
+  /** Where bytes go: the layer on top, else the connection. */
+  readonly output: Output;
   /** Whether the handle is still open (callbacks may run). */
   readonly open: boolean;
   /** Whether bytes may still be written: open, or destroyed and lingering (see `linger`). */
@@ -168,7 +171,7 @@ export class WriteSide<H> {
    */
   flushToCurrent(): Promise<void> {
     const host = this.#host;
-    const transport = host.transport;
+    const transport = host.output;
     const batches: Uint8Array[] = [];
     for (let b; (b = this.#wq.takeBatch()) !== undefined;) batches.push(b);
     const before = this.#batchDone();
@@ -308,7 +311,7 @@ export class WriteSide<H> {
         // leave in plaintext, ahead of the handshake.
         this.#inBatch = true;
         try {
-          await this.#writeBatch(host.transport, batch);
+          await this.#writeBatch(host.output, batch);
         } finally {
           this.#inBatch = false;
           const waiters = this.#afterBatch;
@@ -321,7 +324,7 @@ export class WriteSide<H> {
       }
       if (this.#shutdownRequested && !this.#shutdownDone) {
         this.#shutdownDone = true;
-        await host.transport.closeWrite();
+        await host.output.closeWrite();
       }
     } catch (e) {
       this.#failed(e);
@@ -359,7 +362,7 @@ export class WriteSide<H> {
   }
 
   /** Writes one batch, resuming after partial writes. */
-  async #writeBatch(transport: Transport, batch: Uint8Array): Promise<void> {
+  async #writeBatch(transport: Output, batch: Uint8Array): Promise<void> {
     const host = this.#host;
     const wq = this.#wq;
     const whole = batch;

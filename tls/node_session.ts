@@ -1,5 +1,5 @@
 /**
- * The `node:tls` side of a TLS layer: the socket in either role over a {@linkcode RawDuplex}.
+ * The `node:tls` side of a TLS layer: the socket in either role over a {@linkcode CipherDuplex}.
  * Loaded with a dynamic `import()` the first time a handle starts TLS, so that a program that
  * never does pays nothing for `node:tls` at start-up.
  *
@@ -11,10 +11,10 @@ import { HandleError } from "../base/errors.ts";
 import { clientCertProblem } from "./client_cert.ts";
 import { clientHelloServerName } from "./client_hello.ts";
 import { sniEntry, tlsError, type TlsMode, type TlsOptions } from "./options.ts";
-import { RawDuplex } from "./raw_duplex.ts";
+import { CipherDuplex } from "./cipher_duplex.ts";
 import { TLS_ALERT } from "./records.ts";
 
-export { RawDuplex };
+export { CipherDuplex };
 export type { TLSSocket } from "node:tls";
 
 const IP_ADDRESS = /^[\d.]+$|:/;
@@ -31,7 +31,7 @@ const copy = (list: readonly string[] | undefined) => list === undefined ? undef
  * @returns The socket, and a promise of the handshake (rejects with `EPROTO`).
  */
 export function openSession(
-  duplex: RawDuplex,
+  duplex: CipherDuplex,
   mode: TlsMode,
   options: TlsOptions,
 ): { socket: tls.TLSSocket; handshake: Promise<void> } {
@@ -59,7 +59,7 @@ export function openSession(
  * connection ended, TLS did not fail (a health check, a port scan; `Handle.serve` reports
  * neither `EPIPE` nor `ECONNRESET` then).
  */
-function handshakeError(duplex: RawDuplex, mode: TlsMode, cause: unknown): HandleError {
+function handshakeError(duplex: CipherDuplex, mode: TlsMode, cause: unknown): HandleError {
   const silentClient = mode === "accept" && duplex.received === 0;
   if (cause === null) {
     return silentClient
@@ -98,7 +98,7 @@ function handshakeError(duplex: RawDuplex, mode: TlsMode, cause: unknown): Handl
  * client leaves or fails first (as {@linkcode handshakeError}).
  */
 export async function chooseCertificate(
-  duplex: RawDuplex,
+  duplex: CipherDuplex,
   options: TlsOptions,
 ): Promise<TlsOptions> {
   let name: string | null | undefined;
@@ -138,7 +138,7 @@ export async function chooseCertificate(
  */
 export function closeSession(
   socket: tls.TLSSocket | undefined,
-  duplex: RawDuplex | undefined,
+  duplex: CipherDuplex | undefined,
 ): void {
   nextTick(() => {
     socket?.destroy();
@@ -146,7 +146,7 @@ export function closeSession(
   });
 }
 
-function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
+function accept(duplex: CipherDuplex, options: TlsOptions): tls.TLSSocket {
   const requireCert = options.requireClientCert ?? false;
   return new tls.TLSSocket(duplex as never, {
     isServer: true,
@@ -159,7 +159,7 @@ function accept(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
   });
 }
 
-function connect(duplex: RawDuplex, options: TlsOptions): tls.TLSSocket {
+function connect(duplex: CipherDuplex, options: TlsOptions): tls.TLSSocket {
   const hostname = options.hostname ?? options.peername ?? "localhost";
   return tls.connect({
     socket: duplex as never,

@@ -11,7 +11,8 @@
  * @module
  */
 import { callbackError, type HandleError } from "../base/errors.ts";
-import type { LayerContext, Transport, TransportLayer } from "../base/transport.ts";
+import type { Transport } from "../base/transport.ts";
+import type { Layer, LayerContext } from "../base/layer.ts";
 import {
   checkTlsMode,
   mergeTlsOptions,
@@ -19,7 +20,7 @@ import {
   type TlsOptions,
   warnSniWithoutDefault,
 } from "./options.ts";
-import { TlsTransport } from "./tls_transport.ts";
+import { TlsLayer } from "./tls_layer.ts";
 
 /** What TLS needs from a handle; the public `Handle` has it. */
 export interface TlsHost<H> {
@@ -30,7 +31,7 @@ export interface TlsHost<H> {
   /** Told that the peer ended TLS and the connection goes on in plaintext. */
   readonly onStoptls: ((h: H) => void) | undefined;
   /** Puts a transport layer on top of the current transport. */
-  pushLayer<L extends TransportLayer>(create: (ctx: LayerContext) => L): L;
+  pushLayer<L extends Layer>(create: (ctx: LayerContext) => L): L;
 }
 
 /**
@@ -62,26 +63,27 @@ export function prepareTls(
 }
 
 /**
- * Whether a transport speaks TLS: a session the handle started that has not been stopped, or
- * a `Deno.TlsConn` (which has `handshake()`).
+ * Whether the connection speaks TLS: a session the handle started that has not been
+ * stopped, or a `Deno.TlsConn` (which has `handshake()`).
  *
- * @param transport The handle's transport on top.
+ * @param top The handle's layer on top, if any.
+ * @param base The connection.
  * @returns Whether TLS is active.
  */
-export function tlsActive(transport: Transport): boolean {
-  if (transport instanceof TlsTransport) return !transport.plaintext;
-  return typeof (transport as Partial<Deno.TlsConn>).handshake === "function";
+export function tlsActive(top: Layer | undefined, base: Transport): boolean {
+  if (top instanceof TlsLayer) return !top.plaintext;
+  return typeof (base as Partial<Deno.TlsConn>).handshake === "function";
 }
 
 /**
  * The ALPN protocol the session negotiated.
  *
- * @param transport The handle's transport on top.
+ * @param top The handle's layer on top, if any.
  * @returns The protocol, `false` if none was agreed (or the handshake has not finished), or
  * `undefined` without a TLS session started by the handle.
  */
-export function alpnProtocol(transport: Transport): string | false | undefined {
-  return transport instanceof TlsTransport ? transport.alpnProtocol : undefined;
+export function alpnProtocol(top: Layer | undefined): string | false | undefined {
+  return top instanceof TlsLayer ? top.alpnProtocol : undefined;
 }
 
 /**
@@ -93,29 +95,34 @@ export function alpnProtocol(transport: Transport): string | false | undefined {
  * - the read queue stays as it is and continues with the decrypted bytes.
  *
  * @param h The handle.
- * @param current The handle's transport on top.
+ * @param top The handle's layer on top, if any.
+ * @param base The connection.
  * @param mode The role.
  * @param options The call's TLS options, laid over the handle's.
  * @throws {TypeError} For a bad mode, a missing certificate, or TLS already active.
  */
 export function startTls<H extends TlsHost<H>>(
   h: H,
-  current: Transport,
+  top: Layer | undefined,
+  base: Transport,
   mode: unknown,
   options?: TlsOptions,
 ): void {
   const prepared = prepareTls(mode, h.tlsOptions, options);
-  if (tlsActive(current)) throw new TypeError("Cannot start TLS: TLS is already active");
+  if (tlsActive(top, base)) throw new TypeError("Cannot start TLS: TLS is already active");
   let ctx!: LayerContext;
   const session = h.pushLayer((context) => {
     ctx = context;
-    return new TlsTransport(context, prepared.mode, prepared.options, {
+    return new TlsLayer(context, prepared.mode, prepared.options, {
       closeNotify: () => peerStoppedTls(h, ctx),
     });
   });
   session.handshake.then(
-    () => handshakeDone(h, ctx),
-    (err) => handshakeFailed(h, ctx, err),
+    () => {
+      handshakeDone(h, ctx);
+      session.release();
+    },
+    (err: unknown) => handshakeFailed(h, ctx, err),
   );
 }
 
@@ -124,10 +131,10 @@ export function startTls<H extends TlsHost<H>>(
  * and reads return TLS data until the peer's close_notify, then plaintext. Does nothing
  * when TLS is not active (as AnyEvent::Handle).
  *
- * @param current The handle's transport on top.
+ * @param top The handle's layer on top, if any.
  */
-export function stopTls(current: Transport): void {
-  if (current instanceof TlsTransport) current.stop();
+export function stopTls(top: Layer | undefined): void {
+  if (top instanceof TlsLayer) top.stop();
 }
 
 function handshakeDone<H extends TlsHost<H>>(h: H, ctx: LayerContext): void {
