@@ -24,10 +24,15 @@ function isReadOptions(x: unknown): x is ReadOptions & { signal: AbortSignal } {
     Object.keys(x).length === 1;
 }
 
-function readTypeOf(type: unknown): ReadType {
-  const found = toReadType(type);
-  if (found === undefined) throw new TypeError("Cannot read: expected a read type or its name");
-  return found;
+/** The read type and a decoder for its arguments; throws for a mistake in them. */
+function typeAndDecoder<H>(
+  core: HandleCore<H>,
+  typeOrName: unknown,
+  args: unknown[],
+): { type: ReadType; decoder: Decoder<unknown> } {
+  const type = toReadType(typeOrName);
+  if (type === undefined) throw new TypeError("Cannot read: expected a read type or its name");
+  return { type, decoder: core.reader.createDecoder(type, args) };
 }
 
 function cancelled(): HandleError {
@@ -49,14 +54,13 @@ export function promiseRead<H>(
 ): Promise<unknown> {
   const last = args[args.length - 1];
   const signal = isReadOptions(last) ? (args.pop(), last.signal) : undefined;
-  let type: ReadType;
-  let decoder: Decoder<unknown>;
+  let made;
   try {
-    type = readTypeOf(typeOrName);
-    decoder = core.reader.createDecoder(type, args);
+    made = typeAndDecoder(core, typeOrName, args);
   } catch (e) {
     return Promise.reject(e); // a promise API reports bad arguments by rejecting
   }
+  const { type, decoder } = made;
   if (!core.open) return Promise.reject(core.afterDestroyError());
   if (signal?.aborted) return Promise.reject(cancelled());
   return new Promise((resolve, reject) => {
@@ -93,14 +97,13 @@ export function iterateRead<H>(
   typeOrName: unknown,
   args: unknown[],
 ): ReadIterator<unknown> {
-  let type: ReadType;
-  let decoder: Decoder<unknown>;
+  let made;
   try {
-    type = readTypeOf(typeOrName);
-    decoder = core.reader.createDecoder(type, args);
+    made = typeAndDecoder(core, typeOrName, args);
   } catch (e) {
     return failedIterator(e); // as a step's own errors: the first next() rejects
   }
+  const { type, decoder } = made;
   const reader = core.reader;
   return readIterator<unknown, H>({
     request: (sink) => new ReadRequest<H>(type, decoder, undefined, sink),

@@ -130,15 +130,14 @@ export class ReadLoop {
         if (!host.throughLayers(null)) side.endOfInput();
         return this.#readEnded();
       }
-      if (host.throughLayers(n === region.length ? region : region.subarray(0, n))) {
-        host.readActivity(n);
-        return this.#readOn(); // what the layers pass up is dispatched as it arrives
-      }
       host.readActivity(n);
-      rbuf.commit(region, n);
       if (n === size && size === this.readSize && size < this.maxReadSize) {
         this.readSize = Math.min(size * 2, this.maxReadSize);
       }
+      if (host.throughLayers(n === region.length ? region : region.subarray(0, n))) {
+        return this.#readOn(); // what the layers pass up is dispatched as it arrives
+      }
+      rbuf.commit(region, n);
       if (side.stopped) return this.#readEnded();
       side.dispatch();
       if (!this.withinLimit()) return this.#readEnded();

@@ -244,6 +244,8 @@ export class ReadSide<H> implements ReadLoopSide {
     else {
       this.#shift();
       if (this.rbuf.length > 0) this.#burst = true;
+      // Layers (TLS) read ahead up to a bound of buffered bytes: taking a frame makes room.
+      if (this.#host.layered) this.startReading();
       return request.readType!.spread ? (value as unknown[])[0] : value;
     }
     return NEED_MORE;

@@ -5,12 +5,10 @@
  * bind: then memcached exits saying so, and another port is tried.
  */
 import { MemcachedClient } from "../examples/memcached.ts";
+import { type PeerServer, startPeer } from "./_peer_server.ts";
 
 /** A running memcached: its port, and `stop()` (which returns what it printed). */
-export interface Memcached {
-  port: number;
-  stop(): Promise<string>;
-}
+export type Memcached = PeerServer;
 
 /** The memcached binary: on PATH, or where Debian puts it. */
 function binary(): string {
@@ -20,13 +18,6 @@ function binary(): string {
     } catch { /* not there */ }
   }
   throw new Error("This test needs memcached: apt-get install memcached (.ci/run does)");
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /** Whether a binary-protocol NOOP is answered on 127.0.0.1:`port`. */
@@ -49,44 +40,14 @@ async function answers(port: number): Promise<boolean> {
  * @param extra More arguments (`-t 1`, a memory limit ...).
  * @returns The server.
  */
-export async function startMemcached(extra: string[] = []): Promise<Memcached> {
-  const path = binary();
-  let lastOutput = "";
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = freePort();
-    const child = new Deno.Command(path, {
-      args: [
-        "-B",
-        "binary",
-        "-l",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-U",
-        "0",
-        "-u",
-        "root",
-        ...extra,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
-    let exited = false;
-    const status = child.status.finally(() => exited = true);
-    const stop = async () => {
-      if (!exited) child.kill("SIGTERM");
-      await status;
-      return (await output).join("");
-    };
-    const deadline = Date.now() + 20_000;
-    while (!exited && Date.now() < deadline) {
-      if (await answers(port)) return { port, stop };
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    lastOutput = await stop();
-    if (!/already in use/i.test(lastOutput)) break;
-  }
-  throw new Error(`memcached did not start:\n${lastOutput}`);
+export function startMemcached(extra: string[] = []): Promise<Memcached> {
+  return startPeer({
+    name: "memcached",
+    program: binary(),
+    args: (port) => [
+      ...["-B", "binary", "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-u", "root"],
+      ...extra,
+    ],
+    answers,
+  });
 }

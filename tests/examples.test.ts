@@ -8,6 +8,7 @@
  *
  *     deno test --allow-net --allow-read --allow-run tests/examples.test.ts
  */
+import { freePort, type PeerServer, startPeer } from "./_peer_server.ts";
 import assert from "node:assert/strict";
 import { Handle } from "../mod.ts";
 import { RpcClient, RpcError, startRpcServer } from "../examples/rpc.ts";
@@ -120,14 +121,6 @@ Deno.test("examples/grep: a reader that stops early (| head) ends it quietly wit
   assert.equal(status.code, 0);
 });
 
-/** A port that was free a moment ago (listened on with port 0, then closed). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
 /** Whether a redis-server answers an inline PING on 127.0.0.1:`port`. */
 async function answersPing(port: number): Promise<boolean> {
   let h: Handle | undefined;
@@ -147,39 +140,16 @@ async function answersPing(port: number): Promise<boolean> {
  * Starts a redis-server of its own on a free loopback port, without persistence, and waits
  * until it answers; tries another port if the one picked was taken in the meantime.
  */
-async function startRedis(): Promise<{ port: number; stop(): Promise<string> }> {
-  let lastOutput = "";
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = freePort();
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command("redis-server", {
-        args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      throw new Error("This test needs redis-server on PATH: apt-get install redis-server");
-    }
-    const output = Promise.all([child.stdout, child.stderr].map((s) => new Response(s).text()));
-    let exited = false;
-    const status = child.status.finally(() => exited = true);
-    const stop = async () => {
-      if (!exited) child.kill("SIGTERM");
-      await status;
-      return (await output).join("");
-    };
-    const deadline = Date.now() + 20_000;
-    while (!exited && Date.now() < deadline) {
-      if (await answersPing(port)) return { port, stop };
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    lastOutput = await stop();
-    if (!/Address already in use/i.test(lastOutput)) break;
-  }
-  throw new Error(`redis-server did not start:\n${lastOutput}`);
+function startRedis(): Promise<PeerServer> {
+  return startPeer({
+    name: "redis-server",
+    program: "redis-server",
+    args: (port) => [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ],
+    answers: answersPing,
+    poll: 50,
+  });
 }
 
 Deno.test("examples/resp: the client against a real redis-server prints each reply, the 100 pipelined INCRs in order", async () => {

@@ -10,7 +10,9 @@ import { NEED_MORE } from "../base/decoder.ts";
 import type { LayerContext } from "../base/layer.ts";
 import { fatalAlert, recordPrefix } from "./records.ts";
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
+/** A TLS record header: type, version (2 bytes), length (2 bytes). */
+const HEADER = 5;
 /** Event-loop turns given to TLS to act on a close_notify before bytes that follow it. */
 const SETTLE_TURNS = 3;
 
@@ -41,8 +43,11 @@ export interface CipherEvents {
 export class CipherDuplex extends Duplex {
   readonly #ctx: LayerContext;
   readonly #events: CipherEvents;
-  /** Bytes received and not yet fed: a partial record, or bytes held back. */
-  #pending: Uint8Array = EMPTY;
+  /**
+   * Bytes received and not yet fed, in order: a partial record at the front (completed from
+   * the next chunk by copying only what it lacks), or bytes held back.
+   */
+  #queue: Uint8Array[] = [];
   #ended = false;
   #received = 0;
   #stopped = false;
@@ -82,9 +87,9 @@ export class CipherDuplex extends Duplex {
    */
   feed(bytes: Uint8Array | null): void {
     if (bytes === null) this.#ended = true;
-    else {
+    else if (bytes.length > 0) {
       this.#received += bytes.length;
-      this.#pending = concat(this.#pending, bytes);
+      this.#queue.push(bytes);
     }
     const arrived = this.#arrived;
     this.#arrived = undefined;
@@ -112,9 +117,20 @@ export class CipherDuplex extends Duplex {
    */
   leftover(): Uint8Array[] {
     this.#detached = true;
-    const rest = this.#pending;
-    this.#pending = EMPTY;
-    return rest.length > 0 ? [rest] : [];
+    return this.#queue.splice(0);
+  }
+
+  /** Everything received and not fed, as one array (for a look at the front). */
+  #joined(): Uint8Array {
+    const queue = this.#queue;
+    if (queue.length === 0) return EMPTY;
+    if (queue.length > 1) {
+      let all = EMPTY;
+      for (const chunk of queue) all = concat(all, chunk);
+      queue.length = 0;
+      queue.push(all);
+    }
+    return queue[0];
   }
 
   /**
@@ -128,7 +144,7 @@ export class CipherDuplex extends Duplex {
     this.#judging = true;
     try {
       for (;;) {
-        const verdict = judge(this.#pending);
+        const verdict = judge(this.#joined());
         if (verdict !== NEED_MORE) return verdict;
         if (this.#ended || this.#detached) return null;
         await new Promise<void>((resolve) => this.#arrived = resolve);
@@ -146,21 +162,38 @@ export class CipherDuplex extends Duplex {
   /** Feeds the whole records at the front, then the end or bytes that are no record. */
   #pump(): void {
     if (this.#judging || this.#holding || this.#detached) return;
+    const queue = this.#queue;
     for (;;) {
-      const pending = this.#pending;
-      const { length, valid } = recordPrefix(pending);
+      const front = queue[0];
+      if (front === undefined) {
+        if (this.#ended) this.push(null);
+        return;
+      }
+      const { length, valid } = recordPrefix(front);
       if (length > 0) {
-        this.#pending = pending.length === length ? EMPTY : pending.subarray(length);
-        this.push(pending.subarray(0, length));
+        if (length === front.length) queue.shift();
+        else queue[0] = front.subarray(length);
+        this.push(length === front.length ? front : front.subarray(0, length));
         continue;
       }
       if (!valid) return this.#notARecord();
-      if (this.#ended) {
-        this.#pending = EMPTY;
-        if (pending.length > 0) this.push(pending); // a truncated record: TLS reports it
-        this.push(null);
+      // A partial record: complete it from the next chunk, copying only what it lacks.
+      const next = queue[1];
+      if (next === undefined) {
+        if (this.#ended) {
+          queue.length = 0;
+          this.push(front); // a truncated record: TLS reports it
+          this.push(null);
+        }
+        return;
       }
-      return;
+      const need = front.length >= HEADER
+        ? HEADER + ((front[3] << 8) | front[4]) - front.length
+        : HEADER - front.length;
+      const take = Math.min(need, next.length);
+      queue[0] = concat(front, next.subarray(0, take));
+      if (take === next.length) queue.splice(1, 1);
+      else queue[1] = next.subarray(take);
     }
   }
 
@@ -176,8 +209,8 @@ export class CipherDuplex extends Duplex {
       if (++turn < SETTLE_TURNS) return void setTimeout(wait, 0);
       this.#holding = false;
       if (this.#stopped) return this.#events.plaintextAfterStop();
-      const bytes = this.#pending;
-      this.#pending = EMPTY;
+      const bytes = this.#joined();
+      this.#queue.length = 0;
       this.push(bytes);
       if (this.#ended) this.push(null);
     };
