@@ -106,14 +106,17 @@ export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
  * connection at any moment; the queues, `h.rbuf` and the callbacks stay as they are, and the
  * bytes already read become the start of the TLS stream (see {@linkcode Handle.starttls}).
  *
- * State table of the read side:
+ * The read side's input state (the table `handle/read_state.ts` runs on; `stopRead()` also
+ * holds back onRead and the end's report):
  *
- * | state | reads from the transport | on data | on end of input |
+ * | state | reads start | dispatch runs | moves on |
  * |---|---|---|---|
- * | idle (queue empty, no onRead) | no | - | - |
- * | wanting (queue or onRead) | yes | dispatch queue, then onRead | dispatch; unsatisfied read: EPIPE; else onEof or EPIPE |
- * | stopped (`stopRead`) | no new read | bytes stay in rbuf | deferred to `startRead` |
- * | destroyed | no | - | - |
+ * | open | while something wants data | queue, then onRead | end of input: ending (held if stopped) |
+ * | held | no | the queue only | `startRead()`: ending |
+ * | ending | no | queue fed what remains, then onEof, else fatal EPIPE | a reader took the end: taken; reported: ended |
+ * | taken | no | as ending, but no EPIPE without onEof | reported: ended |
+ * | ended | no | queue, onRead | - |
+ * | closed | no | nothing | - |
  *
  * @example A line client and server over loopback
  * ```ts
