@@ -152,11 +152,6 @@ export class HandleCore<H> {
     return this.#writer ??= new WriteSide(this);
   }
 
-  /** The write side if it has been made. */
-  get madeWriter(): WriteSide<H> | undefined {
-    return this.#writer;
-  }
-
   /** Unsent bytes. */
   get pending(): number {
     return this.#writer?.pending ?? 0;

@@ -24,8 +24,6 @@ export interface LayerHost {
   readonly reader: Pick<ReadSide<unknown>, "rbuf" | "endOfInput" | "wantData" | "received">;
   /** Makes sure the read loop runs (a layer wants input). */
   startReading(): void;
-  /** The write side if it has been made (a push flushes it to the level below). */
-  readonly madeWriter: Pick<WriteSide<unknown>, "flushToCurrent"> | undefined;
   /** The write side, made if need be (a removal holds it). */
   readonly writer: Pick<WriteSide<unknown>, "flushToCurrent" | "hold">;
   /** Reports a fatal error and destroys the handle. */
