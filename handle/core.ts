@@ -167,6 +167,12 @@ export class HandleCore<H> {
     return this.writer.queue(data, atFront, owned) && this.open;
   }
 
+  /** `queueWrite(bytes, false, false)`: bytes the caller keeps, copied at the end. */
+  queueBytes(bytes: Uint8Array): boolean {
+    if (!this.open) throw this.afterDestroyError("EPIPE");
+    return this.writer.queueBytes(bytes) && this.open;
+  }
+
   /** `queueWrite(text, false, false)`, the most frequent write. */
   queueText(text: string): boolean {
     if (!this.open) throw this.afterDestroyError("EPIPE");

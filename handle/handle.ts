@@ -517,8 +517,9 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     data: W,
     ...args: WriteArgs<W, P, Handle>
   ): boolean {
-    // Text alone, the most frequent write, goes straight to the queue (no argument array).
+    // Text or bytes alone, the most frequent writes, go straight to the queue.
     if (args.length === 0 && typeof data === "string") return this.#core.queueText(data);
+    if (args.length === 0 && data instanceof Uint8Array) return this.#core.queueBytes(data);
     return this.#write(data, args as unknown[], false);
   }
 

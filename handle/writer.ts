@@ -142,6 +142,19 @@ export class WriteSide<H> {
     return this.#queued();
   }
 
+  /**
+   * `queue(bytes, false, false)` without the branches: a copy at the end of the queue.
+   *
+   * @param bytes Bytes the caller keeps.
+   * @returns Whether no more than `highWaterMark` bytes are unsent.
+   * @throws {TypeError} After `shutdown()`.
+   */
+  queueBytes(bytes: Uint8Array): boolean {
+    if (this.#shutdownRequested) throw new TypeError("Cannot write after pushShutdown()");
+    this.#wq.pushCopy(bytes);
+    return this.#queued();
+  }
+
   /** Checks `wbufMax` after a write was queued and starts the writer; see `queue`'s result. */
   #queued(): boolean {
     const wq = this.#wq;
