@@ -28,8 +28,15 @@ function sizeClass(size: number): number {
   return Math.clz32(MIN_BUFFER_SIZE) - Math.clz32(size);
 }
 
+/** The memory of every open buffer: a batch cut from one may go back to the pool. */
+const OPEN_BUFFERS = new WeakSet<ArrayBufferLike>();
+
 function fromPool(size: number): Uint8Array {
-  return POOL[sizeClass(size)]?.pop() ?? new Uint8Array(size);
+  const reused = POOL[sizeClass(size)]?.pop();
+  if (reused !== undefined) return reused;
+  const fresh = new Uint8Array(size);
+  OPEN_BUFFERS.add(fresh.buffer);
+  return fresh;
 }
 
 function toPool(buffer: Uint8Array): void {
@@ -219,7 +226,13 @@ export class WriteQueue {
   release(batch: Uint8Array): void {
     // Kept only while more is queued (a stream): an idle handle holds no buffer.
     const whole = this.#taken;
-    if (whole === undefined || batch.buffer !== whole.buffer) return;
+    if (whole === undefined || batch.buffer !== whole.buffer) {
+      // A full open buffer that was sealed during a burst has left too: pool it.
+      if (batch.byteOffset === 0 && OPEN_BUFFERS.has(batch.buffer)) {
+        toPool(new Uint8Array(batch.buffer));
+      }
+      return;
+    }
     this.#taken = undefined;
     if (this.#queued > 0 && this.#spare === undefined) this.#spare = whole;
     else toPool(whole);
