@@ -88,6 +88,7 @@ function servers(node: boolean): Server[] {
   const nodeServer = new URL("./echo_server_node.mjs", import.meta.url).pathname;
   const list: Server[] = [
     { name: "raw Deno.Conn loop", argv: deno("raw"), env },
+    { name: "hand-written Deno, strings per read", argv: deno("perRead"), env },
     { name: 'Handle pushRead("line") re-pushed', argv: deno("pushRead"), env },
     { name: 'Handle iterate("line")', argv: deno("iterate"), env },
     { name: "Handle onRead + lineDecoder", argv: deno("onRead"), env },

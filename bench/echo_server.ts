@@ -8,6 +8,8 @@
  * - `raw`: no library; `conn.read()` into a 4 KiB buffer (twice the most a load generator
  *   with 32 lines in flight can send; the Handle starts at 2 KiB), complete lines found with
  *   `indexOf`, and written back undecoded, one write per read.
+ * - `perRead`: no library; the hand-written string server: one `decode` per read, the lines
+ *   sliced from it, the replies joined and encoded once per read, one write per read.
  * - `pushRead`: `h.pushRead("line", cb)`, re-pushed from its own callback, which does
  *   `h.pushWrite(line + "\n")`.
  * - `iterate`: `for await (const line of h.iterate("line")) h.pushWrite(line + "\n")`.
@@ -62,6 +64,41 @@ async function raw(conn: Deno.Conn): Promise<void> {
   }
 }
 
+/**
+ * The hand-written string server: what a string API can reach on Deno. Per read, one
+ * `TextDecoder.decode` of the complete lines, the lines sliced from that string, the replies
+ * joined and encoded once with one `encodeInto`, one write.
+ */
+async function perRead(conn: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(RAW_BUFFER);
+  const out = new Uint8Array(RAW_BUFFER * 3);
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let have = 0;
+  try {
+    for (let n; (n = await conn.read(buf.subarray(have))) !== null;) {
+      have += n;
+      const end = buf.subarray(0, have).lastIndexOf(0x0a) + 1;
+      if (end > 0) {
+        const text = decoder.decode(buf.subarray(0, end));
+        let replies = "";
+        for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) {
+          replies += text.slice(at, nl) + "\n"; // a string per line, as a user gets
+        }
+        const size = encoder.encodeInto(replies, out).written;
+        for (let at = 0; at < size;) at += await conn.write(out.subarray(at, size));
+      }
+      buf.copyWithin(0, end, have);
+      have -= end;
+      if (have === buf.length) throw new RangeError(`Line exceeds ${RAW_BUFFER} bytes`);
+    }
+  } catch (e) {
+    report(e);
+  } finally {
+    conn.close();
+  }
+}
+
 function pushRead(conn: Deno.Conn): void {
   const h = new lib.Handle(conn, { onError });
   const onLine = (h: Handle, line: string) => {
@@ -94,7 +131,13 @@ function onRead(conn: Deno.Conn): void {
   });
 }
 
-const serve: Record<string, (conn: Deno.Conn) => void> = { raw, pushRead, iterate, onRead };
+const serve: Record<string, (conn: Deno.Conn) => void> = {
+  raw,
+  perRead,
+  pushRead,
+  iterate,
+  onRead,
+};
 const handler = serve[variant];
 if (handler === undefined) {
   throw new TypeError(`usage: echo_server.ts <${Object.keys(serve).join("|")}>, got "${variant}"`);
