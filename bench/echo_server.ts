@@ -43,16 +43,21 @@ const onError = (h: Handle, e: HandleError) => {
   h.destroy();
 };
 
-async function raw(conn: Deno.Conn): Promise<void> {
+/**
+ * The library-free servers' loop: reads into one buffer, hands the complete lines to `reply`
+ * (which returns the bytes to write back), writes them, and keeps the partial line.
+ */
+async function lineLoop(conn: Deno.Conn, reply: (lines: Uint8Array) => Uint8Array): Promise<void> {
   const buf = new Uint8Array(RAW_BUFFER);
   let have = 0;
   try {
     for (let n; (n = await conn.read(buf.subarray(have))) !== null;) {
       have += n;
-      const view = buf.subarray(0, have);
-      let end = 0;
-      for (let i; (i = view.indexOf(0x0a, end)) !== -1;) end = i + 1;
-      for (let at = 0; at < end;) at += await conn.write(view.subarray(at, end));
+      const end = buf.subarray(0, have).lastIndexOf(0x0a) + 1;
+      if (end > 0) {
+        const out = reply(buf.subarray(0, end));
+        for (let at = 0; at < out.length;) at += await conn.write(out.subarray(at));
+      }
       buf.copyWithin(0, end, have);
       have -= end;
       if (have === buf.length) throw new RangeError(`Line exceeds ${RAW_BUFFER} bytes`);
@@ -64,39 +69,28 @@ async function raw(conn: Deno.Conn): Promise<void> {
   }
 }
 
+/** The raw loop: the complete lines written back as they were read, undecoded. */
+function raw(conn: Deno.Conn): Promise<void> {
+  return lineLoop(conn, (lines) => lines);
+}
+
 /**
  * The hand-written string server: what a string API can reach on Deno. Per read, one
  * `TextDecoder.decode` of the complete lines, the lines sliced from that string, the replies
  * joined and encoded once with one `encodeInto`, one write.
  */
-async function perRead(conn: Deno.Conn): Promise<void> {
-  const buf = new Uint8Array(RAW_BUFFER);
+function perRead(conn: Deno.Conn): Promise<void> {
   const out = new Uint8Array(RAW_BUFFER * 3);
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  let have = 0;
-  try {
-    for (let n; (n = await conn.read(buf.subarray(have))) !== null;) {
-      have += n;
-      const end = buf.subarray(0, have).lastIndexOf(0x0a) + 1;
-      if (end > 0) {
-        const text = decoder.decode(buf.subarray(0, end));
-        let replies = "";
-        for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) {
-          replies += text.slice(at, nl) + "\n"; // a string per line, as a user gets
-        }
-        const size = encoder.encodeInto(replies, out).written;
-        for (let at = 0; at < size;) at += await conn.write(out.subarray(at, size));
-      }
-      buf.copyWithin(0, end, have);
-      have -= end;
-      if (have === buf.length) throw new RangeError(`Line exceeds ${RAW_BUFFER} bytes`);
+  return lineLoop(conn, (lines) => {
+    const text = decoder.decode(lines);
+    let replies = "";
+    for (let at = 0, nl; (nl = text.indexOf("\n", at)) !== -1; at = nl + 1) {
+      replies += text.slice(at, nl) + "\n"; // a string per line, as a user gets
     }
-  } catch (e) {
-    report(e);
-  } finally {
-    conn.close();
-  }
+    return out.subarray(0, encoder.encodeInto(replies, out).written);
+  });
 }
 
 function pushRead(conn: Deno.Conn): void {

@@ -218,6 +218,7 @@ export class TlsLayer implements Layer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#duplex?.detach(); // no more feeding: ends a hold on bytes that are no record
     this.#session?.closeSession(this.#socket, this.#duplex);
   }
 }
