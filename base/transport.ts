@@ -26,6 +26,11 @@ export interface Transport {
   setNoDelay?(noDelay?: boolean): void;
   /** `SO_KEEPALIVE`, where the transport is a TCP socket. */
   setKeepAlive?(keepAlive?: boolean): void;
+  /**
+   * The TCP connection a transport makes itself (`Handle.connect`), once made: Deno's native
+   * TLS can start on it.
+   */
+  readonly tcpConnection?: Promise<Deno.TcpConn>;
 }
 
 /** Something that reads, such as `Deno.stdin` or a child process's output file. */

@@ -122,29 +122,39 @@ function attemptError(e: unknown, target: ConnectTarget, address: string): Handl
  * then go to the real connection.
  */
 export class ConnectingTransport implements Transport {
+  readonly #target: ConnectTarget;
   #conn: Deno.Conn | undefined;
   #ready: Promise<Deno.Conn>;
   #settle!: { resolve: (c: Deno.Conn) => void; reject: (e: unknown) => void };
   #abort = new AbortController();
   #closed = false;
 
-  constructor() {
+  /**
+   * @param target Where to connect (once `start` is called).
+   */
+  constructor(target: ConnectTarget) {
+    this.#target = target;
     this.#ready = new Promise((resolve, reject) => this.#settle = { resolve, reject });
     this.#ready.catch(() => {});
   }
 
   /**
-   * Connects to `target`, trying each address in turn.
+   * The TCP connection once made (TLS can start on it), or `undefined` for a Unix socket.
+   * Rejects if no connection is made.
+   */
+  get tcpConnection(): Promise<Deno.TcpConn> | undefined {
+    if ("path" in this.#target) return undefined;
+    return this.#ready as Promise<Deno.TcpConn>;
+  }
+
+  /**
+   * Connects, trying each address of the target in turn.
    *
-   * @param target Where to connect.
    * @param callbacks The user's connection callbacks.
    * @param host The handle's side of the connection.
    */
-  async start<H>(
-    target: ConnectTarget,
-    callbacks: ConnectCallbacks<H>,
-    host: ConnectHost<H>,
-  ): Promise<void> {
+  async start<H>(callbacks: ConnectCallbacks<H>, host: ConnectHost<H>): Promise<void> {
+    const target = this.#target;
     const outer = callbacks.signal;
     const onOuterAbort = () => this.#abort.abort(outer!.reason);
     outer?.addEventListener("abort", onOuterAbort, { once: true });

@@ -322,6 +322,36 @@ export class HandleCore<H> {
     return (this.#layers ??= new LayerStack(this, writesBefore)).push(create, writesBefore);
   }
 
+  /**
+   * Replaces the connection with one made from it in place (`Deno.startTls`), if that is
+   * safe: no layer is pushed, no read of it is in flight and nothing read waits in `h.rbuf`.
+   * What was queued for writing leaves on the old connection first; `make` is handed a
+   * promise of that, and the new connection must not be used before it settles.
+   *
+   * @param make Makes the new connection.
+   * @returns Whether the connection was replaced.
+   */
+  upgradeConnection(make: (flushed: Promise<void>) => Transport): boolean {
+    const reader = this.reader;
+    if (!this.open || this.#layers !== undefined) return false;
+    if (reader.loop.inFlight || reader.rbuf.length > 0) return false;
+    const flushed = this.#writer?.flushToCurrent() ?? Promise.resolve();
+    this.transport = make(flushed);
+    return true;
+  }
+
+  /**
+   * Destroys the handle with `err` after the application has been told of it some other way
+   * (`onStarttls`): `onError` is not called.
+   *
+   * @param err The error.
+   */
+  failReported(err: HandleError): void {
+    if (!this.open) return;
+    this.error ??= err;
+    this.teardown(err);
+  }
+
   // ---- I/O loops, errors, teardown ----
 
   /** An I/O loop started; `closed` waits for it. */

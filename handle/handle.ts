@@ -14,7 +14,16 @@ import { checkArgCount, isWriteType } from "../base/codec.ts";
 import { type HandleSource, toTransport } from "../base/transport.ts";
 import type { Layer, LayerContext } from "../base/layer.ts";
 import type { TlsMode, TlsOptions } from "../tls/options.ts";
-import { alpnProtocol, prepareTls, startTls, stopTls, tlsActive } from "../tls/starttls.ts";
+import {
+  alpnProtocol,
+  nativeServing,
+  startTls,
+  stopTls,
+  tlsActive,
+  type TlsSite,
+  watchNativeTls,
+} from "../tls/starttls.ts";
+import { NativeTls } from "../tls/native_tls.ts";
 import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
 import { HandleCore } from "./core.ts";
@@ -156,7 +165,7 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     const transport = toTransport(source);
     const core = this.#core = new HandleCore<Handle>(transport);
     keepOptions(core, options);
-    if (options.tls !== undefined) startTls(this, undefined, transport, options.tls);
+    if (options.tls !== undefined) startTls(this, this.#tlsSite(), options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
   }
 
@@ -191,10 +200,10 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     target: T,
     options: HandleOptions & ConnectCallbacks<Handle> = {},
   ): AddressedHandle<ConnectAddr<T> | undefined> {
-    const transport = new ConnectingTransport();
+    const transport = new ConnectingTransport(target);
     const h = new Handle(transport, options);
     const core = h.#core;
-    core.track(transport.start(target, options, {
+    core.track(transport.start(options, {
       handle: h,
       isOpen: () => core.open,
       connected: () => core.markConnected(),
@@ -259,16 +268,30 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
       proxy?: ServedProxyInfo<ListenAddr<O>>,
     ) => void | Promise<void>,
   ): HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>> {
-    const tls = options.handle?.tls;
-    if (tls !== undefined) prepareTls(tls, options.handle?.tlsOptions); // fail (or warn) now
+    const listenTls = nativeServing(options);
     return new HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>>(options, onConnection, {
+      listenTls,
       // The listener's kind fixes the conn's addresses (see ServedAddr).
-      make: (conn) => new Handle(conn, options.handle) as AddressedHandle<ServedAddr<O>>,
+      make: (conn) =>
+        (listenTls === undefined
+          ? new Handle(conn, options.handle)
+          : Handle.#overNativeTls(conn as Deno.TlsConn, options.handle)) as AddressedHandle<
+            ServedAddr<O>
+          >,
       setAddresses: (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
       setQuietEnd: (h, quiet) => h.#core.setRare("quietEnd", quiet),
       errorFate: (h) => h.#core.errorFate,
       reportUncaught: (h, err) => h.#core.reportUncaught(err),
     });
+  }
+
+  /** A handle over a conn of `Deno.listenTls`, whose handshake it reports as its own. */
+  static #overNativeTls(conn: Deno.TlsConn, options: HandleOptions = {}): Handle {
+    const { tls: _accept, ...rest } = options;
+    const session = new NativeTls(conn, () => conn);
+    const h = new Handle(session, rest);
+    watchNativeTls(h, h.#tlsSite(), session);
+    return h;
   }
 
   /**
@@ -454,11 +477,29 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
 
   starttls(mode: TlsMode, options?: TlsOptions): void {
     if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
-    startTls(this, this.#core.topLayer, this.#core.transport, mode, options);
+    startTls(this, this.#tlsSite(), mode, options);
+  }
+
+  /** What `tls/` needs of the core to start a session (see `TlsSite`). */
+  #tlsSite(): TlsSite {
+    const core = this.#core;
+    return {
+      get top() {
+        return core.topLayer;
+      },
+      get base() {
+        return core.transport;
+      },
+      get open() {
+        return core.open;
+      },
+      upgrade: (make) => core.upgradeConnection(make),
+      fail: (err, reported) => reported ? core.failReported(err) : core.fatal(err),
+    };
   }
 
   stoptls(): void {
-    stopTls(this.#core.topLayer);
+    stopTls(this.#core.topLayer, this.#core.transport);
   }
 
   get tls(): boolean {
@@ -466,7 +507,7 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
   }
 
   get alpnProtocol(): string | false | undefined {
-    return alpnProtocol(this.#core.topLayer);
+    return alpnProtocol(this.#core.topLayer, this.#core.transport);
   }
 
   pushLayer<L extends Layer>(create: (ctx: LayerContext) => L): L {

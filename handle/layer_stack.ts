@@ -18,8 +18,6 @@ export interface LayerHost {
   readonly transport: Transport;
   /** Whether the handle is still open. */
   readonly open: boolean;
-  /** The handle's fatal error, if any. */
-  error: HandleError | undefined;
   /** The read side: what is buffered goes to a pushed layer, and what comes out goes to it. */
   readonly reader: Pick<ReadSide<unknown>, "rbuf" | "endOfInput" | "wantData" | "received">;
   /** Makes sure the read loop runs (a layer wants input). */
@@ -28,8 +26,8 @@ export interface LayerHost {
   readonly writer: Pick<WriteSide<unknown>, "flushToCurrent" | "hold">;
   /** Reports a fatal error and destroys the handle. */
   fatal(err: HandleError): void;
-  /** Destroys the handle after an error already reported. */
-  teardown(err: HandleError | undefined): void;
+  /** Destroys the handle with an error the application was told of some other way. */
+  failReported(err: HandleError): void;
 }
 
 /** One layer on the stack, and what the stack knows of it. */
@@ -169,12 +167,7 @@ export class LayerStack {
         if (on && host.open) host.startReading();
       },
       remove: () => this.#remove(level),
-      fail: (err, reported) => {
-        if (!reported) return host.fatal(err);
-        if (!host.open) return;
-        host.error ??= err;
-        host.teardown(err);
-      },
+      fail: (err, reported) => reported ? host.failReported(err) : host.fatal(err),
       get active() {
         return host.open && levels.at(-1) === level;
       },

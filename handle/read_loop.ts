@@ -73,6 +73,8 @@ export class ReadLoop {
   readonly #side: ReadLoopSide;
   /** Set while the read loop runs (one read at a time). */
   #reading = false;
+  /** Set while a read of the transport has not returned (its bytes are not seen yet). */
+  #inFlight = false;
 
   /**
    * @param host The handle's internals.
@@ -113,13 +115,20 @@ export class ReadLoop {
     } catch (e) {
       return this.#readFailed(e);
     }
+    this.#inFlight = true;
     pending.then(
       (n) => this.#readDone(n, region, size),
       (e) => this.#readFailed(e),
     );
   }
 
+  /** Whether a read of the transport is in flight: the connection may not be swapped. */
+  get inFlight(): boolean {
+    return this.#inFlight;
+  }
+
   #readDone(n: number | null, region: Uint8Array, size: number): void {
+    this.#inFlight = false;
     const host = this.#host;
     const side = this.#side;
     const rbuf = side.rbuf;
@@ -168,6 +177,7 @@ export class ReadLoop {
   }
 
   #readFailed(e: unknown): void {
+    this.#inFlight = false;
     const host = this.#host;
     if (host.open) host.fatal(ioError(e, "read"));
     this.#readEnded();
