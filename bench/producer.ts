@@ -3,6 +3,7 @@
  * it can, then closes. Run by bench/main.ts as a child process.
  *
  * Usage: producer.ts <port> <record> <totalBytes> [<caFile>]
+ *    or: producer.ts listen-tls <record> <totalBytes> <certFile> <keyFile>
  * record: a line length (lines of exactly that many bytes ending in "\n"), 0 (arbitrary
  * bytes), "netstring:<n>" (netstrings of n-byte payloads) or "json:<n>" (JSON objects of
  * exactly n bytes, no separator). totalBytes is rounded down to a whole pattern.
@@ -10,16 +11,20 @@
  * instead of plain TCP; then the end is close_notify, and the server's bytes (session
  * tickets) are read to its end of input before closing, so the close is never a reset (the
  * server may end without close_notify: its count is already made).
+ * listen-tls: be the TLS server instead (`Deno.listenTls` on 127.0.0.1, a free port printed
+ * on stdout), for the client-role rows: the first connection gets the pattern.
  */
-const [port, total] = [Number(Deno.args[0]), Number(Deno.args[2])];
+const listen = Deno.args[0] === "listen-tls";
+const [port, total] = [listen ? 0 : Number(Deno.args[0]), Number(Deno.args[2])];
 const record = Deno.args[1] ?? "";
-const caFile = Deno.args[3];
+const caFile = listen ? undefined : Deno.args[3];
 if (
-  !(port > 0) || !(total >= 0) || !/^(\d+|(netstring|json):\d+)$/.test(record) ||
-  Deno.args.length > 4
+  !(listen || port > 0) || !(total >= 0) || !/^(\d+|(netstring|json):\d+)$/.test(record) ||
+  Deno.args.length > (listen ? 5 : 4) || (listen && Deno.args.length < 5)
 ) {
   throw new TypeError(
-    `usage: producer.ts <port> <record> <totalBytes> [<caFile>], got ${Deno.args}`,
+    "usage: producer.ts <port> <record> <totalBytes> [<caFile>] | " +
+      `listen-tls <record> <totalBytes> <certFile> <keyFile>, got ${Deno.args}`,
   );
 }
 
@@ -55,7 +60,23 @@ const buf = kind === "netstring"
   : kind === "json"
   ? repeat(jsonRecord(Number(size)))
   : pattern(Number(size));
-const conn: Deno.TcpConn | Deno.TlsConn = caFile === undefined
+/** Listens with TLS, says the port on stdout, and takes the first connection. */
+async function acceptTls(): Promise<Deno.TlsConn> {
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(Deno.args[3]),
+    key: Deno.readTextFileSync(Deno.args[4]),
+  });
+  console.log(listener.addr.port);
+  const conn = await listener.accept();
+  listener.close();
+  return conn;
+}
+
+const conn: Deno.TcpConn | Deno.TlsConn = listen
+  ? await acceptTls()
+  : caFile === undefined
   ? await Deno.connect({ hostname: "127.0.0.1", port })
   : await Deno.connectTls({
     hostname: "localhost",
@@ -66,7 +87,7 @@ const rounds = Math.floor(total / buf.length);
 for (let r = 0; r < rounds; r++) {
   for (let at = 0; at < buf.length;) at += await conn.write(at === 0 ? buf : buf.subarray(at));
 }
-if (caFile !== undefined) {
+if (caFile !== undefined || listen) {
   await conn.closeWrite(); // close_notify, then FIN
   const sink = new Uint8Array(16 * 1024);
   try {

@@ -79,6 +79,29 @@ export function iterateLines(
   }, options);
 }
 
+/**
+ * Lines from `iterate` on a handle that connects itself (`Handle.connect` with `options`):
+ * the client role.
+ */
+export async function connectLines(
+  port: number,
+  options: ConstructorParameters<typeof Handle>[1] = {},
+): Promise<Counted> {
+  const h = Handle.connect({ hostname: "127.0.0.1", port }, options);
+  try {
+    let units = 0;
+    let size = 0;
+    for await (const line of h.iterate("line")) {
+      units++;
+      size += line.length;
+    }
+    return { units, size };
+  } finally {
+    h.destroy();
+    await h.closed.catch(() => {});
+  }
+}
+
 /** Lines decoded inside `onRead` by a `lineDecoder` used directly on `h.rbuf`. */
 export function onReadLines(conn: Conn): Promise<Counted> {
   const decoder = lineDecoder();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Conn, Reader } from "./readers.ts";
+import type { Conn, Counted, Reader } from "./readers.ts";
 
 const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
 const NODE_LINES = new URL("./node_lines.mjs", import.meta.url).pathname;
@@ -116,13 +116,7 @@ export async function timeRun(
     const t0 = performance.now();
     const counted = await reader(conn); // the reader closes conn
     const seconds = (performance.now() - t0) / 1000;
-    if (counted.units !== bytes / unit) {
-      throw new Error(`counted ${counted.units} units, expected ${bytes / unit}`);
-    }
-    if (unit > 1 && pattern.sizePerUnit !== undefined) {
-      const size = (bytes / unit) * pattern.sizePerUnit;
-      if (counted.size !== size) throw new Error(`counted size ${counted.size}, expected ${size}`);
-    }
+    checkCount(counted, pattern, bytes, unit);
     result = { seconds, bytes };
     ok = true;
   } finally {
@@ -131,6 +125,71 @@ export async function timeRun(
   const status = await child.status;
   if (!status.success) throw new Error(`producer exited with code ${status.code}`);
   return result;
+}
+
+/**
+ * Times one reader that connects itself, as a TLS client, to a fresh producer that is the
+ * TLS server (`producer.ts listen-tls`): the client-role rows.
+ *
+ * @param connect Connects to the port given, reads to the end and counts.
+ * @returns Seconds from the connect call to end of input (the handshake included), and the
+ * bytes transferred (plaintext).
+ * @throws {Error} If the producer fails or the count is not what was sent.
+ */
+export async function timeClientRun(
+  connect: (port: number) => Promise<Counted>,
+  pattern: Pattern,
+  total: number,
+  unit: number,
+): Promise<{ seconds: number; bytes: number }> {
+  const bytes = bytesSent(pattern, total);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      `--allow-read=${TLS_CERT},${TLS_KEY}`,
+      PRODUCER,
+      "listen-tls",
+      pattern.record,
+      String(total),
+      TLS_CERT,
+      TLS_KEY,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let ok = false;
+  try {
+    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await out.read();
+      if (done) throw new Error("the TLS producer exited before listening");
+      text += value;
+    }
+    await out.cancel();
+    const t0 = performance.now();
+    const counted = await connect(Number(text.trim()));
+    const seconds = (performance.now() - t0) / 1000;
+    checkCount(counted, pattern, bytes, unit);
+    ok = true;
+    return { seconds, bytes };
+  } finally {
+    const status = await reap(child, !ok);
+    if (ok && !status.success) throw new Error(`producer exited with code ${status.code}`);
+  }
+}
+
+/** Throws unless `counted` is what `bytes` of `pattern` hold. */
+function checkCount(counted: Counted, pattern: Pattern, bytes: number, unit: number): void {
+  if (counted.units !== bytes / unit) {
+    throw new Error(`counted ${counted.units} units, expected ${bytes / unit}`);
+  }
+  if (unit > 1 && pattern.sizePerUnit !== undefined) {
+    const size = (bytes / unit) * pattern.sizePerUnit;
+    if (counted.size !== size) throw new Error(`counted size ${counted.size}, expected ${size}`);
+  }
 }
 
 /**

@@ -24,6 +24,9 @@
  */
 import { median, option, positive, QUICK } from "./options.ts";
 import {
+  type Conn,
+  connectLines,
+  type Counted,
   iterateJson,
   iterateLines,
   iterateNetstrings,
@@ -34,7 +37,17 @@ import {
   RAW_READ_SIZE,
   type Reader,
 } from "./readers.ts";
-import { nodeLines, type Pattern, timeRun, TLS_CERT, TLS_KEY } from "./run.ts";
+import {
+  nodeLines,
+  type Pattern,
+  timeClientRun,
+  timeRun,
+  TLS_CA,
+  TLS_CERT,
+  TLS_KEY,
+} from "./run.ts";
+import { NativeTls } from "../tls/native_tls.ts";
+import { nodeTlsBytes } from "./node_tls_stream.ts";
 
 const MB = positive("BENCH_MB", option("mb", "BENCH_MB"), QUICK ? 16 : 64);
 const RUNS = Math.round(positive("BENCH_RUNS", option("runs", "BENCH_RUNS"), QUICK ? 3 : 5));
@@ -52,9 +65,14 @@ interface Workload {
   node?: boolean;
   /**
    * Over TLS: `"native"`, both variants on a `Deno.listenTls` conn; `"accept"`, the raw loop
-   * on one and the Handle on a plain conn that it takes to TLS itself (`tls: "accept"`).
+   * on one and the Handle on a plain conn that it takes to TLS itself (`tls: "accept"`);
+   * `"connect"`, the client role: the producer is the TLS server and both variants connect
+   * to it, the raw loop with `Deno.connectTls`, the Handle with `connect` (then `reader` is
+   * not used).
    */
-  tls?: "native" | "accept";
+  tls?: "native" | "accept" | "connect";
+  /** The client role's Handle variant: connects to the port, reads to the end, counts. */
+  connect?: (port: number) => Promise<Counted>;
 }
 
 /** The listeners the producers connect to; `tls` only when a TLS workload is selected. */
@@ -70,16 +88,43 @@ interface Row {
   nodeMBs?: number;
 }
 
+/** The CA the client-role rows trust (the raw loop passes it to `Deno.startTls`). */
+const CA = Deno.readTextFileSync(TLS_CA);
+
+/** The raw loop as the TLS client: `Deno.connectTls` to the producer, then read. */
+async function rawTlsClient(port: number): Promise<Counted> {
+  return raw(await Deno.connectTls({ hostname: "localhost", port, caCerts: [CA] }));
+}
+
+/**
+ * Lines through `Handle.connect` with `tls: "connect"` (to 127.0.0.1, verifying the name
+ * "localhost"): natively when `extra` has no `caCerts` (the bench trusts the test CA through
+ * `DENO_CERT`, see the `bench` task), else through the `node:tls` layer.
+ */
+function tlsClientLines(caCerts?: string[]): (port: number) => Promise<Counted> {
+  return (port) =>
+    connectLines(port, { tls: "connect", tlsOptions: { hostname: "localhost", caCerts } });
+}
+
 /** Warms up, then runs raw and handle alternately; returns MB/s medians. */
 async function measure(listeners: Listeners, w: Workload): Promise<Row> {
   const total = (w.pattern.unit === 1 ? 4 : 1) * MB * MIB;
   const unit = w.pattern.unit;
   const tls = w.tls !== undefined;
-  if (tls && listeners.tls === undefined) throw new Error(`${w.name}: no TLS listener`);
+  const client = w.tls === "connect";
+  if (tls && !client && listeners.tls === undefined) {
+    throw new Error(`${w.name}: no TLS listener`);
+  }
   const rawListener = tls ? listeners.tls! : listeners.tcp;
   const handleListener = w.tls === "native" ? listeners.tls! : listeners.tcp;
-  const runRaw = () => timeRun(rawListener, raw, w.pattern, total, 1, tls);
-  const runHandle = () => timeRun(handleListener, w.reader, w.pattern, total, unit, tls);
+  const runRaw = () =>
+    client
+      ? timeClientRun(rawTlsClient, w.pattern, total, 1)
+      : timeRun(rawListener, raw, w.pattern, total, 1, tls);
+  const runHandle = () =>
+    client
+      ? timeClientRun(w.connect!, w.pattern, total, unit)
+      : timeRun(handleListener, w.reader, w.pattern, total, unit, tls);
   // Warm-up at full size: the JIT settles on this workload before anything is timed.
   await runRaw();
   await runHandle();
@@ -129,7 +174,11 @@ function formatRow(r: Row): string {
  * The issue's workloads, two record types for reference (no target for json), then lines
  * over TLS (`cert` and `key`: the PEM the Handle of the `tls: "accept"` row serves).
  */
-function workloads(tlsOptions: { cert: string; key: string }, filters?: string[]): Workload[] {
+function workloads(
+  tlsOptions: { cert: string; key: string },
+  ca: string,
+  filters?: string[],
+): Workload[] {
   const list: Workload[] = [];
   const targets: Record<string, Record<number, number>> = {
     iterate: { 16: 0.8, 128: 0.9 },
@@ -197,11 +246,42 @@ function workloads(tlsOptions: { cert: string; key: string }, filters?: string[]
       tls: "native",
     },
     {
+      name: 'L=128 over TLS via Handle.serve nativeTls (Deno.listenTls), iterate("line")',
+      reader: (conn) =>
+        iterateLines(new NativeTls(conn as Deno.TlsConn, () => conn) as unknown as Conn),
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+    },
+    {
+      name: 'bytes over TLS via node:tls over a JS stream, no Handle (the bound of tls: "accept")',
+      reader: (conn) => nodeTlsBytes(conn, tlsOptions),
+      pattern: { record: "128", unit: 1 },
+      target: 0,
+      tls: "accept",
+    },
+    {
       name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("line")',
       reader: (conn) => iterateLines(conn, { tls: "accept", tlsOptions }),
       pattern: line128,
       target: 0,
       tls: "accept",
+    },
+    {
+      name: 'L=128 over TLS, client role: Handle.connect tls: "connect" (Deno.startTls), iterate',
+      reader: raw,
+      connect: tlsClientLines(),
+      pattern: line128,
+      target: 0.9,
+      tls: "connect",
+    },
+    {
+      name: "L=128 over TLS, client role: the same with caCerts (node:tls layer), iterate",
+      reader: raw,
+      connect: tlsClientLines([ca]),
+      pattern: line128,
+      target: 0,
+      tls: "connect",
     },
   );
   return list.filter((w) => filters === undefined || filters.some((f) => w.name.includes(f)));
@@ -212,11 +292,12 @@ function workloads(tlsOptions: { cert: string; key: string }, filters?: string[]
  * prints the table.
  */
 export async function runThroughput(filters?: string[]): Promise<void> {
-  const [cert, key] = await Promise.all([
+  const [cert, key, ca] = await Promise.all([
     Deno.readTextFile(TLS_CERT),
     Deno.readTextFile(TLS_KEY),
+    Deno.readTextFile(TLS_CA),
   ]);
-  const selected = workloads({ cert, key }, filters);
+  const selected = workloads({ cert, key }, ca, filters);
   console.log(
     `Throughput: Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, ` +
       `${navigator.hardwareConcurrency} CPUs (navigator.hardwareConcurrency); ` +
@@ -237,7 +318,7 @@ export async function runThroughput(filters?: string[]): Promise<void> {
   const listeners: Listeners = { tcp: Deno.listen({ hostname: "127.0.0.1", port: 0 }) };
   const started = performance.now();
   try {
-    if (selected.some((w) => w.tls !== undefined)) {
+    if (selected.some((w) => w.tls === "native" || w.tls === "accept")) {
       listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
     }
     for (const w of selected) console.log(formatRow(await measure(listeners, w)));
