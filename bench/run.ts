@@ -160,6 +160,7 @@ export async function timeClientRun(
     stderr: "inherit",
   }).spawn();
   let ok = false;
+  let result: { seconds: number; bytes: number };
   try {
     const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -173,12 +174,14 @@ export async function timeClientRun(
     const counted = await connect(Number(text.trim()));
     const seconds = (performance.now() - t0) / 1000;
     checkCount(counted, pattern, bytes, unit);
+    result = { seconds, bytes };
     ok = true;
-    return { seconds, bytes };
   } finally {
-    const status = await reap(child, !ok);
-    if (ok && !status.success) throw new Error(`producer exited with code ${status.code}`);
+    await reap(child, !ok);
   }
+  const status = await child.status;
+  if (!status.success) throw new Error(`producer exited with code ${status.code}`);
+  return result;
 }
 
 /** Throws unless `counted` is what `bytes` of `pattern` hold. */
