@@ -3,12 +3,14 @@
  *
  * For each state a fresh server process (bench/idle_server.ts, `--v8-flags=--expose-gc`,
  * `ulimit -n` raised) accepts 5,000 loopback connections from a client process
- * (bench/idle_clients.ts) that opens them and sends nothing. States: `bare`, each accepted
- * conn with one pending 2 KiB `conn.read`; `handle`, each wrapped in
+ * (bench/idle_clients.ts) that opens them and sends nothing. States: `conn`, each accepted
+ * conn kept with nothing pending; `bare`, each with one pending 2 KiB `conn.read`; `handle`, each wrapped in
  * `new Handle(conn, { onEof() {} })` with one queued `h.pushRead("line", cb)`. The server
  * reads `Deno.memoryUsage()` after forced GCs before the first connection and once all are
  * idle; the table gives the growth per connection (RSS, V8 heap used, external memory such
- * as ArrayBuffers), and Handle minus bare. Only the server side is measured.
+ * as ArrayBuffers), Handle minus bare (what the Handle adds to a read), and Handle minus conn
+ * (what an idle handle with its read costs in all), and the same for a handle with
+ * `readSize: 512`. Only the server side is measured.
  *
  * The library under test is `BENCH_LIB` (see bench/lib.ts). `--quick` waits 200 ms instead of
  * 1 s for the connections to settle.
@@ -31,8 +33,10 @@ interface Measured {
 }
 
 const STATES = [
+  { mode: "conn", name: "conn, nothing pending" },
   { mode: "bare", name: "bare conn, one pending 2 KiB conn.read" },
   { mode: "handle", name: 'Handle { onEof }, one queued pushRead("line")' },
+  { mode: "handle-512", name: "the same with readSize: 512" },
 ];
 
 /** One state in fresh server and client processes. */
@@ -72,7 +76,7 @@ async function measure(mode: string): Promise<Measured> {
 /** Bytes per connection of one field, as KiB. */
 const perConn = (m: Measured, key: keyof Memory) => (m.after[key] - m.before[key]) / m.count / 1024;
 
-/** Measures both states and prints the table. */
+/** Measures the states and prints the table. */
 export async function runIdle(): Promise<void> {
   const started = performance.now();
   console.log(
@@ -101,11 +105,16 @@ export async function runIdle(): Promise<void> {
     ];
     console.log(`| ${cells.join(" | ")} |`);
   }
-  const [bare, handle] = results;
-  const diff = (key: keyof Memory) => kib(perConn(handle, key) - perConn(bare, key));
-  console.log(
-    `| Handle minus bare | | | ${diff("rss")} | ${diff("heapUsed")} | ${diff("external")} |`,
-  );
+  const [conn, bare, handle, small] = results;
+  const differences = [
+    ["Handle minus bare", handle, bare],
+    ["Handle minus conn (in all)", handle, conn],
+    ["readSize 512 minus conn (in all)", small, conn],
+  ] as const;
+  for (const [name, a, b] of differences) {
+    const diff = (key: keyof Memory) => kib(perConn(a, key) - perConn(b, key));
+    console.log(`| ${name} | | | ${diff("rss")} | ${diff("heapUsed")} | ${diff("external")} |`);
+  }
   console.log("");
   console.log(`Idle total time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }

@@ -21,8 +21,10 @@ import { loadLib } from "./lib.ts";
 const [mode, countArg, settleArg] = Deno.args;
 const count = Number(countArg);
 const settleMs = Number(settleArg);
-if (!(mode === "bare" || mode === "handle") || !(count > 0) || !(settleMs >= 0)) {
-  throw new TypeError(`usage: idle_server.ts <bare|handle> <count> <settleMs>, got ${Deno.args}`);
+if (!["conn", "bare", "handle", "handle-512"].includes(mode) || !(count > 0) || !(settleMs >= 0)) {
+  throw new TypeError(
+    `usage: idle_server.ts <conn|bare|handle|handle-512> <count> <settleMs>, got ${Deno.args}`,
+  );
 }
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("idle_server.ts needs --v8-flags=--expose-gc");
@@ -45,11 +47,13 @@ const onLine = (_h: Handle, _line: string) => {};
 const before = await settled();
 console.log(listener.addr.port);
 for await (const conn of listener) {
-  if (mode === "bare") {
+  if (mode === "conn") {
+    kept.push(conn);
+  } else if (mode === "bare") {
     conn.read(new Uint8Array(2048)).catch(() => {});
     kept.push(conn);
   } else {
-    const h = new lib.Handle(conn, { onEof() {} });
+    const h = new lib.Handle(conn, { onEof() {}, readSize: mode === "handle-512" ? 512 : 2048 });
     h.pushRead("line", onLine);
     kept.push(h);
   }
