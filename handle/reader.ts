@@ -168,9 +168,18 @@ export class ReadSide<H> implements ReadLoopSide {
       checkArgCount(type, rest.length, (type as Partial<UncalledLike>).maxUncalledArgs);
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
+    const spare = this.#spare;
+    if (
+      rest.length === 1 && spare !== undefined && spare.readType === type &&
+      (spare.sink as CallbackSink<H>).callback === callback
+    ) {
+      // The same read re-pushed from its own callback (the usual loop): the delivered entry,
+      // out of the queue since, is the new one as it is.
+      this.#spare = undefined;
+      return spare;
+    }
     rest.pop();
     let decoder: Decoder<unknown>;
-    const spare = this.#spare;
     if (rest.length === 0 && spare !== undefined && spare.readType === type) {
       decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
       this.#spare = undefined;
