@@ -170,14 +170,10 @@ export class ReadSide<H> implements ReadLoopSide {
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
     const spare = this.#spare;
-    if (
-      rest.length === 1 && spare !== undefined && spare.readType === type &&
-      (spare.sink as CallbackSink<H>).callback === callback
-    ) {
-      // The same read re-pushed from its own callback (the usual loop): the delivered entry,
-      // out of the queue since, is the new one as it is.
-      this.#spare = undefined;
-      return spare;
+    const again = spare !== undefined && (spare.sink as CallbackSink<H>).callback === callback;
+    if (again && rest.length === 1 && spare.readType === type) {
+      this.#spare = undefined; // the same read re-pushed from its own callback (the usual loop):
+      return spare; // its delivered entry, out of the queue since, serves again as it is
     }
     rest.pop();
     let decoder: Decoder<unknown>;
