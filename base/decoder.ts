@@ -74,6 +74,17 @@ export interface Decoder<T> {
    */
   decodeEof?(buf: ReadBuffer): T | NeedMore;
   /**
+   * For a decoder whose values are tuples spread into a callback's arguments (`line` gives
+   * `[line, eol]`): decodes one frame exactly as `decode` does (the same bytes consumed, the
+   * same errors) but returns only the tuple's first element, which is all a promise read or an
+   * iterator step delivers, so no tuple is made per frame. Without it the handle calls
+   * `decode` and takes the first element.
+   *
+   * @param buf The handle's read buffer.
+   * @returns The tuple's first element, or `NEED_MORE` with nothing consumed.
+   */
+  decodeFirst?(buf: ReadBuffer): unknown;
+  /**
    * Whether `decode` may consume bytes and still return `NEED_MORE` (a decoder discarding an
    * over-long frame). Without it the handle treats that as a broken contract (`EINVAL`).
    * `decodeEof` may always consume trailing padding (such as whitespace) and return

@@ -72,12 +72,20 @@ class LfLineDecoder implements Decoder<Line> {
   #generation = 0;
   #buf: ReadBuffer | undefined;
   #window: TextWindow | undefined;
+  /** The marker of the line `decodeFirst` last cut. */
+  #eol = "\n";
 
   constructor(maxLength: number) {
     this.#maxLength = maxLength;
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
+    const line = this.decodeFirst(buf);
+    return line === NEED_MORE ? line : [line, this.#eol];
+  }
+
+  /** The line alone (its marker is left in `#eol`): what `read` and `iterate` deliver. */
+  decodeFirst(buf: ReadBuffer): string | NeedMore {
     if (buf.length === 0) return NEED_MORE; // an idle read makes no text window yet
     if (this.#buf !== buf) {
       this.#buf = buf;
@@ -104,7 +112,7 @@ class LfLineDecoder implements Decoder<Line> {
   }
 
   /** Cuts the next line from the window. */
-  #next(buf: ReadBuffer, window: TextWindow): Line {
+  #next(buf: ReadBuffer, window: TextWindow): string {
     const text = window.text;
     const from = window.textPos;
     const at = text.indexOf("\n", from);
@@ -120,7 +128,8 @@ class LfLineDecoder implements Decoder<Line> {
     buf.consume(lf + 1);
     window.pos += lf + 1;
     window.textPos = at + 1;
-    return [text.slice(from, end), eol];
+    this.#eol = eol;
+    return text.slice(from, end);
   }
 }
 

@@ -25,7 +25,8 @@ export interface IteratorHooks<H> {
   /**
    * Queues a step from inside `next()`: returns its value when its frame is buffered and
    * nothing is ahead (decoded by the handle's one decode step), else `NEED_MORE`, and the
-   * step's sink (the iterator) gets the outcome later.
+   * step's sink (the iterator) gets the outcome later; `STEP_CLOSED` (nothing queued) once
+   * the handle is destroyed.
    */
   take(request: ReadRequest<H>): unknown;
   /** Removes a queued step. */
@@ -35,6 +36,9 @@ export interface IteratorHooks<H> {
 }
 
 const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
+/** What `IteratorHooks.take` returns when the handle is destroyed: nothing was queued. */
+export const STEP_CLOSED: unique symbol = Symbol("STEP_CLOSED");
 
 /**
  * Makes the iterator of `Handle.iterate`: each `next()` takes one step of the iterator's one
@@ -110,18 +114,15 @@ class StepIterator<T, H> implements ReadIterator<T>, ReadSink<H> {
     if (this.#queued) {
       return Promise.reject(new TypeError("Cannot call next() while a step is pending"));
     }
-    const err = this.#hooks.error();
-    if (err !== undefined) {
-      this.#finished = true;
-      return Promise.reject(err);
-    }
     // The step goes through the handle's one dispatch loop like any read.
     this.#queued = this.#queueing = true;
     try {
       const value = this.#hooks.take(this.#step);
       if (value !== NEED_MORE) {
         this.#queued = false;
-        return Promise.resolve({ value: value as T, done: false });
+        if (value !== STEP_CLOSED) return Promise.resolve({ value: value as T, done: false });
+        this.#finished = true;
+        return Promise.reject(this.#hooks.error());
       }
     } catch (e) {
       this.#finished = true;

@@ -74,7 +74,7 @@ export function promiseRead<H>(
         reject(e);
       },
     );
-    const request = new ReadRequest<H>(type, decoder, undefined, sink);
+    const request = new ReadRequest<H>(type, decoder, undefined, sink, true);
     const onAbort = () => {
       core.reader.remove(request);
       reject(cancelled());
@@ -106,8 +106,8 @@ export function iterateRead<H>(
   const { type, decoder } = made;
   const reader = core.reader;
   return readIterator<unknown, H>({
-    request: (sink) => new ReadRequest<H>(type, decoder, undefined, sink),
-    take: (request) => reader.takeStep(request), // error() has just said the handle is open
+    request: (sink) => new ReadRequest<H>(type, decoder, undefined, sink, true),
+    take: (request) => reader.takeStep(request),
     remove: (request) => {
       core.reader.remove(request);
       core.reader.wantData(); // what waited behind the step (onRead, the end) goes on

@@ -20,6 +20,13 @@ export class ReadRequest<H> {
    * returned a value is ready for the next frame), saving an allocation per frame.
    */
   reusable = false;
+  /**
+   * Whether the decoder's `decodeFirst` makes the value: a promise read or an iterator step of
+   * a type that spreads delivers the tuple's first element alone, and no tuple is made.
+   */
+  readonly first: boolean;
+  /** Whether the value handed to the sink is a tuple to spread. */
+  readonly spread: boolean;
 
   constructor(
     /** The read type of a typed read. */
@@ -30,7 +37,14 @@ export class ReadRequest<H> {
     readonly custom: ((h: H) => boolean) | undefined,
     /** Where the value goes (a custom reader has none of its own). */
     readonly sink: ReadSink<H> = NO_CONSUMER,
-  ) {}
+    /** Whether only the first element of a spread tuple is wanted (`read`, `iterate`). */
+    firstOnly = false,
+  ) {
+    const spread = readType?.spread ?? false;
+    this.first = firstOnly && spread && decoder?.decodeFirst !== undefined &&
+      readType!.act === undefined;
+    this.spread = spread && !this.first;
+  }
 
   /** The read type's name, for messages. */
   get type(): string {

@@ -20,6 +20,7 @@ import { ReadLoop, type ReadLoopHost, type ReadLoopSide } from "./read_loop.ts";
 import { type Decoder, NEED_MORE } from "../base/decoder.ts";
 import { checkArgCount, type CodecSettings, type ReadType } from "../base/codec.ts";
 import { toReadType } from "./names.ts";
+import { STEP_CLOSED } from "./iterate.ts";
 
 /** What a decode step tells the dispatch loop when it has no value to deliver. */
 const WAIT: unique symbol = Symbol("WAIT");
@@ -168,9 +169,14 @@ export class ReadSide<H> implements ReadLoopSide {
       checkArgCount(type, rest.length, (type as Partial<UncalledLike>).maxUncalledArgs);
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
+    const spare = this.#spare;
+    const again = spare !== undefined && (spare.sink as CallbackSink<H>).callback === callback;
+    if (again && rest.length === 1 && spare.readType === type) {
+      this.#spare = undefined; // the same read re-pushed from its own callback (the usual loop):
+      return spare; // its delivered entry, out of the queue since, serves again as it is
+    }
     rest.pop();
     let decoder: Decoder<unknown>;
-    const spare = this.#spare;
     if (rest.length === 0 && spare !== undefined && spare.readType === type) {
       decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
       this.#spare = undefined;
@@ -220,13 +226,15 @@ export class ReadSide<H> implements ReadLoopSide {
    * consumer comes back for the next one. Otherwise its sink gets the outcome later.
    *
    * @param request The step.
-   * @returns The value, or `NEED_MORE` if the step waits in the queue.
+   * @returns The value, `NEED_MORE` if the step waits in the queue, or `STEP_CLOSED` (nothing
+   * queued) if the handle is closed.
    */
   takeStep(request: ReadRequest<H>): unknown {
     if (
       this.#head !== undefined || this.#dispatching || this.#stopped || !this.#host.open ||
       request.readType!.act !== undefined
     ) {
+      if (!this.#host.open) return STEP_CLOSED;
       this.enqueue(request, false);
       return NEED_MORE;
     }
@@ -246,7 +254,7 @@ export class ReadSide<H> implements ReadLoopSide {
       if (this.rbuf.length > 0) this.#burst = true;
       // Layers (TLS) read ahead up to a bound of buffered bytes: taking a frame makes room.
       if (this.#host.layered) this.startReading();
-      return request.readType!.spread ? (value as unknown[])[0] : value;
+      return request.spread ? (value as unknown[])[0] : value;
     }
     return NEED_MORE;
   }
@@ -352,7 +360,7 @@ export class ReadSide<H> implements ReadLoopSide {
     if (sink.async && request.readType!.act === undefined) {
       // A promise or an iterator step: settling it cannot throw.
       if (this.rbuf.length > 0) this.#burst = true;
-      sink.deliver(this.#host.handle, value, request.readType!.spread);
+      sink.deliver(this.#host.handle, value, request.spread);
     } else {
       this.#spare = request.reusable ? request : undefined;
       this.#deliver(request, value);
@@ -374,7 +382,10 @@ export class ReadSide<H> implements ReadLoopSide {
     const ended = this.#atEnd;
     let value: unknown;
     try {
-      value = ended && decoder.decodeEof ? decoder.decodeEof(rbuf) : decoder.decode(rbuf);
+      if (ended && decoder.decodeEof) {
+        value = decoder.decodeEof(rbuf);
+        if (request.first && value !== NEED_MORE) value = (value as unknown[])[0];
+      } else value = request.first ? decoder.decodeFirst!(rbuf) : decoder.decode(rbuf);
     } catch (e) {
       return this.#decodeFailed(request, e, before) ? GO_ON : WAIT;
     }
@@ -444,7 +455,7 @@ export class ReadSide<H> implements ReadLoopSide {
       }
     }
     try {
-      request.sink.deliver(h, value, type.spread);
+      request.sink.deliver(h, value, request.spread);
     } catch (e) {
       this.#host.fatal(callbackError(e, `The "${type.typeName}" read callback`));
     }

@@ -226,3 +226,30 @@ Deno.test("iterate: interleaves with other reads through the queue", async () =>
   await it.return();
   await p.close();
 });
+
+Deno.test("queue: a callback re-pushed from itself, twice, and unshifted, keeps the order", async () => {
+  const p = await pair();
+  const seen: string[] = [];
+  const done = deferred();
+  let calls = 0;
+  const onLine = (h: Handle, line: string, eol: string) => {
+    seen.push(`${line}${eol === "\r\n" ? "+" : ""}`);
+    calls++;
+    if (calls === 1) {
+      // The same callback queued twice: both reads are served, in order.
+      h.pushRead("line", onLine);
+      h.pushRead("line", onLine);
+    } else if (calls === 2) {
+      h.pushRead("chunk", 1, (h, b) => {
+        seen.push(`chunk ${text(b)}`);
+        h.unshiftRead("line", onLine);
+      });
+    } else if (calls < 6) h.pushRead("line", onLine);
+    else done.resolve();
+  };
+  p.h.pushRead("line", onLine);
+  await writeAll(p.peer, "a\r\nb\nc\nXd\ne\nf\n");
+  await done.promise;
+  assert.deepEqual(seen, ["a+", "b", "c", "chunk X", "d", "e", "f"]);
+  await p.close();
+});

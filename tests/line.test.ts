@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HandleError, lineDecoder, NEED_MORE, ReadBuffer } from "../mod.ts";
+import { HandleError, type Line, lineDecoder, NEED_MORE, ReadBuffer } from "../mod.ts";
 import { run, sameEverySplit, utf8 } from "./_split.ts";
 
 Deno.test("line: default eol splits at LF, strips one CR, keeps a lone CR", () => {
@@ -154,4 +154,29 @@ Deno.test("line: bad options throw synchronously", () => {
   assert.throws(() => lineDecoder({ eol: 5 as never }), TypeError);
   assert.throws(() => lineDecoder({ eol: /x/, discard: true }), RangeError);
   lineDecoder({ maxLength: Infinity });
+});
+
+Deno.test("line: decodeFirst cuts what decode cuts, at every split point", () => {
+  const text = utf8("é€\r\n\n𝄞 split\rx\r\nabcdefghij\nabcdefghijk\nrest");
+  for (const options of [{}, { maxLength: 10 }]) {
+    const firsts = () => {
+      const lines = lineDecoder(options);
+      let cut = 0;
+      // Alternates the two methods on one decoder, which share its state.
+      return {
+        decode(buf: ReadBuffer) {
+          const v = cut % 2 === 0 ? lines.decode(buf) : lines.decodeFirst!(buf);
+          if (v === NEED_MORE) return v;
+          cut++;
+          return typeof v === "string" ? v : (v as Line)[0];
+        },
+      };
+    };
+    const alternating = sameEverySplit(firsts, text);
+    const whole = sameEverySplit(() => lineDecoder(options), text);
+    assert.deepEqual(alternating.values, whole.values.map((v) => (v as Line)[0]));
+    assert.deepEqual(alternating.error, whole.error);
+    assert.equal(alternating.values.length, options.maxLength ? 2 : 5);
+    assert.equal(alternating.error?.code, options.maxLength ? "EMSGSIZE" : undefined);
+  }
 });
