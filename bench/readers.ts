@@ -68,15 +68,18 @@ export function iterateLines(
   conn: Conn,
   options: ConstructorParameters<typeof Handle>[1] = {},
 ): Promise<Counted> {
-  return withHandle(conn, async (h) => {
-    let units = 0;
-    let size = 0;
-    for await (const line of h.iterate("line")) {
-      units++;
-      size += line.length;
-    }
-    return { units, size };
-  }, options);
+  return withHandle(conn, iterateCount, options);
+}
+
+/** Counts the lines of `for await (const line of h.iterate("line"))`. */
+async function iterateCount(h: HandleType): Promise<Counted> {
+  let units = 0;
+  let size = 0;
+  for await (const line of h.iterate("line")) {
+    units++;
+    size += line.length;
+  }
+  return { units, size };
 }
 
 /**
@@ -89,13 +92,7 @@ export async function connectLines(
 ): Promise<Counted> {
   const h = Handle.connect({ hostname: "127.0.0.1", port }, options);
   try {
-    let units = 0;
-    let size = 0;
-    for await (const line of h.iterate("line")) {
-      units++;
-      size += line.length;
-    }
-    return { units, size };
+    return await iterateCount(h);
   } finally {
     h.destroy();
     await h.closed.catch(() => {});

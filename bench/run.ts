@@ -109,12 +109,35 @@ export async function timeRun(
 ): Promise<{ seconds: number; bytes: number }> {
   const bytes = bytesSent(pattern, total);
   const child = spawnProducer(listener.addr.port, pattern, total, tls);
+  return await timeOn(
+    child,
+    async () => {
+      const conn = await acceptFrom(listener, child);
+      return () => reader(conn); // the reader closes conn
+    },
+    pattern,
+    bytes,
+    unit,
+  );
+}
+
+/**
+ * Times what `ready` returns once the producer `child` is ready for it, checks the count and
+ * the producer's exit, and always reaps the child.
+ */
+async function timeOn(
+  child: Deno.ChildProcess,
+  ready: () => Promise<() => Promise<Counted>>,
+  pattern: Pattern,
+  bytes: number,
+  unit: number,
+): Promise<{ seconds: number; bytes: number }> {
   let ok = false;
   let result: { seconds: number; bytes: number };
   try {
-    const conn = await acceptFrom(listener, child);
+    const run = await ready();
     const t0 = performance.now();
-    const counted = await reader(conn); // the reader closes conn
+    const counted = await run();
     const seconds = (performance.now() - t0) / 1000;
     checkCount(counted, pattern, bytes, unit);
     result = { seconds, bytes };
@@ -159,29 +182,23 @@ export async function timeClientRun(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  let ok = false;
-  let result: { seconds: number; bytes: number };
-  try {
-    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await out.read();
-      if (done) throw new Error("the TLS producer exited before listening");
-      text += value;
-    }
-    await out.cancel();
-    const t0 = performance.now();
-    const counted = await connect(Number(text.trim()));
-    const seconds = (performance.now() - t0) / 1000;
-    checkCount(counted, pattern, bytes, unit);
-    result = { seconds, bytes };
-    ok = true;
-  } finally {
-    await reap(child, !ok);
-  }
-  const status = await child.status;
-  if (!status.success) throw new Error(`producer exited with code ${status.code}`);
-  return result;
+  return await timeOn(
+    child,
+    async () => {
+      const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await out.read();
+        if (done) throw new Error("the TLS producer exited before listening");
+        text += value;
+      }
+      await out.cancel();
+      return () => connect(Number(text.trim()));
+    },
+    pattern,
+    bytes,
+    unit,
+  );
 }
 
 /** Throws unless `counted` is what `bytes` of `pattern` hold. */

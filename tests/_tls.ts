@@ -2,7 +2,7 @@
  * TLS material and helpers for the TLS tests: the test CA, a leaf certificate for localhost
  * and 127.0.0.1 signed by it (tests/certs/make.sh made them), and an unrelated CA.
  */
-import { Handle, type HandleOptions, type TlsOptions } from "../mod.ts";
+import { Handle, type HandleOptions, type SniCertificate, type TlsOptions } from "../mod.ts";
 
 const dir = new URL("./certs/", import.meta.url);
 
@@ -53,4 +53,21 @@ export async function handlePair(
       await Promise.allSettled([client.closed, server.closed]);
     },
   };
+}
+
+/**
+ * A self-signed certificate for `name` (a P-256 key, SAN `DNS:name`), made with openssl in
+ * `dir`. `leaf`: marked `CA:FALSE`, which rustls (Deno's native TLS) requires of a server
+ * certificate trusted as its own CA.
+ */
+export async function makeCert(dir: string, name: string, leaf = false): Promise<SniCertificate> {
+  const file = name.replace("*", "star");
+  const [cert, key] = [`${dir}/${file}.pem`, `${dir}/${file}.key`];
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+  args.push("-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name}`);
+  args.push("-addext", `subjectAltName=DNS:${name}`);
+  if (leaf) args.push("-addext", "basicConstraints=critical,CA:FALSE");
+  const out = await new Deno.Command("openssl", { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
+  return { cert: await Deno.readTextFile(cert), key: await Deno.readTextFile(key) };
 }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Handle, type HandleError } from "../mod.ts";
-import { CA, CERT, KEY } from "./_tls.ts";
+import { CA, CERT, KEY, makeCert } from "./_tls.ts";
 
 const CHILD = new URL("./fixtures/tls_native_child.ts", import.meta.url).pathname;
 const CA_FILE = new URL("./certs/ca.pem", import.meta.url).pathname;
@@ -83,7 +83,9 @@ Deno.test("tls native serve: lines both ways, ALPN, onStarttls before the first 
 });
 
 Deno.test("tls native serve: sni picks the certificate by name through Deno's resolver", async () => {
-  const other = await selfSigned("other.test");
+  const dir = await Deno.makeTempDir();
+  const other = await makeCert(dir, "other.test", true);
+  await Deno.remove(dir, { recursive: true });
   const server = Handle.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -129,42 +131,3 @@ Deno.test("tls native serve: a plaintext client is one EPROTO; a health check is
   assert.deepEqual(server.stats.errors, { EPROTO: 1 });
   assert.equal(server.stats.closedWithoutData, 2);
 });
-
-/** A self-signed certificate for `name`, made by openssl. */
-async function selfSigned(name: string): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        `${dir}/k.pem`,
-        "-out",
-        `${dir}/c.pem`,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
-        "-addext",
-        `subjectAltName=DNS:${name}`,
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    return {
-      cert: await Deno.readTextFile(`${dir}/c.pem`),
-      key: await Deno.readTextFile(`${dir}/k.pem`),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}

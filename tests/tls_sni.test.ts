@@ -9,8 +9,8 @@
  * by openssl for the test, self-signed.
  */
 import assert from "node:assert/strict";
-import { Handle, type HandleServer, type SniCertificate, type TlsOptions } from "../mod.ts";
-import { CERT, KEY } from "./_tls.ts";
+import { Handle, type HandleServer, type TlsOptions } from "../mod.ts";
+import { CERT, KEY, makeCert } from "./_tls.ts";
 
 async function run(cmd: string, args: string[], stdin?: string): Promise<string> {
   const child = new Deno.Command(cmd, {
@@ -26,32 +26,6 @@ async function run(cmd: string, args: string[], stdin?: string): Promise<string>
   }
   const out = await child.output();
   return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-}
-
-/** A self-signed certificate for `name` (a P-256 key), made with openssl in `dir`. */
-async function makeCert(dir: string, name: string): Promise<SniCertificate> {
-  const file = name.replace("*", "star");
-  const [cert, key] = [`${dir}/${file}.pem`, `${dir}/${file}.key`];
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=DNS:${name}`,
-  ]);
-  return { cert: await Deno.readTextFile(cert), key: await Deno.readTextFile(key) };
 }
 
 const dir = await Deno.makeTempDir();
