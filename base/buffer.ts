@@ -23,6 +23,7 @@ export const DIRECT_FRAME = 16 * 1024;
  */
 class Slab {
   #bytes: Uint8Array = EMPTY;
+  #buffer: ArrayBufferLike = EMPTY.buffer;
   readonly #size: number;
   /** Where the next copy goes; the first copy makes the slab (none is made before). */
   #offset: number;
@@ -37,6 +38,7 @@ class Slab {
     let at = this.#offset;
     if (at + n > this.#size) {
       bytes = this.#bytes = new Uint8Array(this.#size);
+      this.#buffer = bytes.buffer;
       at = 0;
     }
     this.#offset = at + n;
@@ -46,7 +48,7 @@ class Slab {
     } else {
       bytes.set(src.subarray(from, from + n), at);
     }
-    return new Uint8Array(bytes.buffer, at, n);
+    return new Uint8Array(this.#buffer, at, n);
   }
 }
 
@@ -260,6 +262,11 @@ export class ReadBuffer {
     if (!(Number.isInteger(n) && n >= 0 && n <= this.length)) {
       throw new RangeError(`Cannot consume ${n} bytes: only ${this.length} are buffered`);
     }
+    this.#drop(n);
+  }
+
+  /** Drops the first `n` live bytes, `n` checked by the caller. */
+  #drop(n: number): void {
     this.#start += n;
     this.#consumedTotal += n;
     if (this.#start === this.#end) {
@@ -296,7 +303,7 @@ export class ReadBuffer {
       : n <= POOLED_TAKE
       ? medium.copy(buf, this.#start, n)
       : buf.slice(this.#start, this.#start + n);
-    this.consume(n);
+    this.#drop(n);
     return out;
   }
 
