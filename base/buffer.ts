@@ -25,11 +25,11 @@ class Slab {
   #bytes: Uint8Array = EMPTY;
   #buffer: ArrayBufferLike = EMPTY.buffer;
   readonly #size: number;
-  /** Where the next copy goes; the first copy makes the slab (none is made before). */
-  #offset: number;
+  /** Where the next copy goes; the first copy, even of nothing, makes the slab. */
+  #offset = Infinity;
 
   constructor(size: number) {
-    this.#size = this.#offset = size;
+    this.#size = size;
   }
 
   /** A copy of `src[from, from + n)` in this slab (a fresh slab when the current one is full). */

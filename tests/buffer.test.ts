@@ -45,6 +45,14 @@ Deno.test("buffer: take returns a copy that later changes to the buffer do not t
   assert.equal(big[49_999], 0x7a);
 });
 
+Deno.test("buffer: the first take of a process may take nothing", async () => {
+  // A fresh module instance: its slabs are not made yet.
+  const fresh = await import(`../base/buffer.ts?first-take=${Date.now()}`);
+  const buf = new fresh.ReadBuffer();
+  assert.deepEqual(buf.take(0), new Uint8Array(0));
+  assert.deepEqual(buf.takeAll(), new Uint8Array(0));
+});
+
 Deno.test("buffer: takes of every size, pooled or not, stay apart and keep their bytes", () => {
   const buf = new ReadBuffer();
   const sizes = [0, 1, 16, 32, 33, 1024, 1025, 4096, 4097, 16_383, 16_384, 70_000];
