@@ -10,16 +10,58 @@ const KEEP_CAPACITY = 256 * 1024;
 /** Spans up to this length are checked for ASCII and built without TextDecoder. */
 const ASCII_FAST_PATH = 24;
 
-/** Takes up to this many bytes are carved from a shared pool instead of a new ArrayBuffer. */
-const POOLED_TAKE = 1024;
-const POOL_SIZE = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
 /** Frames at least this long are read straight into an array of their own (see `reserveFrame`). */
 export const DIRECT_FRAME = 16 * 1024;
-let pool = new Uint8Array(POOL_SIZE);
-let poolOffset = 0;
+
+/**
+ * A shared slab that short `take` copies are carved from, as Node's `Buffer` pool: a new
+ * ArrayBuffer per copy costs far more than the copy (about 1 us for 16 bytes, 4 us for 4 KiB
+ * on the 2-core build machine, most of it the engine's bookkeeping of each buffer and the
+ * collections that bookkeeping triggers); a view of a slab costs tens of nanoseconds.
+ */
+class Slab {
+  #bytes: Uint8Array = EMPTY;
+  #buffer: ArrayBufferLike = EMPTY.buffer;
+  readonly #size: number;
+  /** Where the next copy goes; the first copy, even of nothing, makes the slab. */
+  #offset = Infinity;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** A copy of `src[from, from + n)` in this slab (a fresh slab when the current one is full). */
+  copy(src: Uint8Array, from: number, n: number): Uint8Array {
+    let bytes = this.#bytes;
+    let at = this.#offset;
+    if (at + n > this.#size) {
+      bytes = this.#bytes = new Uint8Array(this.#size);
+      this.#buffer = bytes.buffer;
+      at = 0;
+    }
+    this.#offset = at + n;
+    if (n <= TINY_COPY) {
+      // Byte by byte: cheaper than the view of the source that `set` needs.
+      for (let i = 0; i < n; i++) bytes[at + i] = src[from + i];
+    } else {
+      bytes.set(src.subarray(from, from + n), at);
+    }
+    return new Uint8Array(this.#buffer, at, n);
+  }
+}
+
+/** Copies up to this long are made byte by byte (see `Slab.copy`). */
+const TINY_COPY = 32;
+/** Takes up to this many bytes come from the small slab (64 KiB), as they always did. */
+const SMALL_TAKE = 1024;
+/** Takes up to this many bytes (Node pools up to 4 KiB too) come from a 256 KiB slab. */
+const POOLED_TAKE = 4096;
+const small = new Slab(64 * 1024);
+const medium = new Slab(256 * 1024);
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-const EMPTY = new Uint8Array(0);
 
 /**
  * The read buffer of a handle (`h.rbuf`): one growable `Uint8Array` holding the live bytes
@@ -220,6 +262,11 @@ export class ReadBuffer {
     if (!(Number.isInteger(n) && n >= 0 && n <= this.length)) {
       throw new RangeError(`Cannot consume ${n} bytes: only ${this.length} are buffered`);
     }
+    this.#drop(n);
+  }
+
+  /** Drops the first `n` live bytes, `n` checked by the caller. */
+  #drop(n: number): void {
     this.#start += n;
     this.#consumedTotal += n;
     if (this.#start === this.#end) {
@@ -230,10 +277,10 @@ export class ReadBuffer {
 
   /**
    * Removes the first `n` live bytes and returns them as an owned copy: no other code writes to
-   * the returned bytes. Like Node's `Buffer` pool, a copy of up to 1 KiB is a view into a
-   * shared 64 KiB pool (allocating an `ArrayBuffer` per small frame would dominate the cost of
-   * small frames), so its `.buffer` is larger than the copy and keeps that pool alive; use
-   * `.slice()` on it for a standalone `ArrayBuffer`.
+   * the returned bytes. Like Node's `Buffer` pool, a copy of up to 4 KiB is a view into a
+   * shared pool (64 KiB for copies of up to 1 KiB, else 256 KiB: allocating an `ArrayBuffer`
+   * per small frame would dominate the cost of small frames), so its `.buffer` is larger than
+   * the copy and keeps that pool alive; use `.slice()` on it for a standalone `ArrayBuffer`.
    *
    * @param n How many bytes to take.
    * @returns A new array the caller may keep.
@@ -251,21 +298,12 @@ export class ReadBuffer {
       this.#consumedTotal += n;
       return buf;
     }
-    const src = buf.subarray(this.#start, this.#start + n);
-    let out: Uint8Array;
-    if (n <= POOLED_TAKE) {
-      // Allocating an ArrayBuffer costs ~300 ns here, a view of a shared pool ~70 ns.
-      if (poolOffset + n > pool.length) {
-        pool = new Uint8Array(POOL_SIZE);
-        poolOffset = 0;
-      }
-      out = pool.subarray(poolOffset, poolOffset + n);
-      poolOffset += n;
-      out.set(src);
-    } else {
-      out = src.slice();
-    }
-    this.consume(n);
+    const out = n <= SMALL_TAKE
+      ? small.copy(buf, this.#start, n)
+      : n <= POOLED_TAKE
+      ? medium.copy(buf, this.#start, n)
+      : buf.slice(this.#start, this.#start + n);
+    this.#drop(n);
     return out;
   }
 

@@ -152,6 +152,23 @@ export function pushReadChunks(conn: Conn): Promise<Counted> {
     }));
 }
 
+/** Netstring payloads from `pushRead("netstring", cb)`, re-pushed in every callback. */
+export function pushReadNetstrings(conn: Conn): Promise<Counted> {
+  let units = 0;
+  let size = 0;
+  return withHandle(conn, (h) =>
+    new Promise((resolve, reject) => {
+      h.onError = (h, e) =>
+        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units, size }) : reject(e);
+      const onPayload = (h: HandleType, payload: Uint8Array) => {
+        units++;
+        size += payload.length;
+        h.pushRead("netstring", onPayload);
+      };
+      h.pushRead("netstring", onPayload);
+    }));
+}
+
 /** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */
 export function iterateNetstrings(conn: Conn): Promise<Counted> {
   return withHandle(conn, async (h) => {

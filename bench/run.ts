@@ -7,7 +7,11 @@
 import type { Conn, Counted, Reader } from "./readers.ts";
 
 const PRODUCER = new URL("./producer.ts", import.meta.url).pathname;
-const NODE_LINES = new URL("./node_lines.mjs", import.meta.url).pathname;
+/** The Node baselines: a script of bench/ per kind of record (see `nodeBaseline`). */
+const NODE_SCRIPTS = {
+  lines: new URL("./node_lines.mjs", import.meta.url).pathname,
+  netstring: new URL("./node_netstring.mjs", import.meta.url).pathname,
+};
 
 /** The producer's buffer size before rounding down to whole records (see producer.ts). */
 const PATTERN_SIZE = 256 * 1024;
@@ -213,15 +217,21 @@ function checkCount(counted: Counted, pattern: Pattern, bytes: number, unit: num
 }
 
 /**
- * Node's usual line splitting (bench/node_lines.mjs) on the same producer, in a node child.
+ * A hand-written Node parser on the same producer, in a node child: Node's usual line
+ * splitting (bench/node_lines.mjs) or a netstring parser (bench/node_netstring.mjs). The script
+ * prints its port, then `{lines, chars, seconds}`: records and their summed size.
  *
  * @returns MB/s, or undefined if `node` cannot be started.
  */
-export async function nodeLines(pattern: Pattern, total: number): Promise<number | undefined> {
+export async function nodeBaseline(
+  kind: keyof typeof NODE_SCRIPTS,
+  pattern: Pattern,
+  total: number,
+): Promise<number | undefined> {
   let node: Deno.ChildProcess;
   try {
     node = new Deno.Command("node", {
-      args: [NODE_LINES],
+      args: [NODE_SCRIPTS[kind]],
       stdin: "null",
       stdout: "piped",
       stderr: "inherit",
@@ -251,8 +261,9 @@ export async function nodeLines(pattern: Pattern, total: number): Promise<number
       seconds: number;
     };
     const lines = bytesSent(pattern, total) / pattern.unit;
-    if (result.lines !== lines || result.chars !== lines * (pattern.unit - 1)) {
-      throw new Error(`node counted ${result.lines} lines, expected ${lines}`);
+    const size = lines * (pattern.sizePerUnit ?? pattern.unit - 1);
+    if (result.lines !== lines || result.chars !== size) {
+      throw new Error(`node counted ${result.lines} records of ${result.chars}, expected ${lines}`);
     }
     ok = true;
     return (result.lines * pattern.unit) / result.seconds / 1e6;

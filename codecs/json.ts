@@ -7,6 +7,7 @@
 import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
+import { windowText } from "./_ascii_window.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import {
   type CodecSettings,
@@ -158,26 +159,50 @@ export function jsonDecoder(
         else inString = true;
       }
     }
+    // The state lives in locals while the loop runs: the closure's variables would be loaded
+    // and stored through its context on every byte.
+    const k = kind;
+    let d = depth;
+    let str = inString;
+    let esc = escaped;
+    let end = -1;
     for (; i < length; i++) {
-      const b = bytes[i];
-      if (inString) {
-        if (escaped) escaped = false;
-        else if (b === BACKSLASH) escaped = true;
-        else if (b === QUOTE) {
-          inString = false;
-          if (kind === STRING) return i + 1;
+      if (str) {
+        // The inside of a string, in a loop of its own: only a quote or a backslash matters.
+        for (; i < length; i++) {
+          const c = bytes[i];
+          if (esc) esc = false;
+          else if (c === BACKSLASH) esc = true;
+          else if (c === QUOTE) break;
         }
-      } else if (kind === SCALAR) {
-        if (!isScalarByte(b)) return i;
-      } else if (kind === GARBAGE) {
+        if (i === length) break;
+        str = false;
+        if (k === STRING) {
+          end = i + 1;
+          break;
+        }
+        continue;
+      }
+      const b = bytes[i];
+      if (k === SCALAR) {
+        if (!isScalarByte(b)) {
+          end = i;
+          break;
+        }
+      } else if (k === GARBAGE) {
         // Skipped whole, however it was split: the same bytes make the same one error.
         if (i > start && (isSpace(b) || b === 0x7b || b === 0x5b)) garbage(buf, i);
-      } else if (b === QUOTE) inString = true;
-      else if (b === 0x7b || b === 0x5b) depth++;
-      else if (b === 0x7d || b === 0x5d) {
-        if (--depth === 0) return i + 1;
+      } else if (b === QUOTE) str = true;
+      else if (b === 0x7b || b === 0x5b) d++;
+      else if ((b === 0x7d || b === 0x5d) && --d === 0) {
+        end = i + 1;
+        break;
       }
     }
+    depth = d;
+    inString = str;
+    escaped = esc;
+    if (end >= 0) return end;
     scanned = i;
     if (atEof && kind === SCALAR) return length;
     if (atEof && kind === GARBAGE) garbage(buf, length);
@@ -211,7 +236,7 @@ export function jsonDecoder(
         `JSON text of ${end - start} bytes exceeds maxLength of ${maxLength} bytes`,
       );
     }
-    const text = buf.text(start, end);
+    const text = windowText(buf, start, end);
     let value: unknown;
     try {
       value = parse(text);

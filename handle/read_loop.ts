@@ -103,10 +103,16 @@ export class ReadLoop {
       // The bytes go through the layers, which keep them: an array of their own.
       region = new Uint8Array(size);
     } else {
-      // A large frame of known size is read straight into an array of its own (no copy out).
+      // A large frame of known size is read straight into an array of its own, and only up to
+      // its end: `take` hands that array over (no copy out), and no read runs into the next
+      // frame, whose bytes would otherwise be copied out of the shared buffer in their turn.
       const missing = side.readHint();
-      if (missing >= DIRECT_FRAME) size = missing;
-      region = missing >= DIRECT_FRAME ? rbuf.reserveFrame(missing) : rbuf.reserve(size);
+      if (missing > 0 && missing + rbuf.length >= DIRECT_FRAME) {
+        size = missing;
+        region = rbuf.reserveFrame(missing);
+      } else {
+        region = rbuf.reserve(size);
+      }
     }
     const transport = this.#host.transport;
     let pending: Promise<number | null>;

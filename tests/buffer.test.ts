@@ -45,6 +45,36 @@ Deno.test("buffer: take returns a copy that later changes to the buffer do not t
   assert.equal(big[49_999], 0x7a);
 });
 
+Deno.test("buffer: the first take of a process may take nothing", async () => {
+  // A fresh module instance: its slabs are not made yet.
+  const fresh = await import(`../base/buffer.ts?first-take=${Date.now()}`);
+  const buf = new fresh.ReadBuffer();
+  assert.deepEqual(buf.take(0), new Uint8Array(0));
+  assert.deepEqual(buf.takeAll(), new Uint8Array(0));
+});
+
+Deno.test("buffer: takes of every size, pooled or not, stay apart and keep their bytes", () => {
+  const buf = new ReadBuffer();
+  const sizes = [0, 1, 16, 32, 33, 1024, 1025, 4096, 4097, 16_383, 16_384, 70_000];
+  const taken: Uint8Array[] = [];
+  // Enough rounds that the pools' slabs fill up and are replaced.
+  for (let round = 0; round < 80; round++) {
+    for (const [i, n] of sizes.entries()) {
+      buf.append(new Uint8Array(n + 3).fill((round * 31 + i) & 0xff));
+      taken.push(buf.take(n));
+      buf.consume(3);
+    }
+  }
+  buf.append(new Uint8Array(100_000).fill(0xee)); // overwrites nothing handed out
+  for (let round = 0, k = 0; round < 80; round++) {
+    for (const [i, n] of sizes.entries()) {
+      const got = taken[k++];
+      assert.equal(got.length, n);
+      assert.ok(got.every((b) => b === ((round * 31 + i) & 0xff)), `round ${round}, size ${n}`);
+    }
+  }
+});
+
 Deno.test("buffer: indexOf searches only the live bytes in [from, to)", () => {
   const buf = new ReadBuffer();
   buf.append(utf8("xx\nab\ncd"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { chunkDecoder, NEED_MORE, ReadBuffer } from "../mod.ts";
+import { chunk, chunkDecoder, Handle, NEED_MORE, ReadBuffer } from "../mod.ts";
 import { run, sameEverySplit, utf8 } from "./_split.ts";
-import { pair, writeAll } from "./_net.ts";
+import { pair, tick, writeAll } from "./_net.ts";
 
 Deno.test("chunk: exactly n bytes, however the input is split", () => {
   const out = sameEverySplit(() => chunkDecoder(3), utf8("abcdefgh"));
@@ -72,4 +72,38 @@ Deno.test("chunk: large chunks read straight into their own array keep every byt
   assert.deepEqual(got[0], a);
   assert.deepEqual(got[1], b);
   await p.close();
+});
+
+Deno.test("chunk: a large chunk's last bytes are read into its array and no further", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const peer = await accepted;
+  listener.close();
+  const asked: number[] = [];
+  const h = new Handle({
+    read: (p) => (asked.push(p.length), conn.read(p)),
+    write: (p) => conn.write(p),
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+  });
+  const frame = Uint8Array.from({ length: 65_536 }, (_, i) => (i * 13) & 0xff);
+  const got = h.read(chunk(frame.length));
+  // All but the last 5,000 bytes, then (once they are surely read) the rest and one more frame.
+  await writeAll(peer, frame.subarray(0, 60_536));
+  while (h.rbuf.length < 60_536) await tick();
+  await writeAll(peer, frame.subarray(60_536));
+  await writeAll(peer, "tail");
+  const bytes = await got;
+  assert.deepEqual(bytes, frame);
+  // Read straight into an array of the frame's size: handed over, not copied out.
+  assert.equal(bytes.byteOffset, 0);
+  assert.equal(bytes.buffer.byteLength, frame.length);
+  // Every read asked for at most what the frame was missing: none ran into the next bytes.
+  assert.ok(asked.every((n) => n <= frame.length), `reads asked for ${asked}`);
+  assert.equal(asked.at(-1), 5_000);
+  assert.equal(new TextDecoder().decode(await h.read(chunk(4))), "tail");
+  h.destroy();
+  peer.close();
+  await h.closed.catch(() => {});
 });

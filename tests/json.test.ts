@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeJson, Handle, type HandleError, jsonDecoder, ReadBuffer } from "../mod.ts";
 import { scripted } from "../testing/mod.ts";
-import { run, sameEverySplit, utf8 } from "./_split.ts";
+import { concat, run, sameEverySplit, utf8 } from "./_split.ts";
 import { pair, writeAll } from "./_net.ts";
 
 Deno.test("json: back-to-back texts, with and without whitespace, split anywhere", () => {
@@ -19,6 +19,27 @@ Deno.test("json: back-to-back texts, with and without whitespace, split anywhere
     "é😀",
   ]);
   assert.equal(out.left, 0);
+});
+
+Deno.test("json: many texts in one read, ASCII or not, invalid bytes included, parse as each alone", () => {
+  // Runs of short texts are decoded a run at a time; the texts must come out as if each had
+  // been decoded on its own, wherever a run starts or ends and whatever it holds.
+  const texts = [
+    ...Array.from({ length: 300 }, (_, i) => `{"id":${i},"s":"${"x".repeat(i % 50)}"}`),
+    '"\u00e9 é"',
+    '["😀",1]',
+    ...Array.from({ length: 300 }, (_, i) => `[${i}]`),
+  ];
+  const parts = texts.map(utf8);
+  // A lone byte that is no UTF-8 inside a string: one U+FFFD, as a lone decode makes it.
+  parts.splice(450, 0, concat('"a', new Uint8Array([0xff]), 'b"'));
+  const wire = concat(...parts.flatMap((p) => [p, " "]));
+  const expected = parts.map((p) => JSON.parse(new TextDecoder().decode(p)));
+  for (const piece of [wire.length, 4096, 1000, 97]) {
+    const pieces = [];
+    for (let at = 0; at < wire.length; at += piece) pieces.push(wire.subarray(at, at + piece));
+    assert.deepEqual(run(() => jsonDecoder(), pieces, true).values, expected, `pieces of ${piece}`);
+  }
 });
 
 Deno.test("json: a top-level number waits for a delimiter or the end of input", () => {
