@@ -29,7 +29,7 @@ export type { HandleReading } from "./handle/handle_reading.ts";
 export type { HandleWriting } from "./handle/handle_writing.ts";
 export { HandleServer } from "./handle/serve.ts";
 export type { ServedHandle, ServedProxyInfo, ServeOptions, ServeStats } from "./handle/serve.ts";
-export type { ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
+export type { Addressed, ConnectAddr, ListenAddr, ServedAddr } from "./handle/addresses.ts";
 export type {
   AddressedHandle,
   CustomReader,

@@ -45,3 +45,34 @@ export type ServedAddr<O> = ListenAddr<O> extends Deno.UnixAddr
  * @typeParam T The type of the connect target.
  */
 export type ConnectAddr<T> = T extends { path: string } ? Deno.UnixAddr : Deno.NetAddr;
+
+/**
+ * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
+ * `Handle.serve` passes to `onConnection` (`Deno.NetAddr` on a port) and what
+ * `Handle.connect` returns (`Deno.NetAddr | undefined`: `undefined` until connected). It is a
+ * handle in every other way, and may be passed as one.
+ *
+ * A connection callback declared apart, with this type for its parameter, is checked before
+ * the listen options' type is known when those options hold callbacks with untyped
+ * parameters (`onError: (h, err) => ...`); TypeScript then rejects it. Pass it on from an
+ * arrow function instead: `Handle.serve(options, (h) => onClient(h))`.
+ *
+ * @typeParam H The handle type.
+ * @typeParam A The type of the addresses.
+ *
+ * @example A served handle's peer port, typed
+ * ```ts
+ * import type { Addressed, Handle } from "@anyevent/handle";
+ *
+ * function port(h: Addressed<Handle, Deno.NetAddr>): number {
+ *   return h.remoteAddr.port;
+ * }
+ * console.log(typeof port);
+ * ```
+ */
+export type Addressed<H, A extends Deno.Addr | undefined> = H & {
+  /** The peer's address. */
+  readonly remoteAddr: A;
+  /** This side's address. */
+  readonly localAddr: A;
+};

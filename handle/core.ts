@@ -341,6 +341,33 @@ export class HandleCore<H> {
   }
 
   /**
+   * Where the layers and the connection stand, and how to swap the connection or fail: what
+   * starting TLS needs (`TlsSite` in `tls/starttls.ts`), live.
+   */
+  get site(): {
+    readonly top: Layer | undefined;
+    readonly base: Transport;
+    readonly open: boolean;
+    upgrade(make: (flushed: Promise<void>) => Transport): boolean;
+    fail(err: HandleError, reported?: boolean): void;
+  } {
+    const now = { top: () => this.topLayer, base: () => this.transport, open: () => this.open };
+    return {
+      get top() {
+        return now.top();
+      },
+      get base() {
+        return now.base();
+      },
+      get open() {
+        return now.open();
+      },
+      upgrade: (make) => this.upgradeConnection(make),
+      fail: (err, reported) => reported ? this.failReported(err) : this.fatal(err),
+    };
+  }
+
+  /**
    * Destroys the handle with `err` after the application has been told of it some other way
    * (`onStarttls`): `onError` is not called.
    *

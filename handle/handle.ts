@@ -4,7 +4,7 @@
  * The public class only; its parts are private fields. It drives the core (`core.ts`: errors,
  * teardown, timers), the read side (`reader.ts`, `read_loop.ts`, `read_calls.ts`), the write
  * side (`writer.ts`), the transport stack (`layer_stack.ts`) and the settings table
- * (`settings.ts`). TLS is a layer: `starttls`, `stoptls` and the `tls` option call `tls/`.
+ * (`settings.ts`). TLS (`starttls`, `stoptls`, the `tls` option) is started by `tls/`.
  *
  * @module
  */
@@ -20,11 +20,10 @@ import {
   startTls,
   stopTls,
   tlsActive,
-  type TlsSite,
   watchNativeTls,
 } from "../tls/starttls.ts";
 import { NativeTls } from "../tls/native_tls.ts";
-import type { ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
+import type { Addressed, ConnectAddr, ListenAddr, ServedAddr } from "./addresses.ts";
 import { type ConnectCallbacks, ConnectingTransport, type ConnectTarget } from "./connect.ts";
 import { HandleCore } from "./core.ts";
 import type { ReadIterator } from "./iterate.ts";
@@ -64,15 +63,8 @@ export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] 
   ReadParts<infer _A, infer T, infer S> ? TypedReadCallback<T, S, Handle> : never;
 
 /**
- * A handle whose `remoteAddr` and `localAddr` are known to be of type `A`: what
- * `Handle.serve` passes to `onConnection` (`AddressedHandle<Deno.NetAddr>` on a port) and
- * what `Handle.connect` returns (`AddressedHandle<Deno.NetAddr | undefined>`: `undefined`
- * until connected). It is a `Handle` in every other way, and may be passed as one.
- *
- * A connection callback declared apart, with this type for its parameter, is checked before
- * the listen options' type is known when those options hold callbacks with untyped
- * parameters (`onError: (h, err) => ...`); TypeScript then rejects it. Pass it on from an
- * arrow function instead: `Handle.serve(options, (h) => onClient(h))`.
+ * A `Handle` whose addresses are known to be of type `A` (see {@linkcode Addressed}): what
+ * `Handle.serve` passes to `onConnection` and what `Handle.connect` returns.
  *
  * @typeParam A The type of the addresses.
  *
@@ -93,12 +85,7 @@ export type ReadCallback<R> = (R extends keyof ReadTypeNames ? ReadTypeNames[R] 
  * await server.shutdown(1);
  * ```
  */
-export type AddressedHandle<A extends Deno.Addr | undefined> = Handle & {
-  /** The peer's address. */
-  readonly remoteAddr: A;
-  /** This side's address. */
-  readonly localAddr: A;
-};
+export type AddressedHandle<A extends Deno.Addr | undefined> = Addressed<Handle, A>;
 
 /**
  * Buffered, non-blocking I/O on one connection, after Perl's AnyEvent::Handle.
@@ -165,7 +152,8 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     const transport = toTransport(source);
     const core = this.#core = new HandleCore<Handle>(transport);
     keepOptions(core, options);
-    if (options.tls !== undefined) startTls(this, this.#tlsSite(), options.tls);
+    if (transport instanceof NativeTls) watchNativeTls(this, core.site, transport);
+    else if (options.tls !== undefined) startTls(this, core.site, options.tls);
     core.attach(this, !(transport instanceof ConnectingTransport));
   }
 
@@ -269,29 +257,17 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     ) => void | Promise<void>,
   ): HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>> {
     const listenTls = nativeServing(options);
+    const { tls: _accept, ...overNative } = options.handle ?? {}; // Deno runs the sessions
     return new HandleServer<AddressedHandle<ServedAddr<O>>, ListenAddr<O>>(options, onConnection, {
       listenTls,
       // The listener's kind fixes the conn's addresses (see ServedAddr).
       make: (conn) =>
-        (listenTls === undefined
-          ? new Handle(conn, options.handle)
-          : Handle.#overNativeTls(conn as Deno.TlsConn, options.handle)) as AddressedHandle<
-            ServedAddr<O>
-          >,
+        new Handle(conn, listenTls ? overNative : options.handle) as AddressedHandle<ServedAddr<O>>,
       setAddresses: (h, remote, local) => h.#core.setRare("addresses", { remote, local }),
       setQuietEnd: (h, quiet) => h.#core.setRare("quietEnd", quiet),
       errorFate: (h) => h.#core.errorFate,
       reportUncaught: (h, err) => h.#core.reportUncaught(err),
     });
-  }
-
-  /** A handle over a conn of `Deno.listenTls`, whose handshake it reports as its own. */
-  static #overNativeTls(conn: Deno.TlsConn, options: HandleOptions = {}): Handle {
-    const { tls: _accept, ...rest } = options;
-    const session = new NativeTls(conn, () => conn);
-    const h = new Handle(session, rest);
-    watchNativeTls(h, h.#tlsSite(), session);
-    return h;
   }
 
   /**
@@ -477,25 +453,7 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
 
   starttls(mode: TlsMode, options?: TlsOptions): void {
     if (!this.#core.open) throw this.#core.afterDestroyError("EPIPE");
-    startTls(this, this.#tlsSite(), mode, options);
-  }
-
-  /** What `tls/` needs of the core to start a session (see `TlsSite`). */
-  #tlsSite(): TlsSite {
-    const core = this.#core;
-    return {
-      get top() {
-        return core.topLayer;
-      },
-      get base() {
-        return core.transport;
-      },
-      get open() {
-        return core.open;
-      },
-      upgrade: (make) => core.upgradeConnection(make),
-      fail: (err, reported) => reported ? core.failReported(err) : core.fatal(err),
-    };
+    startTls(this, this.#core.site, mode, options);
   }
 
   stoptls(): void {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { NativeListenOptions } from "../tls/native_tls.ts";
+import { type NativeListenOptions, NativeTls } from "../tls/native_tls.ts";
 import { callbackError, HandleError } from "../base/errors.ts";
 import type { HandleOptionsFor } from "./options.ts";
 import { proxy, type ProxyInfo } from "../codecs/proxy.ts";
@@ -139,11 +139,11 @@ export interface ServedHandle {
 export interface ServeHooks<H> {
   /**
    * Listen with `Deno.listenTls` and these options: Deno runs every session natively, and
-   * `make` is handed `Deno.TlsConn`s.
+   * `make` is handed each `Deno.TlsConn` as a {@linkcode NativeTls}.
    */
   readonly listenTls?: NativeListenOptions;
   /** Wraps an accepted conn in a handle. */
-  make(conn: Deno.Conn): H;
+  make(conn: Deno.Conn | NativeTls): H;
   /** Makes a handle report the addresses of a PROXY header. */
   setAddresses(h: H, remote: Deno.Addr | undefined, local: Deno.Addr | undefined): void;
   /**
@@ -261,11 +261,12 @@ export class HandleServer<H extends ServedHandle = ServedHandle, A extends Deno.
     if (signal?.aborted) queueMicrotask(onAbort);
     else signal?.addEventListener("abort", onAbort, { once: true });
     const stats = this.#stats;
+    const native = hooks.listenTls !== undefined;
     let makeFailed = false;
     const serveOne = async (conn: Deno.Conn) => {
       let h: H;
       try {
-        h = hooks.make(conn);
+        h = hooks.make(native ? new NativeTls(conn as Deno.TlsConn, () => conn) : conn);
       } catch (e) {
         // Bad handle options (a negative readSize, say): every connection would fail alike.
         conn.close();
