@@ -4,10 +4,16 @@
  * ciphertext crosses into JavaScript; the `node:tls` layer (`tls_layer.ts`) copies every
  * record in and out. A handle uses it where Deno has an API for the role and the options ask
  * nothing that only `node:tls` can do:
- * - `Handle.serve` with `tls: "accept"`: the conns of `Deno.listenTls` (see
- *   {@linkcode nativeAcceptOptions});
  * - the client role on a TCP connection with nothing in flight on it, at once or after a
- *   STARTTLS exchange: `Deno.startTls` (see {@linkcode nativeConnectOptions}).
+ *   STARTTLS exchange: `Deno.startTls` (see {@linkcode nativeConnectOptions});
+ * - `Handle.serve` with `tls: "accept"` and `nativeTls: true`: the conns of `Deno.listenTls`
+ *   (see {@linkcode nativeAcceptOptions}).
+ *
+ * Deno 2.9 (its `rustls-tokio-stream`) keeps the socket of a session closed before its
+ * handshake finished open until the peer sends something or leaves. A client's server
+ * normally answers its ClientHello at once, so the client role uses it by default; a server
+ * must be able to drop a client that connects and stays silent, so serving natively is
+ * opt-in.
  *
  * What Deno's API cannot do keeps the layer: the server role on a conn that is already open,
  * a client certificate, `caCerts` (Deno adds them to its roots; the handle's option replaces
