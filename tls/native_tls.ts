@@ -70,7 +70,10 @@ export class NativeTls implements Transport {
     let err: HandleError;
     try {
       const conn = this.#started = await pending;
-      if (this.#closed) conn.close();
+      if (this.#closed) {
+        conn.close(); // destroyed while the bytes before starttls were leaving
+        throw new HandleError("ECANCELED", "The handle was destroyed before the TLS handshake");
+      }
       const info = await conn.handshake();
       this.alpnProtocol = info.alpnProtocol ?? false;
       this.#conn = conn;
