@@ -6,6 +6,7 @@
  */
 import { callbackError, HandleError, ioError } from "../base/errors.ts";
 import type { Transport } from "../base/transport.ts";
+import type { TlsOptions } from "../tls/options.ts";
 
 /** Where to connect: a TCP host and port, or a Unix socket path. */
 export type ConnectTarget = { hostname: string; port: number } | { path: string };
@@ -128,6 +129,22 @@ export class ConnectingTransport implements Transport {
   #settle!: { resolve: (c: Deno.Conn) => void; reject: (e: unknown) => void };
   #abort = new AbortController();
   #closed = false;
+
+  /**
+   * The options of a handle that connects to `target`: its host name is the name TLS verifies
+   * (AnyEvent's `peername` defaults to the host connected to), unless `tlsOptions` names one.
+   *
+   * @param target Where the handle connects.
+   * @param options The handle's options.
+   * @returns The options, with `tlsOptions.hostname` set if it was missing.
+   */
+  static peerNamed<O extends { tlsOptions?: TlsOptions }>(target: ConnectTarget, options: O): O {
+    const tls = options.tlsOptions;
+    if ("path" in target || tls?.hostname !== undefined || tls?.peername !== undefined) {
+      return options;
+    }
+    return { ...options, tlsOptions: { ...tls, hostname: target.hostname } };
+  }
 
   /**
    * @param target Where to connect (once `start` is called).

@@ -189,7 +189,7 @@ export class Handle implements HandleReading<Handle>, HandleWriting<Handle>, Han
     options: HandleOptions & ConnectCallbacks<Handle> = {},
   ): AddressedHandle<ConnectAddr<T> | undefined> {
     const transport = new ConnectingTransport(target);
-    const h = new Handle(transport, options);
+    const h = new Handle(transport, ConnectingTransport.peerNamed(target, options));
     const core = h.#core;
     core.track(transport.start(options, {
       handle: h,

@@ -145,3 +145,35 @@ Deno.test("tls options: a handle over a Deno.TlsConn reports tls and refuses sta
   server.destroy();
   await Promise.all([client.closed, server.closed]);
 });
+
+Deno.test("tls options: Handle.connect verifies the host it connects to unless a name is given", async () => {
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: CERT, key: KEY });
+  const served = (async () => {
+    for (let i = 0; i < 2; i++) {
+      const h = new Handle(await listener.accept());
+      h.pushWrite(`${await h.read("line")}\n`);
+      await h.drain();
+      h.destroy();
+    }
+  })();
+  const { port } = listener.addr;
+  // The certificate names localhost and 127.0.0.1: the IP is what is verified here.
+  const byIp = Handle.connect({ hostname: "127.0.0.1", port }, {
+    tls: "connect",
+    tlsOptions: { caCerts: [CA] },
+  });
+  assert.equal(byIp.tlsOptions?.hostname, "127.0.0.1");
+  byIp.pushWrite("by ip\n");
+  assert.equal(await byIp.read("line"), "by ip");
+  const named = Handle.connect({ hostname: "127.0.0.1", port }, {
+    tls: "connect",
+    tlsOptions: { caCerts: [CA], peername: "localhost" },
+  });
+  assert.equal(named.tlsOptions?.hostname, undefined);
+  named.pushWrite("named\n");
+  assert.equal(await named.read("line"), "named");
+  byIp.destroy();
+  named.destroy();
+  await served;
+  listener.close();
+});

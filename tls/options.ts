@@ -14,7 +14,8 @@ export type TlsMode = "connect" | "accept";
 export interface TlsOptions {
   /**
    * The name the server's certificate must match (client role), also sent as SNI unless it
-   * is an IP address.
+   * is an IP address. A handle made by `Handle.connect` defaults to the host it connects to
+   * (as AnyEvent's `peername`); any other to `"localhost"`.
    *
    * @default {"localhost"}
    */
