@@ -149,41 +149,27 @@ export async function runOne(gen: LoadGenerator, server: Server, s: Scenario): P
   }
 }
 
-const fmtRps = (rps: number) =>
+/** Requests per second as "12.3 k/s" or "1.23 M/s". */
+export const fmtRps = (rps: number): string =>
   rps >= 1e6 ? `${(rps / 1e6).toFixed(2)} M/s` : `${(rps / 1e3).toFixed(1)} k/s`;
 
-/** A ratio column of a scenario table: each row against the row named `server`. */
-export interface RatioColumn {
-  label: string;
-  server: string;
-}
-
-const ECHO_RATIOS: RatioColumn[] = [
-  { label: "vs raw Deno", server: "raw Deno.Conn loop" },
-  { label: "vs Node 'data'", server: "Node 'data' split" },
-];
-
-/** The markdown table of one scenario: requests/s, ratios, the generator's CPU, stalls. */
-export function scenarioTable(
-  s: Scenario,
-  list: Server[],
-  runs: Run[],
-  ratios: RatioColumn[] = ECHO_RATIOS,
-): string[] {
-  const bases = ratios.map(({ server }) => runs[list.findIndex((srv) => srv.name === server)]);
+function scenarioTable(s: Scenario, list: Server[], runs: Run[]): string[] {
+  const raw = runs[0].load.rps;
+  const nodeAt = list.findIndex((srv) => srv.name === "Node 'data' split");
+  const node = nodeAt >= 0 ? runs[nodeAt].load.rps : undefined;
   const lines = [
     `${s.connections.toLocaleString("en")} connections x ${s.depth} in flight:`,
     "",
-    `| server | requests/s | ${ratios.map((c) => c.label).join(" | ")} | load gen CPU | ` +
-    "stalled conns |",
-    `|---|---|${ratios.map(() => "---|").join("")}---|---|`,
+    "| server | requests/s | vs raw Deno | vs Node 'data' | load gen CPU | stalled conns |",
+    "|---|---|---|---|---|---|",
   ];
   list.forEach((srv, i) => {
     const r = runs[i].load;
     const cells = [
       srv.name,
       fmtRps(r.rps),
-      ...bases.map((base) => base === undefined ? "-" : `${(r.rps / base.load.rps).toFixed(2)}x`),
+      `${(r.rps / raw).toFixed(2)}x`,
+      node === undefined ? "-" : `${(r.rps / node).toFixed(2)}x`,
       `${((r.cpu_seconds / r.seconds) * 100).toFixed(0)}%`,
       `${r.stalled} of ${s.connections}`,
     ];

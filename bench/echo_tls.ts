@@ -11,24 +11,30 @@
  * server against tests/certs/ca.pem, handshaking before the window. A last row, the plain raw
  * loop under the same generator without TLS, shows what TLS itself costs.
  *
+ * Echo rates move by ±30% between runs on a 2-core machine (the server and the generator ping
+ * pong across both cores), so `--rounds=N` (default 3) runs every server N times, round-robin,
+ * and each row shows the median requests/s and the median, lowest and highest of its
+ * per-round ratios to the same round's raw TLS loop; "load gen CPU" is the highest share of a
+ * core the generator used in any round (near 100%, it is the limit, not the server).
+ *
  * Without a C compiler or OpenSSL, the benchmark is skipped with a message. `--quick`: the
- * echo benchmark's short window.
+ * echo benchmark's short window, one round.
  *
  * @module
  */
 import { denoScript } from "./child.ts";
 import {
-  type RatioColumn,
-  type Run,
+  fmtRps,
+  type LoadResult,
   runOne,
   type Scenario,
-  scenarioTable,
   type Server,
   WARMUP,
   WINDOW,
 } from "./echo.ts";
 import { buildTlsLoadGenerator } from "./echo_load_build.ts";
 import { libDir, libUrl } from "./lib.ts";
+import { median, option, positive, QUICK } from "./options.ts";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "./run.ts";
 
 const SCENARIOS: Scenario[] = [
@@ -38,10 +44,7 @@ const SCENARIOS: Scenario[] = [
 
 const RAW = "raw loop on Deno.TlsConn";
 const PER_READ = "hand-written, strings per read, Deno.TlsConn";
-const RATIOS: RatioColumn[] = [
-  { label: "vs raw TLS loop", server: RAW },
-  { label: "vs hand-written TLS", server: PER_READ },
-];
+const ROUNDS = QUICK ? 1 : positive("rounds", option("rounds", "BENCH_ROUNDS"), 3);
 
 function servers(): Server[] {
   const env = { BENCH_LIB: libUrl().href };
@@ -74,6 +77,36 @@ function servers(): Server[] {
   ];
 }
 
+const ratio = (x: number) => `${x.toFixed(2)}x`;
+const cpu = (r: LoadResult) => r.cpu_seconds / r.seconds;
+
+/** One scenario's table: `loads[server][round]`, the raw TLS loop first, perRead second. */
+function table(s: Scenario, list: Server[], loads: LoadResult[][]): string[] {
+  const lines = [
+    `${s.connections.toLocaleString("en")} connections x ${s.depth} in flight, ` +
+    `${loads[0].length} round(s):`,
+    "",
+    "| server | requests/s | vs raw TLS loop (lowest-highest) | vs hand-written TLS | " +
+    "load gen CPU | stalled conns |",
+    "|---|---|---|---|---|---|",
+  ];
+  list.forEach((srv, i) => {
+    const rounds = loads[i];
+    const toRaw = rounds.map((r, k) => r.rps / loads[0][k].rps);
+    const toPerRead = rounds.map((r, k) => r.rps / loads[1][k].rps);
+    const cells = [
+      srv.name,
+      fmtRps(median(rounds.map((r) => r.rps))),
+      `${ratio(median(toRaw))} (${ratio(Math.min(...toRaw))}-${ratio(Math.max(...toRaw))})`,
+      ratio(median(toPerRead)),
+      `${(Math.max(...rounds.map(cpu)) * 100).toFixed(0)}%`,
+      `${Math.max(...rounds.map((r) => r.stalled))} of ${s.connections}`,
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
+  });
+  return lines;
+}
+
 /** Runs both scenarios against every TLS server and prints the tables. */
 export async function runTlsEcho(): Promise<void> {
   const started = performance.now();
@@ -84,14 +117,16 @@ export async function runTlsEcho(): Promise<void> {
   }
   try {
     const list = servers();
-    let cipher = "";
-    const tables: string[] = [];
-    for (const s of SCENARIOS) {
-      const runs: Run[] = [];
-      for (const server of list) runs.push(await runOne(gen, server, s));
-      cipher ||= runs[0].load.tls ?? "";
-      tables.push(...scenarioTable(s, list, runs, RATIOS), "");
+    const loads = SCENARIOS.map(() => list.map((): LoadResult[] => []));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [at, s] of SCENARIOS.entries()) {
+        for (const [i, server] of list.entries()) {
+          loads[at][i].push((await runOne(gen, server, s)).load);
+        }
+      }
     }
+    const cipher = loads[0][0][0].tls ?? "";
+    const tables = SCENARIOS.flatMap((s, at) => [...table(s, list, loads[at]), ""]);
     console.log(
       `TLS echo: library ${libUrl().href}; load generator ${gen.kind}; ${cipher}; ` +
         `64-byte lines; ${WARMUP} s warm-up, then a ${WINDOW} s window; ` +
