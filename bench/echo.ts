@@ -26,18 +26,23 @@ import { buildLoadGenerator, type LoadGenerator } from "./echo_load_build.ts";
 import { libDir, libUrl } from "./lib.ts";
 import { QUICK } from "./options.ts";
 
-const WARMUP = QUICK ? 0.2 : 0.5;
-const WINDOW = QUICK ? 0.6 : 3;
+/** Seconds of warm-up, then of the measured window. */
+export const WARMUP = QUICK ? 0.2 : 0.5;
+export const WINDOW = QUICK ? 0.6 : 3;
 /** Time for a fresh server to settle before its empty RSS is read. */
 const SETTLE_MS = QUICK ? 200 : 400;
 
-interface Server {
+/** A server variant: its command line, and whether the generator speaks TLS to it. */
+export interface Server {
   name: string;
   argv: string[];
   env?: Record<string, string>;
+  /** The CA file the load generator verifies the server with (`--tls`), if TLS. */
+  tlsCa?: string;
 }
 
-interface Scenario {
+/** A number of connections, each with `depth` requests in flight. */
+export interface Scenario {
   connections: number;
   depth: number;
   /** Whether to sample the server's RSS during the window. */
@@ -45,7 +50,7 @@ interface Scenario {
 }
 
 /** What bench/echo_load.c prints at the end. */
-interface LoadResult {
+export interface LoadResult {
   requests: number;
   seconds: number;
   rps: number;
@@ -53,9 +58,12 @@ interface LoadResult {
   connect_seconds: number;
   min_conn: number;
   stalled: number;
+  /** With `--tls`: the negotiated version and cipher. */
+  tls?: string;
 }
 
-interface Run {
+/** One server's result under one scenario. */
+export interface Run {
   load: LoadResult;
   /** KiB: before any connection, and the peak during the window (memory scenarios). */
   rssEmpty: number;
@@ -103,7 +111,7 @@ function servers(node: boolean): Server[] {
 }
 
 /** One server under one scenario, in fresh processes. */
-async function runOne(gen: LoadGenerator, server: Server, s: Scenario): Promise<Run> {
+export async function runOne(gen: LoadGenerator, server: Server, s: Scenario): Promise<Run> {
   const srv = new Child(server.name, server.argv, server.env);
   let load: Child | undefined;
   try {
@@ -113,6 +121,7 @@ async function runOne(gen: LoadGenerator, server: Server, s: Scenario): Promise<
     const rssEmpty = await rssKiB(srv.pid);
     load = new Child("echo_load", [
       ...gen.argv,
+      ...(server.tlsCa === undefined ? [] : ["--tls", server.tlsCa]),
       String(port),
       String(s.connections),
       String(s.depth),
@@ -140,7 +149,8 @@ async function runOne(gen: LoadGenerator, server: Server, s: Scenario): Promise<
   }
 }
 
-const fmtRps = (rps: number) =>
+/** Requests per second as "12.3 k/s" or "1.23 M/s". */
+export const fmtRps = (rps: number): string =>
   rps >= 1e6 ? `${(rps / 1e6).toFixed(2)} M/s` : `${(rps / 1e3).toFixed(1)} k/s`;
 
 function scenarioTable(s: Scenario, list: Server[], runs: Run[]): string[] {

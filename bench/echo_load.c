@@ -1,7 +1,7 @@
 /*
  * Load generator of the echo benchmark (bench/echo.ts): one thread, epoll, level-triggered.
  *
- * Usage: echo_load <port> <connections> <depth> <warmup_s> <duration_s>
+ * Usage: echo_load [--tls <ca.pem>] <port> <connections> <depth> <warmup_s> <duration_s>
  *
  * Opens <connections> TCP connections to 127.0.0.1:<port> (never another host), at most 128
  * of them not yet answered at a time so the server's accept queue never overflows, each
@@ -17,6 +17,11 @@
  * printed: requests (replies in the window), seconds, rps, the generator's own CPU seconds in
  * the window (getrusage), connect_seconds, and min_conn / stalled (the fewest replies a single
  * connection got in the window, and how many got none).
+ *
+ * With --tls, every connection is a TLS client session (bench/echo_load_tls.c, built in only
+ * with -DECHO_LOAD_TLS) that trusts only <ca.pem> and wants the name "localhost"; the JSON
+ * then also names the negotiated version and cipher ("tls"). Handshakes happen while
+ * connecting, so they are not in the window.
  *
  * Every phase has a deadline, so the program always ends.
  */
@@ -35,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "echo_load_tls.h"
+
 #define LINE 64
 #define MAX_CONNECTING 128
 #define CONNECT_DEADLINE 60.0
@@ -44,6 +51,7 @@ enum phase { CONNECTING, WARMUP, MEASURE, DRAIN };
 
 struct conn {
   int fd;
+  struct tls *tls;        /* the TLS session, with --tls */
   int up;                 /* has had its first reply */
   int want_out;           /* EPOLLOUT is armed */
   uint32_t id;
@@ -60,6 +68,8 @@ struct conn {
 static struct conn *conns;
 static int nconns, depth, epfd;
 static enum phase phase = CONNECTING;
+static int waiting, up;   /* connections without a reply yet / with one */
+static uint64_t replies;  /* replies checked so far */
 
 static double now(void) {
   struct timespec ts;
@@ -104,6 +114,14 @@ static void set_events(struct conn *c, int want_out) {
   c->want_out = want_out;
 }
 
+static ssize_t conn_read(struct conn *c, void *buf, size_t n) {
+  return c->tls ? tls_read(c->tls, buf, n) : read(c->fd, buf, n);
+}
+
+static ssize_t conn_write(struct conn *c, const void *buf, size_t n) {
+  return c->tls ? tls_write(c->tls, buf, n) : write(c->fd, buf, n);
+}
+
 /* Tops the connection up to `depth` requests in flight (none after the window) and writes. */
 static void send_more(struct conn *c) {
   if (phase != DRAIN) {
@@ -120,7 +138,7 @@ static void send_more(struct conn *c) {
     }
   }
   while (c->out_off < c->out_len) {
-    ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+    ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
     if (n < 0) {
       if (errno == EAGAIN) break;
       die(strerror(errno), c->id);
@@ -128,7 +146,9 @@ static void send_more(struct conn *c) {
     c->out_off += n;
   }
   if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
-  set_events(c, c->out_len > 0);
+  /* A TLS session may wait for input before it can write (the handshake), or to write
+   * before it can read. */
+  set_events(c, c->tls ? tls_wants_out(c->tls) : c->out_len > 0);
 }
 
 /* Checks the bytes read against the requests sent; returns how many replies completed. */
@@ -163,7 +183,31 @@ static int check(struct conn *c, const uint8_t *p, size_t n) {
   return done;
 }
 
-static int open_conn(int id, int port) {
+/* Reads what the server sent, checks it, and sends more requests for the replies. A plain
+ * socket is read once (epoll reports the rest); a TLS session until it would block, because
+ * records it has already read from the socket are invisible to epoll. */
+static void on_input(struct conn *c) {
+  static uint8_t buf[65536];
+  int done = 0;
+  for (;;) {
+    ssize_t r = conn_read(c, buf, sizeof buf);
+    if (r == 0) die("end of input from the server", c->id);
+    if (r < 0 && errno != EAGAIN) die(strerror(errno), c->id);
+    if (r < 0) break;
+    done += check(c, buf, r);
+    if (!c->tls) break;
+  }
+  replies += done;
+  if (done > 0 && !c->up) {
+    c->up = 1;
+    waiting--;
+    up++;
+  }
+  /* A TLS write that waited for the handshake's input is retried now. */
+  if (done > 0 || (c->tls && c->out_off < c->out_len)) send_more(c);
+}
+
+static int open_conn(int id, int port, int tls) {
   struct conn *c = &conns[id];
   c->id = id;
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -175,6 +219,7 @@ static int open_conn(int id, int port) {
   if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) {
     die(strerror(errno), id);
   }
+  if (tls && (c->tls = tls_attach(c->fd)) == NULL) die("cannot start a TLS session", id);
   c->out = malloc((size_t)depth * LINE);
   if (c->out == NULL) die("out of memory", id);
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = id};
@@ -200,8 +245,15 @@ static void raise_nofile(int needed) {
 }
 
 int main(int argc, char **argv) {
+  int tls = argc > 2 && strcmp(argv[1], "--tls") == 0;
+  if (tls) {
+    if (tls_setup(argv[2]) < 0) return 2;
+    argc -= 2;
+    argv += 2;
+  }
   if (argc != 6) {
-    fprintf(stderr, "usage: echo_load <port> <connections> <depth> <warmup_s> <duration_s>\n");
+    fprintf(stderr, "usage: echo_load [--tls <ca.pem>] <port> <connections> <depth> <warmup_s> "
+                    "<duration_s>\n");
     return 2;
   }
   int port = atoi(argv[1]);
@@ -219,15 +271,14 @@ int main(int argc, char **argv) {
   if (conns == NULL || epfd < 0) die("setup failed", -1);
 
   static struct epoll_event events[1024];
-  static uint8_t buf[65536];
-  int opened = 0, waiting = 0, up = 0;
+  int opened = 0;
   double t0 = now(), phase_end = t0 + CONNECT_DEADLINE, connect_seconds = 0;
   double window_t0 = 0, window_cpu0 = 0, window_seconds = 0, window_cpu = 0;
-  uint64_t replies = 0, window_replies0 = 0, window_replies = 0, due = 0;
+  uint64_t window_replies0 = 0, window_replies = 0, due = 0;
 
   for (;;) {
     while (phase == CONNECTING && opened < nconns && waiting < MAX_CONNECTING) {
-      open_conn(opened++, port);
+      open_conn(opened++, port, tls);
       waiting++;
     }
     int n = epoll_wait(epfd, events, 1024, 10);
@@ -240,21 +291,8 @@ int main(int argc, char **argv) {
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         die(err ? strerror(err) : "connection closed by the server", c->id);
       }
-      if (events[i].events & EPOLLIN) {
-        ssize_t r = read(c->fd, buf, sizeof buf);
-        if (r == 0) die("end of input from the server", c->id);
-        if (r < 0 && errno != EAGAIN) die(strerror(errno), c->id);
-        if (r > 0) {
-          int done = check(c, buf, r);
-          replies += done;
-          if (done > 0 && !c->up) {
-            c->up = 1;
-            waiting--;
-            up++;
-          }
-          if (done > 0) send_more(c);
-        }
-      }
+      /* A TLS session that waited for the socket to be writable may have been reading. */
+      if ((events[i].events & EPOLLIN) || c->tls) on_input(c);
       if (events[i].events & EPOLLOUT) send_more(c);
     }
 
@@ -301,11 +339,15 @@ int main(int argc, char **argv) {
     uint64_t got = conns[k].in_window;
     if (got < min_conn) min_conn = got;
     if (got == 0) stalled++;
-    close(conns[k].fd);
   }
   printf("{\"requests\":%llu,\"seconds\":%.4f,\"rps\":%.1f,\"cpu_seconds\":%.4f,"
-         "\"connect_seconds\":%.3f,\"min_conn\":%llu,\"stalled\":%d}\n",
+         "\"connect_seconds\":%.3f,\"min_conn\":%llu,\"stalled\":%d,\"tls\":\"%s\"}\n",
          (unsigned long long)window_replies, window_seconds, window_replies / window_seconds,
-         window_cpu, connect_seconds, (unsigned long long)min_conn, stalled);
+         window_cpu, connect_seconds, (unsigned long long)min_conn, stalled,
+         tls ? tls_describe(conns[0].tls) : "");
+  for (int k = 0; k < nconns; k++) {
+    tls_close(conns[k].tls);
+    close(conns[k].fd);
+  }
   return 0;
 }

@@ -3,7 +3,8 @@
  * `cc -O2` into a fresh temporary directory, or, without a working C compiler, the Node
  * script bench/echo_load.mjs (same arguments and output, but slower, so more likely to be the
  * bottleneck). The compiler runs through `sh` (`mktemp -d`), so the benchmark needs no
- * `--allow-write`.
+ * `--allow-write`. The TLS build (bench/echo_load_tls.c, OpenSSL) has no fallback: without a
+ * compiler or OpenSSL's headers and libraries, the TLS echo benchmark is skipped.
  *
  * @module
  */
@@ -21,16 +22,17 @@ export interface LoadGenerator {
 }
 
 const SOURCE = new URL("./echo_load.c", import.meta.url).pathname;
+const TLS_SOURCE = new URL("./echo_load_tls.c", import.meta.url).pathname;
 const FALLBACK = new URL("./echo_load.mjs", import.meta.url).pathname;
+/** `sh -c BUILD sh <cc arguments>`: compiles into a fresh directory and prints its path. */
 const BUILD = "d=$(mktemp -d) || exit 1; " +
-  'if cc -O2 -o "$d/echo_load" "$1"; then echo "$d"; else rm -rf "$d"; exit 1; fi';
+  'if cc -O2 -o "$d/echo_load" "$@"; then echo "$d"; else rm -rf "$d"; exit 1; fi';
 
-/** Compiles the C load generator, or falls back to the Node one. */
-export async function buildLoadGenerator(): Promise<LoadGenerator> {
-  let note: string;
+/** Runs `cc` with `args`: the generator, or why it could not be built. */
+async function compile(kind: string, args: string[]): Promise<LoadGenerator | string> {
   try {
     const out = await new Deno.Command("sh", {
-      args: ["-c", BUILD, "sh", SOURCE],
+      args: ["-c", BUILD, "sh", ...args],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -38,21 +40,41 @@ export async function buildLoadGenerator(): Promise<LoadGenerator> {
     const dir = new TextDecoder().decode(out.stdout).trim();
     if (out.success && dir.startsWith("/")) {
       return {
-        kind: "C (cc -O2)",
+        kind,
         argv: [`${dir}/echo_load`],
         cleanup: async () => {
           await new Deno.Command("rm", { args: ["-rf", dir], stdin: "null" }).output();
         },
       };
     }
-    note = `cc failed: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`;
+    return `cc failed: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`;
   } catch (e) {
-    note = `cannot run sh/cc: ${(e as Error).message}`;
+    return `cannot run sh/cc: ${(e as Error).message}`;
   }
+}
+
+/** Compiles the C load generator, or falls back to the Node one. */
+export async function buildLoadGenerator(): Promise<LoadGenerator> {
+  const built = await compile("C (cc -O2)", [SOURCE]);
+  if (typeof built !== "string") return built;
   return {
     kind: "Node (no C compiler)",
     argv: ["node", FALLBACK],
-    note,
+    note: built,
     cleanup: () => Promise.resolve(),
   };
+}
+
+/**
+ * Compiles the C load generator with TLS (`--tls <ca.pem>`; plain without it): the
+ * generator, or why it could not be built (no compiler, or no OpenSSL).
+ */
+export function buildTlsLoadGenerator(): Promise<LoadGenerator | string> {
+  return compile("C (cc -O2, OpenSSL)", [
+    "-DECHO_LOAD_TLS",
+    SOURCE,
+    TLS_SOURCE,
+    "-lssl",
+    "-lcrypto",
+  ]);
 }

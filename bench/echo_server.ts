@@ -4,7 +4,7 @@
  * line of every connection until it is killed (10 minutes at most). The library comes from
  * `BENCH_LIB` (see bench/lib.ts); only its public API is used.
  *
- * Usage: echo_server.ts <variant>
+ * Usage: echo_server.ts <variant> [<cert.pem> <key.pem>]
  * - `raw`: no library; `conn.read()` into a 4 KiB buffer (twice the most a load generator
  *   with 32 lines in flight can send; the Handle starts at 2 KiB), complete lines found with
  *   `indexOf`, and written back undecoded, one write per read.
@@ -14,6 +14,14 @@
  *   `h.pushWrite(line + "\n")`.
  * - `iterate`: `for await (const line of h.iterate("line")) h.pushWrite(line + "\n")`.
  * - `onRead`: `onRead` decodes every buffered line with one `lineDecoder()` and pushes each.
+ *
+ * With a certificate and key, those five serve TLS: the listener is `Deno.listenTls`, and each
+ * variant gets its `Deno.TlsConn` (a Handle made over one runs on it directly). Two more
+ * variants need them, both in the `iterate` style:
+ * - `serveNative`: `Handle.serve({ nativeTls: true, handle: { tls: "accept", tlsOptions } })`,
+ *   the library's own accept loop on `Deno.listenTls`.
+ * - `iterateLayer`: a plain `Deno.listen` conn and a Handle with `tls: "accept"`, which runs
+ *   the session through the `node:tls` layer (the only server path before native TLS).
  *
  * Handles use default options. A connection that ends, cleanly or not, is closed quietly;
  * any other error is printed on stderr.
@@ -102,8 +110,8 @@ function pushRead(conn: Deno.Conn): void {
   h.pushRead("line", onLine);
 }
 
-async function iterate(conn: Deno.Conn): Promise<void> {
-  const h = new lib.Handle(conn, { onError });
+/** The `iterate` style over a handle, which is destroyed when its input ends. */
+async function iterateOn(h: Handle): Promise<void> {
   try {
     for await (const line of h.iterate("line")) h.pushWrite(line + "\n");
     await h.drain();
@@ -112,6 +120,10 @@ async function iterate(conn: Deno.Conn): Promise<void> {
   } finally {
     h.destroy();
   }
+}
+
+function iterate(conn: Deno.Conn): Promise<void> {
+  return iterateOn(new lib.Handle(conn, { onError }));
 }
 
 function onRead(conn: Deno.Conn): void {
@@ -132,11 +144,34 @@ const serve: Record<string, (conn: Deno.Conn) => void> = {
   iterate,
   onRead,
 };
-const handler = serve[variant];
-if (handler === undefined) {
-  throw new TypeError(`usage: echo_server.ts <${Object.keys(serve).join("|")}>, got "${variant}"`);
-}
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-console.log(listener.addr.port);
+const [certFile, keyFile] = Deno.args.slice(1);
+const tlsOptions = certFile === undefined || keyFile === undefined
+  ? undefined
+  : { cert: Deno.readTextFileSync(certFile), key: Deno.readTextFileSync(keyFile) };
+const hostname = "127.0.0.1";
 setTimeout(() => Deno.exit(0), 600_000); // bounded even if the orchestrator dies
-for await (const conn of listener) handler(conn);
+
+if (tlsOptions !== undefined && variant === "serveNative") {
+  const server = lib.Handle.serve(
+    { hostname, port: 0, nativeTls: true, handle: { tls: "accept", tlsOptions, onError } },
+    iterateOn,
+  );
+  console.log(server.addr.port);
+} else if (tlsOptions !== undefined && variant === "iterateLayer") {
+  const listener = Deno.listen({ hostname, port: 0 });
+  console.log(listener.addr.port);
+  for await (const conn of listener) {
+    iterateOn(new lib.Handle(conn, { tls: "accept", tlsOptions, onError }));
+  }
+} else {
+  const handler = serve[variant];
+  if (handler === undefined) {
+    const names = [...Object.keys(serve), "serveNative", "iterateLayer"].join("|");
+    throw new TypeError(`usage: echo_server.ts <${names}> [cert key], got "${variant}"`);
+  }
+  const listener = tlsOptions === undefined
+    ? Deno.listen({ hostname, port: 0 })
+    : Deno.listenTls({ hostname, port: 0, ...tlsOptions });
+  console.log(listener.addr.port);
+  for await (const conn of listener) handler(conn);
+}

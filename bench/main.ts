@@ -7,6 +7,8 @@
  * - `echo` (bench/echo.ts): requests/s of line echo servers (raw Deno, three Handle styles,
  *   Node) under a C load generator, 10 x 1, 10 x 32 and 5,000 x 1 connections x in flight,
  *   and their memory with 5,000 busy connections.
+ * - `tlsecho` (bench/echo_tls.ts): the same over TLS (10 x 1 and 10 x 32), against a raw loop
+ *   on `Deno.TlsConn`s; skipped without a C compiler or OpenSSL.
  * - `write` (bench/write.ts): small `pushWrite` calls per second against a raw batched
  *   writer.
  * - `idle` (bench/idle.ts): memory per idle Handle against a bare conn, 5,000 of each.
@@ -25,6 +27,7 @@
  * @module
  */
 import { runEcho } from "./echo.ts";
+import { runTlsEcho } from "./echo_tls.ts";
 import { runIdle } from "./idle.ts";
 import { runMemcached } from "./memcached.ts";
 import { option } from "./options.ts";
@@ -33,6 +36,7 @@ import { runWrite } from "./write.ts";
 
 const SUITES: Record<string, () => Promise<void>> = {
   echo: runEcho,
+  tlsecho: runTlsEcho,
   write: runWrite,
   idle: runIdle,
   memcached: runMemcached,
