@@ -118,55 +118,54 @@ export function onReadLines(conn: Conn): Promise<Counted> {
 }
 
 /**
- * Lines from `pushRead("line", cb)`, re-pushed in every callback. The read still queued at end
- * of input fails with `EPIPE` (AnyEvent semantics): with nothing left in rbuf, that is the end.
+ * Values from `push(h, cb)` (a `pushRead` with a literal type, as a program writes it),
+ * re-pushed in every callback with the same callback, each counted by `count`. The read still
+ * queued at end of input fails with `EPIPE` (AnyEvent semantics): with nothing left in rbuf,
+ * that is the end.
  */
-export function pushReadLines(conn: Conn): Promise<Counted> {
-  let units = 0;
-  let size = 0;
+function rePushed<V>(
+  conn: Conn,
+  push: (h: HandleType, cb: (h: HandleType, value: V) => void) => void,
+  count: (counted: Required<Counted>, value: V) => void,
+): Promise<Counted> {
+  const counted = { units: 0, size: 0 };
   return withHandle(conn, (h) =>
     new Promise((resolve, reject) => {
       h.onError = (h, e) =>
-        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units, size }) : reject(e);
-      const onLine = (h: HandleType, line: string) => {
-        units++;
-        size += line.length;
-        h.pushRead("line", onLine);
+        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve(counted) : reject(e);
+      const onValue = (h: HandleType, value: V) => {
+        count(counted, value);
+        push(h, onValue);
       };
-      h.pushRead("line", onLine);
+      push(h, onValue);
     }));
+}
+
+/** Lines from `pushRead("line", cb)`, re-pushed in every callback. */
+export function pushReadLines(conn: Conn): Promise<Counted> {
+  return rePushed<string>(
+    conn,
+    (h, cb) => h.pushRead("line", cb),
+    (c, line) => (c.units++, c.size += line.length),
+  );
 }
 
 /** Bytes from `pushRead("chunk", 65536, cb)`, re-pushed in every callback. */
 export function pushReadChunks(conn: Conn): Promise<Counted> {
-  let units = 0;
-  return withHandle(conn, (h) =>
-    new Promise((resolve, reject) => {
-      h.onError = (h, e) =>
-        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units }) : reject(e);
-      const onChunk = (h: HandleType, chunk: Uint8Array) => {
-        units += chunk.length;
-        h.pushRead("chunk", 65536, onChunk);
-      };
-      h.pushRead("chunk", 65536, onChunk);
-    }));
+  return rePushed<Uint8Array>(
+    conn,
+    (h, cb) => h.pushRead("chunk", 65536, cb),
+    (c, chunk) => c.units += chunk.length,
+  );
 }
 
 /** Netstring payloads from `pushRead("netstring", cb)`, re-pushed in every callback. */
 export function pushReadNetstrings(conn: Conn): Promise<Counted> {
-  let units = 0;
-  let size = 0;
-  return withHandle(conn, (h) =>
-    new Promise((resolve, reject) => {
-      h.onError = (h, e) =>
-        e.code === "EPIPE" && h.rbuf.length === 0 ? resolve({ units, size }) : reject(e);
-      const onPayload = (h: HandleType, payload: Uint8Array) => {
-        units++;
-        size += payload.length;
-        h.pushRead("netstring", onPayload);
-      };
-      h.pushRead("netstring", onPayload);
-    }));
+  return rePushed<Uint8Array>(
+    conn,
+    (h, cb) => h.pushRead("netstring", cb),
+    (c, payload) => (c.units++, c.size += payload.length),
+  );
 }
 
 /** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */
