@@ -80,12 +80,12 @@ export class WriteQueue {
    * queue: anything else pushed encodes it first.
    */
   #text = "";
-  /** The most bytes `#text` can encode to: 3 per UTF-16 unit. */
-  #textMax = 0;
+  /** `#text.length`, kept as a sum: the fewest bytes it can encode to (1 per UTF-16 unit). */
+  #textUnits = 0;
 
   /** Bytes not yet accepted by the transport: queued plus in flight (exact: encodes text). */
   get pending(): number {
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     return this.#queued + this.#inFlight;
   }
 
@@ -94,18 +94,23 @@ export class WriteQueue {
    * this passes a limit.
    */
   get pendingAtMost(): number {
-    return this.#queued + this.#inFlight + this.#textMax;
+    return this.#queued + this.#inFlight + this.#textUnits * 3;
+  }
+
+  /** A lower bound of `pending` that encodes nothing (text as if it were ASCII). */
+  get pendingAtLeast(): number {
+    return this.#queued + this.#inFlight + this.#textUnits;
   }
 
   /** Bytes queued and not yet handed to the writer (exact: encodes text). */
   get queued(): number {
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     return this.#queued;
   }
 
   /** An upper bound of `queued` that encodes nothing. */
   get queuedAtMost(): number {
-    return this.#queued + this.#textMax;
+    return this.#queued + this.#textUnits * 3;
   }
 
   /**
@@ -115,11 +120,19 @@ export class WriteQueue {
    */
   pushCopy(bytes: Uint8Array): void {
     const n = bytes.length;
+    const open = this.#open;
+    const filled = this.#filled;
+    // The usual case first: no text waiting, and room in the open buffer.
+    if (open !== undefined && this.#textUnits === 0 && open.length - filled >= n) {
+      open.set(bytes, filled);
+      this.#filled = filled + n;
+      this.#queued += n;
+      return;
+    }
     if (n === 0) return;
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     if (n >= COALESCE_BELOW) return this.push(bytes.slice());
-    const open = this.#room(n);
-    open.set(bytes, this.#filled);
+    this.#room(n).set(bytes, this.#filled);
     this.#filled += n;
     this.#queued += n;
   }
@@ -132,23 +145,33 @@ export class WriteQueue {
   pushText(text: string): void {
     const units = text.length;
     if (units === 0) return;
-    // One UTF-16 unit encodes to at most 3 bytes.
-    const most = units * 3;
-    if (most >= COALESCE_BELOW) return this.push(encoder.encode(text));
-    // The joined text is encoded into one open buffer: keep it within one.
-    if (this.#textMax + most > BUFFER_SIZE) this.#encodeText();
+    // A long text is encoded on its own, like a long array (one UTF-16 unit: up to 3 bytes).
+    if (units * 3 >= COALESCE_BELOW) return this.push(encoder.encode(text));
+    // The joined text is encoded about a full buffer at a time.
+    if (this.#textUnits + units > BUFFER_SIZE) this.#encodeText();
     this.#text += text;
-    this.#textMax += most;
+    this.#textUnits += units;
   }
 
-  /** Encodes the joined text into the open buffer, with one `encodeInto`. */
+  /**
+   * Encodes the joined text into the open buffer with one `encodeInto`, and what does not fit
+   * into fresh ones: room is asked for as if the text were ASCII (the usual case, then exact),
+   * and only for a rest that did not fit, as if every unit took 3 bytes.
+   */
   #encodeText(): void {
-    const open = this.#room(this.#textMax);
-    const { written } = encoder.encodeInto(this.#text, open.subarray(this.#filled));
+    let text = this.#text;
+    let need = this.#textUnits;
     this.#text = "";
-    this.#textMax = 0;
-    this.#filled += written;
-    this.#queued += written;
+    this.#textUnits = 0;
+    for (;;) {
+      const open = this.#room(Math.min(need, BUFFER_SIZE));
+      const { read, written } = encoder.encodeInto(text, open.subarray(this.#filled));
+      this.#filled += written;
+      this.#queued += written;
+      if (read === text.length) return;
+      text = text.slice(read);
+      need = text.length * 3;
+    }
   }
 
   /**
@@ -160,7 +183,7 @@ export class WriteQueue {
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     if (bytes.length < COALESCE_BELOW) return this.pushCopy(bytes);
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     this.#seal();
     this.#chunks.push(bytes);
     this.#queued += bytes.length;
@@ -173,7 +196,7 @@ export class WriteQueue {
    */
   unshift(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     this.#seal();
     if (this.#head > 0) this.#chunks[--this.#head] = bytes;
     else this.#chunks.unshift(bytes);
@@ -186,7 +209,7 @@ export class WriteQueue {
    * @returns The batch, or `undefined` when nothing is queued.
    */
   takeBatch(): Uint8Array | undefined {
-    if (this.#textMax > 0) this.#encodeText();
+    if (this.#textUnits > 0) this.#encodeText();
     const chunks = this.#chunks;
     let batch: Uint8Array;
     if (this.#head < chunks.length) {
@@ -247,7 +270,7 @@ export class WriteQueue {
     this.#queued = 0;
     this.#inFlight = 0;
     this.#text = "";
-    this.#textMax = 0;
+    this.#textUnits = 0;
   }
 
   /**

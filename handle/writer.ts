@@ -172,7 +172,9 @@ export class WriteSide<H> {
     }
     if (!this.#writing) this.#start();
     const highWaterMark = host.highWaterMark;
-    return atMost <= highWaterMark || wq.pending <= highWaterMark;
+    // Exact only when the bounds straddle the mark (text not yet encoded).
+    return atMost <= highWaterMark ||
+      (wq.pendingAtLeast <= highWaterMark && wq.pending <= highWaterMark);
   }
 
   /**

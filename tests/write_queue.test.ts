@@ -117,6 +117,7 @@ function run(ops: Op[]): void {
     // the exact count is asked for only after writes, so runs of text stay joined between.
     const exact = queuedBytes() + (batch?.left ?? 0);
     assert.ok(wq.pendingAtMost >= exact);
+    assert.ok(wq.pendingAtLeast <= exact);
     if (o.kind === "write") assert.equal(wq.pending, exact);
   }
   while (batch !== undefined || wq.queued > 0) write(1);
@@ -158,4 +159,21 @@ Deno.test("write queue: multi-byte text is encoded whole at every buffer boundar
     wq.release(b);
   }
   assert.equal(new TextDecoder().decode(new Uint8Array(out.flatMap((b) => [...b]))), expected);
+});
+
+Deno.test("write queue: a stream of short ASCII strings leaves in full 64 KiB batches", () => {
+  const wq = new WriteQueue();
+  const line = "0123456789abcdefghijklmnopqrstu\n"; // 32 bytes
+  for (let i = 0; i < 200 * 1024 / 32; i++) wq.pushText(line);
+  const sizes: number[] = [];
+  let all = "";
+  for (let b; (b = wq.takeBatch()) !== undefined;) {
+    sizes.push(b.length);
+    all += new TextDecoder().decode(b);
+    wq.written(b.length);
+    wq.release(b);
+  }
+  // Room is asked for as if the text were ASCII, so no batch is cut short by the 3-byte bound.
+  assert.deepEqual(sizes, [65536, 65536, 65536, 8192]);
+  assert.equal(all, line.repeat(200 * 1024 / 32));
 });
