@@ -1,6 +1,6 @@
 /**
- * `Handle.serve` against hostile clients (issue 22), once in plaintext and once under
- * `tls: "accept"`. The server runs in a child process (tests/fixtures/hostile_server.ts: the
+ * `Handle.serve` against hostile clients (issue 22), in plaintext, under `tls: "accept"`
+ * (the `node:tls` layer) and with `nativeTls` (`Deno.listenTls`). The server runs in a child process (tests/fixtures/hostile_server.ts: the
  * README's line server with a `timeout`, counting what its `onError` is told) so that its
  * memory is its own; the attackers run here and in Perl (tests/fixtures/hostile_resets.pl,
  * for the resets Deno cannot send), all at the same time:
@@ -18,6 +18,12 @@
  * after gc is back near where it started, RSS is bounded, every connection's error was
  * reported once (no handle twice; the reports by code are exactly `server.stats.errors`, and
  * exactly what the attacks call for), and the server wrote nothing on stderr.
+ *
+ * With `nativeTls`, a connection closed before its handshake keeps its socket until the peer
+ * sends or leaves (Deno 2.9: the TLS stream's drop waits for the handshake), so the idle
+ * clients, which never send a ClientHello, do not see the close. There the server's own
+ * account is checked instead (each timed out once, none still open), and the clients leave
+ * after the timeout; the README says why `nativeTls` is opt-in.
  */
 import assert from "node:assert/strict";
 import { Handle, line } from "../mod.ts";
@@ -28,6 +34,9 @@ import type { Report } from "./fixtures/hostile_server.ts";
 const SERVER_CHILD = new URL("./fixtures/hostile_server.ts", import.meta.url).pathname;
 const RESETS = new URL("./fixtures/hostile_resets.pl", import.meta.url).pathname;
 const MIB = 2 ** 20;
+/** How the server serves: no TLS, the `node:tls` layer, or `Deno.listenTls`. */
+type Mode = "plain" | "tls" | "native";
+
 /** The server's inactivity timeout (hostile_server.ts), in ms. */
 const SERVER_TIMEOUT = 1000;
 
@@ -64,7 +73,7 @@ class ServerChild {
     this.port = port;
   }
 
-  static async start(tls: boolean): Promise<ServerChild> {
+  static async start(mode: Mode): Promise<ServerChild> {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -72,7 +81,7 @@ class ServerChild {
         "--allow-read",
         "--v8-flags=--expose-gc",
         SERVER_CHILD,
-        tls ? "tls" : "plain",
+        mode,
       ],
       stdin: "piped",
       stdout: "piped",
@@ -214,10 +223,23 @@ async function bigLine(port: number, tls: boolean): Promise<number> {
 /**
  * `count` connections that send one byte every 200 ms for `ms`, then nothing (`ms` 0: never
  * anything). The server must keep them while they trickle and close each within its timeout
- * (plus a margin) of its falling silent. Returns the longest wait for that (ms).
+ * (plus a margin) of its falling silent. Returns the longest wait for that (ms). With
+ * `unseen`, the close cannot reach the client (see the module doc): the connections wait out
+ * the timeout and a margin, then leave, and the result is 0.
  */
-async function slowloris(port: number, tls: boolean, count: number, ms: number): Promise<number> {
+async function slowloris(
+  port: number,
+  tls: boolean,
+  count: number,
+  ms: number,
+  unseen = false,
+): Promise<number> {
   const conns = await Promise.all(Array.from({ length: count }, () => connect(port, tls)));
+  if (unseen) {
+    await sleep(SERVER_TIMEOUT + 1500);
+    for (const conn of conns) conn.close();
+    return 0;
+  }
   let silentSince = 0;
   let closedEarly = 0;
   const closings = conns.map(async (conn) => {
@@ -297,9 +319,9 @@ function withinBounds(baseline: Report, after: Report): boolean {
     after.memory.external - baseline.memory.external < AFTER_GC.external;
 }
 
-async function hostileRun(tls: boolean): Promise<void> {
-  const variant = tls ? "tls" : "plain";
-  const server = await ServerChild.start(tls);
+async function hostileRun(variant: Mode): Promise<void> {
+  const tls = variant !== "plain";
+  const server = await ServerChild.start(variant);
   const { port } = server;
   let stopped = false;
   try {
@@ -327,7 +349,7 @@ async function hostileRun(tls: boolean): Promise<void> {
         randomBytes(port, tls && i >= half, 0x5eed + i)),
       bigLine(port, tls),
       slowloris(port, tls, ATTACK.slowloris, ATTACK.slowlorisFor),
-      slowloris(port, false, ATTACK.idle, 0),
+      slowloris(port, false, ATTACK.idle, 0, variant === "native"),
       perlResets(port, tls, "resets", ATTACK.resets),
       perlResets(port, tls, "drop", ATTACK.drop),
     ]);
@@ -453,9 +475,13 @@ function sorted(counts: Readonly<Record<string, number>>): Record<string, number
 }
 
 Deno.test("serve hostile: plaintext server under random bytes, a 50 MB line, slowloris, resets and 500 dropped at once", async () => {
-  await hostileRun(false);
+  await hostileRun("plain");
 });
 
 Deno.test("serve hostile: the same against tls: accept", async () => {
-  await hostileRun(true);
+  await hostileRun("tls");
+});
+
+Deno.test("serve hostile: the same against nativeTls (Deno.listenTls)", async () => {
+  await hostileRun("native");
 });
