@@ -10,6 +10,7 @@ import type { Transport } from "../base/transport.ts";
 /** Where a handle's writer hands its bytes: the connection, or the layer on top of it. */
 export type Output = Pick<Transport, "write" | "closeWrite">;
 import { WriteQueue } from "./write_queue.ts";
+import { atNextMacrotask } from "../base/next_macrotask.ts";
 import { type CodecSettings, isWriteType, type WriteType } from "../base/codec.ts";
 
 const encoder = new TextEncoder();
@@ -367,12 +368,8 @@ export class WriteSide<H> {
    */
   #burstEnd(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 0);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#host.reader.onBurstEnd(done);
+      atNextMacrotask(resolve); // resolving twice is harmless
+      this.#host.reader.onBurstEnd(resolve);
     });
   }
 
