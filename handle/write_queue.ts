@@ -31,9 +31,31 @@ function sizeClass(size: number): number {
 /** The memory of every open buffer: a batch cut from one may go back to the pool. */
 const OPEN_BUFFERS = new WeakSet<ArrayBufferLike>();
 
+/** Bytes of open buffers allocated so far, by every handle. */
+let allocatedBytes = 0;
+
+/**
+ * How many bytes of open buffers the write queues have allocated so far (not reused from the
+ * pool): a stream of writes should stop adding to it once it has its buffers.
+ *
+ * @example
+ * ```ts
+ * import { openBufferBytes } from "./write_queue.ts";
+ * const before = openBufferBytes();
+ * // ... writes ...
+ * console.log(`${openBufferBytes() - before} bytes of fresh write buffers`);
+ * ```
+ *
+ * @returns The total, in bytes.
+ */
+export function openBufferBytes(): number {
+  return allocatedBytes;
+}
+
 function fromPool(size: number): Uint8Array {
   const reused = POOL[sizeClass(size)]?.pop();
   if (reused !== undefined) return reused;
+  allocatedBytes += size;
   const fresh = new Uint8Array(size);
   OPEN_BUFFERS.add(fresh.buffer);
   return fresh;
@@ -69,8 +91,13 @@ export class WriteQueue {
   #spare: Uint8Array | undefined = undefined;
   /** The memory of the last open buffer handed out as a batch: the one that may be reused. */
   #taken: Uint8Array | undefined = undefined;
-  /** The size the next open buffer starts at: what the last batch of small writes needed. */
+  /**
+   * The size the next open buffer starts at: what the last batch of small writes needed, or
+   * the full size after a burst that filled one (a stream).
+   */
   #hint = MIN_BUFFER_SIZE;
+  /** A full open buffer was sealed since the last batch: the writes are a stream. */
+  #streaming = false;
   #queued = 0;
   #inFlight = 0;
   /**
@@ -222,7 +249,8 @@ export class WriteQueue {
     } else if (this.#filled > 0) {
       batch = this.#open!.subarray(0, this.#filled);
       this.#taken = this.#open;
-      this.#hint = this.#filled;
+      this.#hint = this.#streaming ? BUFFER_SIZE : this.#filled;
+      this.#streaming = false;
       this.#open = undefined;
       this.#filled = 0;
     } else return undefined;
@@ -271,6 +299,7 @@ export class WriteQueue {
     this.#inFlight = 0;
     this.#text = "";
     this.#textUnits = 0;
+    this.#streaming = false;
   }
 
   /**
@@ -287,9 +316,11 @@ export class WriteQueue {
         while (size < filled + n) size *= 2;
         const next = this.#buffer(Math.min(size, BUFFER_SIZE));
         next.set(open.subarray(0, filled));
+        toPool(open); // never handed out: only a batch or a sealed chunk is
         return this.#open = next;
       }
       this.#seal();
+      this.#streaming = true;
       // A full buffer sealed: the burst goes on, so the next one starts at full size.
       return this.#open = this.#buffer(BUFFER_SIZE);
     }

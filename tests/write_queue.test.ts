@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { WriteQueue } from "../handle/write_queue.ts";
+import { openBufferBytes, WriteQueue } from "../handle/write_queue.ts";
 
 const enc = new TextEncoder();
 
@@ -176,4 +176,25 @@ Deno.test("write queue: a stream of short ASCII strings leaves in full 64 KiB ba
   // Room is asked for as if the text were ASCII, so no batch is cut short by the 3-byte bound.
   assert.deepEqual(sizes, [65536, 65536, 65536, 8192]);
   assert.equal(all, line.repeat(200 * 1024 / 32));
+});
+
+Deno.test("write queue: a stream of short arrays reuses its buffers, round after round", () => {
+  const wq = new WriteQueue();
+  const chunk = Uint8Array.from({ length: 40 }, (_, i) => i);
+  let allocated = 0;
+  for (let round = 0; round < 8; round++) {
+    if (round === 2) allocated = openBufferBytes();
+    for (let i = 0; i < 70_000 / chunk.length; i++) wq.pushCopy(chunk);
+    let bytes = 0;
+    for (let b; (b = wq.takeBatch()) !== undefined;) {
+      assert.ok(b.every((v, k) => v === (bytes + k) % 40), "bytes in order");
+      bytes += b.length;
+      wq.written(b.length);
+      wq.release(b);
+    }
+    assert.equal(bytes, 70_000);
+  }
+  // A buffer outgrown during a burst goes back to the pool, and a stream's next batch starts
+  // at full size: after the first rounds, the stream needs no new memory.
+  assert.equal(openBufferBytes() - allocated, 0);
 });
