@@ -3,9 +3,9 @@
  * writer, on loopback to a peer process that only reads and discards (bench/sink.ts).
  *
  * Payloads: 16-, 32- and 64-byte ASCII strings, and Uint8Arrays of 16 to 64 bytes. For each,
- * a fresh writer process (bench/write_child.ts) runs the raw batched writer (one 64 KiB
- * buffer filled with `TextEncoder.encodeInto` or `set`, written 64 KiB at a time to the
- * `Deno.Conn`), then another runs `h.pushWrite(payload)` with `await h.drain()` every 64 KiB,
+ * a fresh writer process (bench/write_child.ts) runs the raw batched writer (one 63 KiB
+ * buffer filled with `TextEncoder.encodeInto` or `set`, written 63 KiB at a time to the
+ * `Deno.Conn`), then another runs `h.pushWrite(payload)` with `await h.drain()` every 63 KiB,
  * alternating; each run warms up, then counts for a fixed window; the medians are compared.
  * The sink's byte count of every connection is checked against what the writer sent.
  *
@@ -73,7 +73,7 @@ export async function runWrite(): Promise<void> {
   );
   console.log("");
   console.log(
-    "| payload | raw batched (`encodeInto` per write) | raw joining (one `encodeInto` per 64 KiB) " +
+    "| payload | raw batched (`encodeInto` per write) | raw joining (one `encodeInto` per 63 KiB) " +
       "| Handle pushWrite | ratio to batched | ratio to joining |",
   );
   console.log("|---|---|---|---|---|---|");

@@ -7,11 +7,11 @@
  * Usage: write_child.ts <port> <raw|join|handle> <payload> <seconds> <warmup>
  * - payload `str16`, `str32`, `str64`: ASCII strings of that length (256 different ones,
  *   in turn); `bytes`: Uint8Arrays of 16 to 64 bytes (256 of them, lengths spread evenly).
- * - `raw`: the baseline, a batched writer: appends each payload to one 64 KiB buffer
+ * - `raw`: the baseline, a batched writer: appends each payload to one 63 KiB buffer
  *   (`TextEncoder.encodeInto` for strings, `set` for bytes) and writes it to the
  *   `Deno.Conn` whenever the next payload might not fit.
  * - `handle`: `h.pushWrite(payload)` on a Handle (default options) over the conn, with
- *   `await h.drain()` after every 64 KiB of payloads.
+ *   `await h.drain()` after every 63 KiB of payloads.
  *
  * The library comes from `BENCH_LIB` (see bench/lib.ts).
  *
@@ -62,7 +62,7 @@ async function during(ms: number, step: () => Promise<Counts>): Promise<Counts> 
   return total;
 }
 
-/** The batched raw writer: one 64 KiB buffer, written whenever it might not hold the next. */
+/** The batched raw writer: one 63 KiB buffer, written whenever it might not hold the next. */
 function rawWriter(conn: Deno.Conn, items: string[] | Uint8Array[]): () => Promise<Counts> {
   const buf = new Uint8Array(BATCH);
   const encoder = new TextEncoder();
@@ -110,7 +110,7 @@ function rawWriter(conn: Deno.Conn, items: string[] | Uint8Array[]): () => Promi
 
 /**
  * The joining raw writer, for strings: appends each string to one string (`+=`, a rope in
- * V8) and encodes the whole once per 64 KiB with one `encodeInto`: what a string API can reach
+ * V8) and encodes the whole once per 63 KiB with one `encodeInto`: what a string API can reach
  * on Deno when it pays per flush, not per write.
  */
 function joinWriter(conn: Deno.Conn, strings: string[]): () => Promise<Counts> {
@@ -131,7 +131,7 @@ function joinWriter(conn: Deno.Conn, strings: string[]): () => Promise<Counts> {
   };
 }
 
-/** The Handle writer: 64 KiB of `pushWrite` calls, then `await h.drain()`. */
+/** The Handle writer: 63 KiB of `pushWrite` calls, then `await h.drain()`. */
 function handleWriter(h: Handle, items: string[] | Uint8Array[]): () => Promise<Counts> {
   let i = 0;
   return async () => {

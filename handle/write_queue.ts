@@ -7,8 +7,12 @@
 
 /** Byte arrays shorter than this are copied into the open buffer; longer ones stand alone. */
 const COALESCE_BELOW = 16 * 1024;
-/** The largest open buffer: the largest batch small writes are coalesced into. */
-const BUFFER_SIZE = 64 * 1024;
+/**
+ * The largest open buffer: the largest batch small writes are coalesced into. Just under 64
+ * KiB: over loopback TCP (MSS 65,483) a 64 KiB write leaves as a full segment and a 53-byte
+ * one, and a writer of 64 KiB writes moved 30-35% fewer bytes than one of 63 KiB writes here.
+ */
+const BUFFER_SIZE = 63 * 1024;
 /** The smallest open buffer: a lone reply allocates little, a burst doubles from here. */
 const MIN_BUFFER_SIZE = 256;
 
@@ -23,9 +27,12 @@ const POOL: Uint8Array[][] = [];
 /** Buffers kept per size: at most about 2 MiB in all. */
 const POOL_DEPTH = 16;
 
-/** 0 for `MIN_BUFFER_SIZE`, 1 for twice that, ... (sizes are powers of two). */
+/**
+ * 0 for `MIN_BUFFER_SIZE`, 1 for twice that, ...: the power of two a size rounds up to (sizes
+ * are powers of two, but for `BUFFER_SIZE`, alone in the last class).
+ */
 function sizeClass(size: number): number {
-  return Math.clz32(MIN_BUFFER_SIZE) - Math.clz32(size);
+  return Math.clz32(MIN_BUFFER_SIZE - 1) - Math.clz32(size - 1);
 }
 
 /** The memory of every open buffer: a batch cut from one may go back to the pool. */
@@ -327,7 +334,7 @@ export class WriteQueue {
     // As big as the last batch of small writes was: a burst of replies fits at once.
     let size = MIN_BUFFER_SIZE;
     while (size < n || (size < this.#hint && size < BUFFER_SIZE)) size *= 2;
-    return this.#open = this.#buffer(size);
+    return this.#open = this.#buffer(Math.min(size, BUFFER_SIZE));
   }
 
   /** A buffer of `size` bytes: the spare one if it is that big, else a new one. */
