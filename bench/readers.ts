@@ -41,6 +41,27 @@ export async function raw(conn: Conn): Promise<Counted> {
 }
 
 /**
+ * No Handle: 64 KiB arrays of its own, each fresh and read into directly until full (what a
+ * chunk the program may keep costs on Deno; the bound of `pushRead("chunk", 65536)`).
+ */
+export async function freshChunks(conn: Conn): Promise<Counted> {
+  let bytes = 0;
+  try {
+    for (let n: number | null = 0; n !== null;) {
+      const chunk = new Uint8Array(65536);
+      let filled = 0;
+      while (filled < chunk.length && (n = await conn.read(chunk.subarray(filled))) !== null) {
+        filled += n;
+      }
+      bytes += filled;
+    }
+  } finally {
+    conn.close();
+  }
+  return { units: bytes };
+}
+
+/**
  * Runs `body` on a Handle with default options (plus `options`) until it settles, then
  * destroys the handle and waits for its I/O to stop.
  */

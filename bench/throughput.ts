@@ -28,6 +28,7 @@ import {
   type Conn,
   connectLines,
   type Counted,
+  freshChunks,
   iterateJson,
   iterateLines,
   iterateNetstrings,
@@ -217,6 +218,12 @@ function workloads(
       reader: pushReadChunks,
       pattern: { record: "0", unit: 1 },
       target: 0.9,
+    },
+    {
+      name: "chunk 64 KiB, no Handle: a fresh array per chunk (the bound of the row above)",
+      reader: freshChunks,
+      pattern: { record: "0", unit: 1 },
+      target: 0,
     },
     {
       name: "json, 64-byte objects, iterate",
