@@ -7,6 +7,8 @@
 const INITIAL_CAPACITY = 4096;
 /** Above this capacity an empty or nearly empty buffer gives its memory back. */
 const KEEP_CAPACITY = 256 * 1024;
+/** Above this capacity an empty buffer asked for a small region gives its memory back. */
+const SHRINK_ABOVE = 16 * 1024;
 /** Spans up to this length are checked for ASCII and built without TextDecoder. */
 const ASCII_FAST_PATH = 24;
 
@@ -327,6 +329,11 @@ export class ReadBuffer {
    * @returns A view of spare capacity.
    */
   reserve(n: number): Uint8Array {
+    // An empty buffer grown far beyond what is asked for gives that memory back: an idle
+    // handle's pending read then holds what it reads into, not what a past burst needed.
+    if (this.#end === 0 && this.#buf.length > SHRINK_ABOVE && n * 4 <= this.#buf.length) {
+      this.#buf = EMPTY;
+    }
     this.#ensureSpace(n);
     const buf = this.#buf;
     // An empty buffer of exactly that size is the region itself: no view to allocate.

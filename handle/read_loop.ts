@@ -64,6 +64,11 @@ export interface ReadLoopSide {
 export class ReadLoop {
   /** The next read's size; doubles while reads fill it, up to `maxReadSize`. */
   readSize = DEFAULT_READ_SIZE;
+  /**
+   * The most a read may hold while it is likely to wait (nothing buffered, the last read
+   * emptied the socket): the first read size, however far `readSize` has grown.
+   */
+  idleReadSize = DEFAULT_READ_SIZE;
   maxReadSize = DEFAULT_MAX_READ_SIZE;
   rbufMax = Infinity;
   /** The connection said end of input: nothing more is read. */
@@ -75,6 +80,8 @@ export class ReadLoop {
   #reading = false;
   /** Set while a read of the transport has not returned (its bytes are not seen yet). */
   #inFlight = false;
+  /** The last read returned less than it could hold: the socket had nothing more then. */
+  #drained = true;
 
   /**
    * @param host The handle's internals.
@@ -111,6 +118,13 @@ export class ReadLoop {
         size = missing;
         region = rbuf.reserveFrame(missing);
       } else {
+        // Nothing buffered after a read that emptied the socket: this read may wait for long
+        // (an idle connection), so it holds no more than the first read size, and the buffer
+        // gives back what a burst grew it to. A read that fills it says the burst goes on:
+        // the next one is full size again.
+        if (this.#drained && rbuf.length === 0 && size > this.idleReadSize) {
+          size = this.idleReadSize;
+        }
         region = rbuf.reserve(size);
       }
     }
@@ -146,6 +160,7 @@ export class ReadLoop {
         return this.#readEnded();
       }
       host.readActivity(n);
+      this.#drained = n < size;
       if (n === size && size === this.readSize && size < this.maxReadSize) {
         this.readSize = Math.min(size * 2, this.maxReadSize);
       }

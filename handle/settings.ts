@@ -92,7 +92,12 @@ export interface SettingsHost {
   setRare<K extends keyof RareSettings<never>>(key: K, value: RareSettings<never>[K]): void;
   /** The read side: its loop keeps the read sizes and `rbufMax`. */
   readonly reader: {
-    readonly loop: { readSize: number; maxReadSize: number; rbufMax: number };
+    readonly loop: {
+      readSize: number;
+      idleReadSize: number;
+      maxReadSize: number;
+      rbufMax: number;
+    };
     startReading(): void;
     wantData(): void;
   };
@@ -241,7 +246,7 @@ export const SETTINGS: readonly Setting[] = [
     get: (core) => core.reader.loop.readSize,
     keep: (core, n) => {
       const loop = core.reader.loop;
-      loop.readSize = n as number;
+      loop.readSize = loop.idleReadSize = n as number;
       loop.maxReadSize = Math.max(loop.readSize, loop.maxReadSize);
     },
   },

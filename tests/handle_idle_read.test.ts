@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { pair, tick, writeAll } from "./_net.ts";
+
+/** `n` bytes of a pattern that shows any loss, repeat or reorder. */
+function pattern(n: number, seed: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed + (i >> 8)) & 0xff);
+}
+
+Deno.test("idle read: after a burst, a waiting handle holds no more than its first read size", async () => {
+  const { h, peer, close } = await pair();
+  const received: Uint8Array[] = [];
+  let total = 0;
+  h.onRead = (h) => {
+    received.push(h.rbuf.take(h.rbuf.length));
+    total += received.at(-1)!.length;
+  };
+  // Two bursts, with an idle wait after each; neither is a multiple of a read size.
+  const bursts = [pattern(1_000_003, 1), pattern(777_777, 2)];
+  for (const burst of bursts) {
+    const before = total;
+    await writeAll(peer, burst);
+    while (total < before + burst.length) await tick();
+    await tick(20);
+    // The reads grew for the burst; the read now waiting is back at the first size (2 KiB),
+    // and the buffer gave back what the burst grew it to.
+    assert.ok(h.rbuf.capacity <= 2048, `capacity ${h.rbuf.capacity} while idle`);
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const piece of received) all.set(piece, (at += piece.length) - piece.length);
+  assert.deepEqual(all, new Uint8Array([...bursts[0], ...bursts[1]]));
+  await close();
+});
+
+Deno.test("idle read: the first read size is the readSize option, however far reads grew", async () => {
+  const { h, peer, close } = await pair({ readSize: 512 });
+  let total = 0;
+  h.onRead = (h) => {
+    total += h.rbuf.length;
+    h.rbuf.consume(h.rbuf.length);
+  };
+  await writeAll(peer, pattern(300_001, 3));
+  while (total < 300_001) await tick();
+  await tick(20);
+  assert.ok(h.rbuf.capacity <= 512, `capacity ${h.rbuf.capacity} while idle`);
+  // A line read still works from there, split over the small read and the next.
+  const line = h.read("line");
+  await writeAll(peer, "x".repeat(5000) + "\n");
+  assert.equal(await line, "x".repeat(5000));
+  await close();
+});
