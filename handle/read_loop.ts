@@ -105,6 +105,11 @@ export class ReadLoop {
     side.endBurst(); // waiting for the network now
     const rbuf = side.rbuf;
     let size = this.readSize;
+    // Nothing buffered after a read that emptied the socket: this read may wait for long (an
+    // idle connection), so it holds no more than the first read size, and the buffer gives
+    // back what a burst grew it to. A read that fills it says the burst goes on: the next one
+    // is full size again.
+    if (this.#drained && rbuf.length === 0 && size > this.idleReadSize) size = this.idleReadSize;
     let region: Uint8Array;
     if (this.#host.layered) {
       // The bytes go through the layers, which keep them: an array of their own.
@@ -118,13 +123,6 @@ export class ReadLoop {
         size = missing;
         region = rbuf.reserveFrame(missing);
       } else {
-        // Nothing buffered after a read that emptied the socket: this read may wait for long
-        // (an idle connection), so it holds no more than the first read size, and the buffer
-        // gives back what a burst grew it to. A read that fills it says the burst goes on:
-        // the next one is full size again.
-        if (this.#drained && rbuf.length === 0 && size > this.idleReadSize) {
-          size = this.idleReadSize;
-        }
         region = rbuf.reserve(size);
       }
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Layer, LayerContext } from "../mod.ts";
 import { pair, tick, writeAll } from "./_net.ts";
 
 /** `n` bytes of a pattern that shows any loss, repeat or reorder. */
@@ -47,5 +48,47 @@ Deno.test("idle read: the first read size is the readSize option, however far re
   const line = h.read("line");
   await writeAll(peer, "x".repeat(5000) + "\n");
   assert.equal(await line, "x".repeat(5000));
+  await close();
+});
+
+/** Passes bytes up unchanged, and records how large an array each read was made in. */
+class SizeRecorder implements Layer {
+  readSizes: number[] = [];
+  constructor(private ctx: LayerContext) {}
+  inbound(bytes: Uint8Array | null): void {
+    if (bytes === null) return this.ctx.end();
+    this.readSizes.push(bytes.buffer.byteLength);
+    this.ctx.up(bytes);
+  }
+  outbound(bytes: Uint8Array): Promise<void> {
+    return this.ctx.down(bytes);
+  }
+  endOutbound(): Promise<void> {
+    return this.ctx.endDown();
+  }
+  removed(): Uint8Array[] {
+    return [];
+  }
+  close(): void {}
+}
+
+Deno.test("idle read: with a layer pushed, the read that waits after a burst is small too", async () => {
+  const { h, peer, close } = await pair();
+  let layer!: SizeRecorder;
+  h.pushLayer((ctx) => layer = new SizeRecorder(ctx));
+  let total = 0;
+  h.onRead = (h) => {
+    total += h.rbuf.length;
+    h.rbuf.consume(h.rbuf.length);
+  };
+  await writeAll(peer, pattern(1_000_003, 4));
+  while (total < 1_000_003) await tick();
+  await tick(20);
+  assert.ok(Math.max(...layer.readSizes) > 2048, "the reads grew during the burst");
+  const seen = layer.readSizes.length;
+  await writeAll(peer, "after the wait\n");
+  assert.equal(await h.read("line"), "after the wait");
+  // The read that waited was made in an array of the first read size.
+  assert.equal(layer.readSizes[seen], 2048);
   await close();
 });
