@@ -323,7 +323,9 @@ export class ReadBuffer {
 
   /**
    * Returns a writable region of at least `n` bytes after the live bytes, for a read to fill
-   * without an extra copy; {@linkcode ReadBuffer.commit} makes the bytes live.
+   * without an extra copy; {@linkcode ReadBuffer.commit} makes the bytes live. An empty buffer
+   * whose array is over 16 KiB and at least four times `n` lets that array go first, so a
+   * small read waiting on an idle connection does not keep what a past burst needed.
    *
    * @param n The size of the region.
    * @returns A view of spare capacity.
