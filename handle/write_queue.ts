@@ -12,7 +12,7 @@ const COALESCE_BELOW = 16 * 1024;
  * KiB: over loopback TCP (MSS 65,483) a 64 KiB write leaves as a full segment and a 53-byte
  * one, and a writer of 64 KiB writes moved 30-35% fewer bytes than one of 63 KiB writes here.
  */
-const BUFFER_SIZE = 63 * 1024;
+export const BUFFER_SIZE = 63 * 1024;
 /** The smallest open buffer: a lone reply allocates little, a burst doubles from here. */
 const MIN_BUFFER_SIZE = 256;
 

@@ -9,13 +9,13 @@ import type { Transport } from "../base/transport.ts";
 
 /** Where a handle's writer hands its bytes: the connection, or the layer on top of it. */
 export type Output = Pick<Transport, "write" | "closeWrite">;
-import { WriteQueue } from "./write_queue.ts";
+import { BUFFER_SIZE, WriteQueue } from "./write_queue.ts";
 import { atNextMacrotask } from "../base/next_macrotask.ts";
 import { type CodecSettings, isWriteType, type WriteType } from "../base/codec.ts";
 
 const encoder = new TextEncoder();
-/** Queued bytes that are written at once, whatever the read side does. */
-const BATCH = 64 * 1024;
+/** Queued bytes that are written at once, whatever the read side does: a full batch. */
+const BATCH = BUFFER_SIZE;
 
 function aborted(): HandleError {
   return new HandleError("ECANCELED", "The wait was aborted", { fatal: false });

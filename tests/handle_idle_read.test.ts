@@ -1,10 +1,25 @@
 import assert from "node:assert/strict";
-import type { Layer, LayerContext } from "../mod.ts";
+import type { Handle, Layer, LayerContext } from "../mod.ts";
 import { pair, tick, writeAll } from "./_net.ts";
 
 /** `n` bytes of a pattern that shows any loss, repeat or reorder. */
 function pattern(n: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed + (i >> 8)) & 0xff);
+}
+
+/**
+ * Sends `n` bytes from `peer` to a handle that consumes whatever arrives, waits until all of
+ * them were read, then leaves the handle idle for a while (its next read pending).
+ */
+async function burstThenIdle(h: Handle, peer: Deno.Conn, n: number): Promise<void> {
+  let total = 0;
+  h.onRead = (h) => {
+    total += h.rbuf.length;
+    h.rbuf.consume(h.rbuf.length);
+  };
+  await writeAll(peer, pattern(n, n & 0xff));
+  while (total < n) await tick();
+  await tick(20);
 }
 
 Deno.test("idle read: after a burst, a waiting handle holds no more than its first read size", async () => {
@@ -35,14 +50,7 @@ Deno.test("idle read: after a burst, a waiting handle holds no more than its fir
 
 Deno.test("idle read: the first read size is the readSize option, however far reads grew", async () => {
   const { h, peer, close } = await pair({ readSize: 512 });
-  let total = 0;
-  h.onRead = (h) => {
-    total += h.rbuf.length;
-    h.rbuf.consume(h.rbuf.length);
-  };
-  await writeAll(peer, pattern(300_001, 3));
-  while (total < 300_001) await tick();
-  await tick(20);
+  await burstThenIdle(h, peer, 300_001);
   assert.ok(h.rbuf.capacity <= 512, `capacity ${h.rbuf.capacity} while idle`);
   // A line read still works from there, split over the small read and the next.
   const line = h.read("line");
@@ -76,14 +84,7 @@ Deno.test("idle read: with a layer pushed, the read that waits after a burst is 
   const { h, peer, close } = await pair();
   let layer!: SizeRecorder;
   h.pushLayer((ctx) => layer = new SizeRecorder(ctx));
-  let total = 0;
-  h.onRead = (h) => {
-    total += h.rbuf.length;
-    h.rbuf.consume(h.rbuf.length);
-  };
-  await writeAll(peer, pattern(1_000_003, 4));
-  while (total < 1_000_003) await tick();
-  await tick(20);
+  await burstThenIdle(h, peer, 1_000_003);
   assert.ok(Math.max(...layer.readSizes) > 2048, "the reads grew during the burst");
   const seen = layer.readSizes.length;
   await writeAll(peer, "after the wait\n");
