@@ -80,8 +80,9 @@ export interface HandleOptionsFor<H> {
   json?: JsonCoder;
   /**
    * The first read's size in bytes; it doubles each time a read fills it. A read that may wait
-   * long (nothing buffered, and the last read emptied the socket) is this size again, so an
-   * idle handle holds this much for its pending read, whatever a past burst grew reads to.
+   * long (nothing buffered, and the last read emptied the socket) is no larger than this when
+   * it is given (16 KiB when not), so an idle handle holds no more for its pending read,
+   * whatever a past burst grew reads to.
    *
    * @default {2048}
    */
