@@ -171,6 +171,19 @@ export function pushReadLines(conn: Conn): Promise<Counted> {
   );
 }
 
+/**
+ * Lines from `pushRead("regex", /\n/, cb)`, re-pushed in every callback: a pipelined burst of
+ * regex frames (size: the data without its line feed, as for lines).
+ */
+export function pushReadRegexLines(conn: Conn): Promise<Counted> {
+  const eol = /\n/;
+  return rePushed<string>(
+    conn,
+    (h, cb) => h.pushRead("regex", eol, cb),
+    (c, data) => (c.units++, c.size += data.length - 1),
+  );
+}
+
 /** Bytes from `pushRead("chunk", 65536, cb)`, re-pushed in every callback. */
 export function pushReadChunks(conn: Conn): Promise<Counted> {
   return rePushed<Uint8Array>(

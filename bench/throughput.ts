@@ -36,6 +36,7 @@ import {
   pushReadChunks,
   pushReadLines,
   pushReadNetstrings,
+  pushReadRegexLines,
   raw,
   RAW_READ_SIZE,
   type Reader,
@@ -213,6 +214,13 @@ function workloads(
     );
   }
   list.push(
+    {
+      name: 'L=128 pushRead("regex", /\\n/) per line',
+      reader: pushReadRegexLines,
+      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      target: 0,
+      node: "lines",
+    },
     {
       name: "chunk 64 KiB, pushRead per chunk",
       reader: pushReadChunks,

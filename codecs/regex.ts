@@ -7,6 +7,7 @@
 import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
+import { bufferedTextOf } from "./_buffered_text.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
@@ -36,9 +37,32 @@ export interface RegexOptions {
 /** What the regex read delivers: the data through the end of the match, and the match. */
 export type RegexMatch = readonly [data: string, match: RegExpExecArray];
 
-function global(re: RegExp): RegExp {
-  return new RegExp(re.source, re.flags.replace(/[gy]/g, "") + "g");
+/** The copies `clone` made, by pattern and by kind: a regex read re-pushed per frame makes none. */
+const clones = { g: new WeakMap<RegExp, RegExp>(), plain: new WeakMap<RegExp, RegExp>() };
+
+/**
+ * For `"g"`, `re` with `g` and without `y`: `exec` from `lastIndex` 0 finds the first match
+ * anywhere. For `"plain"`, `re` without `g`, so that `test` starts from 0. The copies are
+ * shared by every decoder of `re`, which is safe because a decoder sets `lastIndex` before
+ * each search and searches synchronously.
+ */
+function clone(re: RegExp, kind: "g" | "plain"): RegExp {
+  const made = clones[kind];
+  let copy = made.get(re);
+  if (copy === undefined) {
+    const flags = kind === "g" ? re.flags.replace(/[gy]/g, "") + "g" : re.flags.replace("g", "");
+    made.set(re, copy = new RegExp(re.source, flags));
+  }
+  return copy;
 }
+
+function checkRegExp(name: string, re: unknown): void {
+  if (re !== undefined && !(re instanceof RegExp)) {
+    throw new TypeError(`Cannot use ${name} "${String(re)}": expected a RegExp`);
+  }
+}
+
+const NO_OPTIONS: RegexOptions = Object.freeze({});
 
 /**
  * Makes a decoder that waits until `accept` matches the buffered text (decoded as UTF-8),
@@ -50,9 +74,11 @@ function global(re: RegExp): RegExp {
  * (AnyEvent reports a non-fatal error and retries on every read, which cannot succeed). Then,
  * if `skip` matches, the next search starts after the end of its match.
  *
- * Cost: each attempt decodes and searches the text from the skip position to the end of the
- * buffer, so without `skip` a frame arriving in k pieces costs O(k × frame); `maxLength`
- * bounds it. The match is found on the data buffered so far: a greedy pattern may match
+ * Cost: each attempt searches the text from the skip position to the end of the buffer, so
+ * without `skip` a frame arriving in k pieces costs O(k × frame); `maxLength` bounds it. The
+ * buffered bytes are decoded once per read and shared by the regex reads of the handle: the
+ * frames of a pipelined burst are each searched from where the last match ended, not decoded
+ * again. The match is found on the data buffered so far: a greedy pattern may match
  * differently depending on how the input was split.
  *
  * @param accept The pattern that ends a frame.
@@ -88,17 +114,13 @@ function makeRegexDecoder(
   accept: RegExp,
   rest: RegexRest,
 ): Decoder<RegexMatch> {
-  const options = regexOptions(rest);
-  for (
-    const [name, re] of [["accept", accept], ["reject", options.reject], ["skip", options.skip]]
-  ) {
-    if (re !== undefined && !(re instanceof RegExp)) {
-      throw new TypeError(`Cannot use ${name} "${String(re)}": expected a RegExp`);
-    }
-  }
-  const acceptRe = global(accept);
-  const rejectRe = options.reject && new RegExp(options.reject.source, options.reject.flags);
-  const skipRe = options.skip && global(options.skip);
+  const options = rest.length === 0 ? NO_OPTIONS : regexOptions(rest);
+  checkRegExp("accept", accept);
+  checkRegExp("reject", options.reject);
+  checkRegExp("skip", options.skip);
+  const acceptRe = clone(accept, "g");
+  const rejectRe = options.reject && clone(options.reject, "plain");
+  const skipRe = options.skip && clone(options.skip, "g");
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   let skipAt = 0; // absolute position before which no match can start
   let skipGeneration = 0;
@@ -111,19 +133,31 @@ function makeRegexDecoder(
         from = 0;
         skipGeneration = buf.generation;
       }
-      const view = buf.view(from);
-      const text = buf.text(from);
+      // From the first live byte (no skip in force), the text is the buffer's shared decoding.
+      const shared = from === 0 ? bufferedTextOf(buf) : undefined;
+      const text = shared !== undefined ? shared.rest(buf) : buf.text(from);
       acceptRe.lastIndex = 0;
       const match = acceptRe.exec(text);
       if (match !== null) {
-        const end = from + byteOffsetOfUnit(view, match.index + match[0].length);
-        const data = buf.text(0, end);
-        buf.consume(end);
+        const units = match.index + match[0].length;
         skipAt = 0;
+        if (shared === undefined) {
+          const end = from + byteOffsetOfUnit(buf.view(from), units);
+          const data = buf.text(0, end);
+          buf.consume(end);
+          return [data, match];
+        }
+        const end = shared.measure(buf, units);
+        const data = shared.frame(buf, text, end);
+        buf.consume(end.bytes);
+        shared.advance(end.bytes, end.units);
         return [data, match];
       }
-      if (rejectRe !== undefined && rejectRe.test(text)) {
-        throw new HandleError("EBADMSG", `Data matches the reject pattern ${rejectRe}`);
+      if (rejectRe !== undefined) {
+        rejectRe.lastIndex = 0; // a sticky pattern's copy is shared
+        if (rejectRe.test(text)) {
+          throw new HandleError("EBADMSG", `Data matches the reject pattern ${rejectRe}`);
+        }
       }
       if (buf.length > maxLength) {
         throw new HandleError(
@@ -135,7 +169,8 @@ function makeRegexDecoder(
         skipRe.lastIndex = 0;
         const skipped = skipRe.exec(text);
         if (skipped !== null) {
-          skipAt = base + from + byteOffsetOfUnit(view, skipped.index + skipped[0].length);
+          const units = skipped.index + skipped[0].length;
+          skipAt = base + from + byteOffsetOfUnit(buf.view(from), units);
         }
       }
       return NEED_MORE;

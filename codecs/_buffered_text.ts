@@ -1,0 +1,145 @@
+/**
+ * The decoded text of everything a ReadBuffer holds, shared by the regex decoders reading that
+ * buffer. A regex is matched against all the buffered text, so each frame used to decode the
+ * whole rest of the buffer: k pipelined frames in one read cost k decodes of up to the read.
+ * Now the buffered bytes are decoded once, and each frame's match starts where the last one
+ * ended.
+ *
+ * @module
+ */
+import type { ReadBuffer } from "../base/buffer.ts";
+import { byteOffsetOfUnit } from "./_utf8.ts";
+
+/**
+ * The longest text a delivered frame is sliced from. Past it, so that keeping a short frame
+ * does not keep the whole buffer's text alive, a frame comes from a span of about this size
+ * decoded on its own (one byte per code unit), or is decoded alone.
+ */
+export const MAX_SHARED_TEXT = 16 * 1024;
+
+/**
+ * The decoded text of the live bytes `[pos, end)` of a buffer (absolute positions), `end`
+ * being the buffer's end when it was decoded. Valid only while `pos` is the buffer's
+ * `consumedTotal` and nothing has been appended: any other reader consuming bytes, a new read
+ * or a new generation makes it stale, and it is decoded again.
+ */
+export class BufferedText {
+  /** The buffer generation the text was decoded in. */
+  generation = -1;
+  /** Absolute position of the first byte not yet delivered. */
+  pos = 0;
+  /** Absolute position just past the decoded bytes. */
+  end = 0;
+  /** The decoded text. */
+  text = "";
+  /** Index in `text` of the character at `pos`. */
+  textPos = 0;
+  /** Whether every byte decoded to one code unit, so byte and text offsets coincide. */
+  identity = false;
+  /** The span frames of a long one-unit-per-byte text are sliced from: its text and bytes. */
+  #span = "";
+  #spanGeneration = -1;
+  #spanPos = 0;
+  #spanEnd = 0;
+
+  /**
+   * The text of the undelivered bytes, decoded now if the last decoding is stale.
+   *
+   * @param buf The buffer.
+   * @returns The text from the buffer's first live byte to its end, exactly as
+   * `buf.text()` would decode it.
+   */
+  rest(buf: ReadBuffer): string {
+    const base = buf.consumedTotal;
+    if (
+      this.pos !== base || this.end !== base + buf.length || this.generation !== buf.generation
+    ) {
+      this.text = buf.text();
+      this.textPos = 0;
+      this.pos = base;
+      this.end = base + buf.length;
+      this.identity = this.text.length === buf.length;
+      this.generation = buf.generation;
+    }
+    return this.textPos === 0 ? this.text : this.text.slice(this.textPos);
+  }
+
+  /**
+   * Where the first `units` code units of `rest(buf)` end, in bytes and in code units: a
+   * match's end, mapped back to the bytes to consume. A unit count that falls between the two
+   * halves of a surrogate pair is rounded up to the whole character, as the bytes are.
+   *
+   * @param buf The buffer (`rest` was just called on it).
+   * @param units A code-unit count into `rest(buf)`.
+   * @returns The byte count and the matching code-unit count.
+   */
+  measure(buf: ReadBuffer, units: number): { bytes: number; units: number } {
+    if (this.identity) return { bytes: units, units };
+    const bytes = byteOffsetOfUnit(buf.view(0), units);
+    const at = this.textPos + units;
+    const split = units > 0 && isHigh(this.text.charCodeAt(at - 1)) &&
+      isLow(this.text.charCodeAt(at));
+    return { bytes, units: split ? units + 1 : units };
+  }
+
+  /**
+   * The text of the first bytes, a frame about to be delivered: `rest.slice(0, units)`,
+   * unless that would keep a long text alive.
+   *
+   * @param buf The buffer (the frame is not consumed yet).
+   * @param rest What `rest(buf)` returned.
+   * @param end The frame's end, from `measure`.
+   * @returns The frame's text.
+   */
+  frame(buf: ReadBuffer, rest: string, end: { bytes: number; units: number }): string {
+    if (this.text.length <= MAX_SHARED_TEXT) return rest.slice(0, end.units);
+    if (!this.identity) return buf.text(0, end.bytes);
+    // One unit per byte: any byte range decodes on its own to the same units.
+    const pos = this.pos;
+    if (
+      this.#spanGeneration !== this.generation || pos < this.#spanPos ||
+      pos + end.bytes > this.#spanEnd
+    ) {
+      const size = Math.min(buf.length, Math.max(end.bytes, MAX_SHARED_TEXT));
+      this.#span = buf.text(0, size);
+      this.#spanGeneration = this.generation;
+      this.#spanPos = pos;
+      this.#spanEnd = pos + size;
+    }
+    const from = pos - this.#spanPos;
+    return this.#span.slice(from, from + end.bytes);
+  }
+
+  /**
+   * Marks the first bytes as delivered (they were consumed from the buffer).
+   *
+   * @param bytes How many bytes.
+   * @param units How many code units they decoded to.
+   */
+  advance(bytes: number, units: number): void {
+    this.pos += bytes;
+    this.textPos += units;
+  }
+}
+
+function isHigh(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+function isLow(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+const texts = new WeakMap<ReadBuffer, BufferedText>();
+
+/**
+ * The buffered text of a buffer, made on first use.
+ *
+ * @param buf The buffer.
+ * @returns Its buffered text.
+ */
+export function bufferedTextOf(buf: ReadBuffer): BufferedText {
+  let text = texts.get(buf);
+  if (text === undefined) texts.set(buf, text = new BufferedText());
+  return text;
+}

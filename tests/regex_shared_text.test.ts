@@ -1,0 +1,146 @@
+/**
+ * The regex read decodes a buffer's bytes once per read and cuts each frame of a pipelined
+ * burst from that text. These tests hold it to what decoding the rest of the buffer for every
+ * frame gives (the reference below: the decoder as it was), byte for byte, with the match's
+ * index and input, however the input is split and whatever else reads the same buffer.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { lineDecoder, NEED_MORE, ReadBuffer, regexDecoder } from "../mod.ts";
+import { byteOffsetOfUnit } from "../codecs/_utf8.ts";
+import { utf8 } from "./_split.ts";
+
+type Frame = { data: string; index: number; found: string; input: string };
+
+/** The reference: every attempt decodes the whole rest of the buffer. */
+function reference(accept: RegExp): (buf: ReadBuffer) => Frame | undefined {
+  const re = new RegExp(accept.source, accept.flags + "g");
+  return (buf) => {
+    const text = buf.text();
+    re.lastIndex = 0;
+    const match = re.exec(text);
+    if (match === null) return undefined;
+    const end = byteOffsetOfUnit(buf.view(0), match.index + match[0].length);
+    const data = buf.text(0, end);
+    buf.consume(end);
+    return { data, index: match.index, found: match[0], input: match.input };
+  };
+}
+
+/** The library's decoder, fresh per frame (`pushRead` re-pushed) or kept (`iterate`). */
+function library(accept: RegExp, fresh: boolean): (buf: ReadBuffer) => Frame | undefined {
+  let decoder = regexDecoder(accept);
+  return (buf) => {
+    if (fresh) decoder = regexDecoder(accept);
+    const out = decoder.decode(buf);
+    if (out === NEED_MORE) return undefined;
+    const [data, match] = out;
+    return { data, index: match.index, found: match[0], input: match.input };
+  };
+}
+
+/** Feeds `pieces`, taking every frame after each; a line is read between frames when asked. */
+function frames(
+  take: (buf: ReadBuffer) => Frame | undefined,
+  pieces: Uint8Array[],
+  lineEvery = 0,
+): (Frame | string)[] {
+  const buf = new ReadBuffer();
+  const lines = lineDecoder();
+  const out: (Frame | string)[] = [];
+  for (const piece of pieces) {
+    buf.append(piece);
+    for (let frame; (frame = take(buf)) !== undefined;) {
+      out.push(frame);
+      if (lineEvery > 0 && out.length % lineEvery === 0) {
+        const line = lines.decode(buf);
+        if (line !== NEED_MORE) out.push(`line:${line[0]}`);
+      }
+    }
+  }
+  out.push(`left:${buf.length}`);
+  return out;
+}
+
+const pieces = ["a", ";", "\n", "é", "€", "😀", "\ufeff", "\r\n\r\n", "xyz;"];
+const bytes = fc.array(
+  fc.oneof(
+    fc.constantFrom(...pieces).map(utf8),
+    fc.constantFrom(0xff, 0x80, 0xe2, 0xf0, 0xc3, 0xed).map((b) => new Uint8Array([b])),
+  ),
+  { maxLength: 40 },
+).map((parts) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
+});
+
+/** Cuts `wire` at the given points (sorted, deduplicated). */
+function cut(wire: Uint8Array, points: number[]): Uint8Array[] {
+  const at = [...new Set(points.map((p) => p % (wire.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let from = 0;
+  for (const p of at) {
+    out.push(wire.subarray(from, p));
+    from = p;
+  }
+  out.push(wire.subarray(from));
+  return out;
+}
+
+for (
+  const accept of [/;/, /\r\n\r\n/, /\uD83D/, /[^ -~]+;?/, /\n|\ufffd/, /a+/, /^a/]
+) {
+  Deno.test(`regex ${accept}: a burst decoded once gives what decoding per frame gave`, () => {
+    fc.assert(
+      fc.property(
+        bytes,
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        fc.nat(3),
+        (wire, points, fresh, lineEvery) => {
+          const split = cut(wire, points);
+          const expected = frames(reference(accept), split, lineEvery);
+          assert.deepEqual(frames(library(accept, fresh), split, lineEvery), expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+}
+
+Deno.test("regex: a pipelined burst of heads is cut from one decoding, exactly", () => {
+  const head = (i: number) => `GET /${i} HTTP/1.1\r\nHost: é${i}\r\n\r\n`;
+  const wire = utf8(Array.from({ length: 300 }, (_, i) => head(i)).join("") + "GET /tail");
+  const got = frames(library(/\r\n\r\n/, true), [wire]);
+  assert.equal(got.length, 301);
+  for (let i = 0; i < 300; i++) {
+    const frame = got[i] as Frame;
+    assert.equal(frame.data, head(i));
+    assert.equal(frame.index, head(i).length - 4);
+  }
+  assert.equal(got[300], `left:${"GET /tail".length}`);
+});
+
+Deno.test("regex: frames cut from a long buffered text match decoding per frame", () => {
+  // Past 16 KiB of text, frames come from spans decoded on their own (or are decoded alone).
+  const long = utf8("x".repeat(20_000) + ";" + "ab;".repeat(3000));
+  for (const accept of [/;/, /\uD83D/, /\n|\ufffd/]) {
+    fc.assert(
+      fc.property(
+        bytes,
+        fc.array(fc.nat(), { maxLength: 3 }),
+        fc.boolean(),
+        (tail, points, fresh) => {
+          const wire = new Uint8Array(long.length + tail.length);
+          wire.set(long);
+          wire.set(tail, long.length);
+          const split = cut(wire, points.map((p) => p * 7919));
+          assert.deepEqual(frames(library(accept, fresh), split), frames(reference(accept), split));
+        },
+      ),
+      { numRuns: 15 },
+    );
+  }
+});
