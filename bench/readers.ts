@@ -184,6 +184,16 @@ export function pushReadRegexLines(conn: Conn): Promise<Counted> {
   );
 }
 
+/** Lines from `pushRead("line", /\r?\n/, cb)` (a RegExp marker), re-pushed in every callback. */
+export function pushReadRegExpLines(conn: Conn): Promise<Counted> {
+  const eol = /\r?\n/;
+  return rePushed<string>(
+    conn,
+    (h, cb) => h.pushRead("line", eol, cb),
+    (c, line) => (c.units++, c.size += line.length),
+  );
+}
+
 /** Bytes from `pushRead("chunk", 65536, cb)`, re-pushed in every callback. */
 export function pushReadChunks(conn: Conn): Promise<Counted> {
   return rePushed<Uint8Array>(

@@ -37,6 +37,7 @@ import {
   pushReadLines,
   pushReadNetstrings,
   pushReadRegexLines,
+  pushReadRegExpLines,
   raw,
   RAW_READ_SIZE,
   type Reader,
@@ -217,6 +218,13 @@ function workloads(
     {
       name: 'L=128 pushRead("regex", /\\n/) per line',
       reader: pushReadRegexLines,
+      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      target: 0,
+      node: "lines",
+    },
+    {
+      name: 'L=128 pushRead("line", /\\r?\\n/) per line (a RegExp marker)',
+      reader: pushReadRegExpLines,
       pattern: { record: "128", unit: 128, sizePerUnit: 127 },
       target: 0,
       node: "lines",

@@ -7,6 +7,8 @@ import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
 import { type TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
+import { bufferedTextOf } from "./_buffered_text.ts";
+import { regexpCopy } from "./_regexp_copies.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
@@ -220,27 +222,46 @@ class DiscardingLineDecoder implements Decoder<Line> {
   }
 }
 
-/** A RegExp marker: matched against the decoded text of the whole buffer on every attempt. */
+/**
+ * A RegExp marker: matched against the decoded text of the whole buffer, which the handle's
+ * text decoders share, so the lines of one read are searched one after the other in one
+ * decoding (see `BufferedText`).
+ */
 class RegExpLineDecoder implements Decoder<Line> {
   #eol: RegExp;
   #maxLength: number;
 
   constructor(eol: RegExp, maxLength: number) {
-    this.#eol = new RegExp(eol.source, eol.flags.replace(/[gy]/g, "") + "g");
+    this.#eol = regexpCopy(eol, "g");
     this.#maxLength = maxLength;
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
-    const limit = Math.min(buf.length, this.#maxLength + REGEXP_EOL_ALLOWANCE);
-    const text = buf.text(0, limit);
+    const limit = this.#maxLength + REGEXP_EOL_ALLOWANCE;
+    if (buf.length > limit) return this.#decodeLimited(buf, limit);
+    const shared = bufferedTextOf(buf);
+    const text = shared.rest(buf);
     this.#eol.lastIndex = 0;
     const match = this.#eol.exec(text);
     if (match === null) {
-      if (limit < buf.length || buf.length >= this.#maxLength + REGEXP_EOL_ALLOWANCE) {
-        throw tooLong(this.#maxLength, buf.length);
-      }
+      if (buf.length >= limit) throw tooLong(this.#maxLength, buf.length);
       return NEED_MORE;
     }
+    const start = shared.measure(buf, match.index);
+    if (start.bytes > this.#maxLength) throw tooLong(this.#maxLength, start.bytes);
+    const end = shared.measure(buf, match.index + match[0].length);
+    const line = shared.frame(buf, text, start);
+    buf.consume(end.bytes);
+    shared.advance(end.bytes, end.units);
+    return [line, match[0]];
+  }
+
+  /** More is buffered than a line and its marker may take: only that much is searched. */
+  #decodeLimited(buf: ReadBuffer, limit: number): Line | NeedMore {
+    const text = buf.text(0, limit);
+    this.#eol.lastIndex = 0;
+    const match = this.#eol.exec(text);
+    if (match === null) throw tooLong(this.#maxLength, buf.length);
     const view = buf.view(0, limit);
     const start = byteOffsetOfUnit(view, match.index);
     if (start > this.#maxLength) throw tooLong(this.#maxLength, start);
@@ -266,7 +287,8 @@ class RegExpLineDecoder implements Decoder<Line> {
  * Cost: the default and string markers resume the search where the previous attempt stopped
  * (absolute positions, see `ReadBuffer.consumedTotal`), so a line arriving in many pieces is
  * scanned once: O(line length). A RegExp marker cannot be resumed safely, so each attempt
- * rescans the buffered text from the start of the line, bounded by `maxLength`. A leftmost
+ * rescans the buffered text from the start of the line, bounded by `maxLength`; the lines of
+ * one read are cut from one decoding of it. A leftmost
  * match wins on the data buffered so far; a greedy RegExp (`/\n+/`) may therefore match
  * differently depending on how the input was split. Memory: at most `maxLength` plus the
  * marker plus one read is buffered before `EMSGSIZE` (a RegExp marker may reach at most

@@ -8,6 +8,7 @@ import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
 import { bufferedTextOf } from "./_buffered_text.ts";
+import { regexpCopy } from "./_regexp_copies.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./limits.ts";
 import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
@@ -36,25 +37,6 @@ export interface RegexOptions {
 
 /** What the regex read delivers: the data through the end of the match, and the match. */
 export type RegexMatch = readonly [data: string, match: RegExpExecArray];
-
-/** The copies `clone` made, by pattern and by kind: a regex read re-pushed per frame makes none. */
-const clones = { g: new WeakMap<RegExp, RegExp>(), plain: new WeakMap<RegExp, RegExp>() };
-
-/**
- * For `"g"`, `re` with `g` and without `y`: `exec` from `lastIndex` 0 finds the first match
- * anywhere. For `"plain"`, `re` without `g`, so that `test` starts from 0. The copies are
- * shared by every decoder of `re`, which is safe because a decoder sets `lastIndex` before
- * each search and searches synchronously.
- */
-function clone(re: RegExp, kind: "g" | "plain"): RegExp {
-  const made = clones[kind];
-  let copy = made.get(re);
-  if (copy === undefined) {
-    const flags = kind === "g" ? re.flags.replace(/[gy]/g, "") + "g" : re.flags.replace("g", "");
-    made.set(re, copy = new RegExp(re.source, flags));
-  }
-  return copy;
-}
 
 function checkRegExp(name: string, re: unknown): void {
   if (re !== undefined && !(re instanceof RegExp)) {
@@ -118,9 +100,9 @@ function makeRegexDecoder(
   checkRegExp("accept", accept);
   checkRegExp("reject", options.reject);
   checkRegExp("skip", options.skip);
-  const acceptRe = clone(accept, "g");
-  const rejectRe = options.reject && clone(options.reject, "plain");
-  const skipRe = options.skip && clone(options.skip, "g");
+  const acceptRe = regexpCopy(accept, "g");
+  const rejectRe = options.reject && regexpCopy(options.reject, "plain");
+  const skipRe = options.skip && regexpCopy(options.skip, "g");
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_FRAME_LENGTH, settings);
   let skipAt = 0; // absolute position before which no match can start
   let skipGeneration = 0;
