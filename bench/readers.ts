@@ -184,6 +184,15 @@ export function pushReadRegexLines(conn: Conn): Promise<Counted> {
   );
 }
 
+/** Lines from `pushRead("line", "\n", cb)` (a string marker), re-pushed in every callback. */
+export function pushReadStringEolLines(conn: Conn): Promise<Counted> {
+  return rePushed<string>(
+    conn,
+    (h, cb) => h.pushRead("line", "\n", cb),
+    (c, line) => (c.units++, c.size += line.length),
+  );
+}
+
 /** Lines from `pushRead("line", /\r?\n/, cb)` (a RegExp marker), re-pushed in every callback. */
 export function pushReadRegExpLines(conn: Conn): Promise<Counted> {
   const eol = /\r?\n/;

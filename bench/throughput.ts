@@ -38,6 +38,7 @@ import {
   pushReadNetstrings,
   pushReadRegexLines,
   pushReadRegExpLines,
+  pushReadStringEolLines,
   raw,
   RAW_READ_SIZE,
   type Reader,
@@ -218,6 +219,13 @@ function workloads(
     {
       name: 'L=128 pushRead("regex", /\\n/) per line',
       reader: pushReadRegexLines,
+      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      target: 0,
+      node: "lines",
+    },
+    {
+      name: 'L=128 pushRead("line", "\\n") per line (a string marker)',
+      reader: pushReadStringEolLines,
       pattern: { record: "128", unit: 128, sizePerUnit: 127 },
       target: 0,
       node: "lines",

@@ -15,11 +15,13 @@ import type { ReadType } from "../base/codec.ts";
  */
 export class ReadRequest<H> {
   /**
-   * Whether the decoder was made without arguments for a callback read: once this request is
-   * delivered, the next such read of the same type may take the decoder over (a decoder that
-   * returned a value is ready for the next frame), saving an allocation per frame.
+   * The arguments the decoder of a callback read was made from, when each is a value that
+   * cannot change (a string, number, boolean, `undefined` or RegExp): once this request is
+   * delivered, the next read of the same type with the same arguments may take the decoder
+   * over (a decoder that returned a value is ready for the next frame), saving its making per
+   * frame. `undefined`: not reusable.
    */
-  reusable = false;
+  args: readonly unknown[] | undefined = undefined;
   /**
    * Whether the decoder's `decodeFirst` makes the value: a promise read or an iterator step of
    * a type that spreads delivers the tuple's first element alone, and no tuple is made.

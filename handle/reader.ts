@@ -170,16 +170,14 @@ export class ReadSide<H> implements ReadLoopSide {
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
     const spare = this.#spare;
-    const again = spare !== undefined && (spare.sink as CallbackSink<H>).callback === callback;
-    if (again && rest.length === 1 && spare.readType === type) {
-      this.#spare = undefined; // the same read re-pushed from its own callback (the usual loop):
-      return spare; // its delivered entry, out of the queue since, serves again as it is
-    }
     rest.pop();
     let decoder: Decoder<unknown>;
-    if (rest.length === 0 && spare !== undefined && spare.readType === type) {
-      decoder = spare.decoder!; // the same type re-pushed from its callback: reuse its decoder
+    if (spare !== undefined && spare.readType === type && sameArgs(spare.args, rest)) {
       this.#spare = undefined;
+      // The same read re-pushed from its own callback (the usual loop): its delivered entry,
+      // out of the queue since, serves again as it is; with another callback, its decoder.
+      if ((spare.sink as CallbackSink<H>).callback === callback) return spare;
+      decoder = spare.decoder!;
     } else decoder = this.createDecoder(type, rest);
     const request = new ReadRequest<H>(
       type,
@@ -187,7 +185,7 @@ export class ReadSide<H> implements ReadLoopSide {
       undefined,
       new CallbackSink(callback as QueuedCallback<H>),
     );
-    request.reusable = rest.length === 0;
+    if (rest.every(unchanging)) request.args = rest;
     return request;
   }
 
@@ -362,7 +360,7 @@ export class ReadSide<H> implements ReadLoopSide {
       if (this.rbuf.length > 0) this.#burst = true;
       sink.deliver(this.#host.handle, value, request.spread);
     } else {
-      this.#spare = request.reusable ? request : undefined;
+      this.#spare = request.args !== undefined ? request : undefined;
       this.#deliver(request, value);
       this.#spare = undefined;
     }
@@ -595,4 +593,18 @@ export class ReadSide<H> implements ReadLoopSide {
     this.wantData();
     this.loop.withinLimit();
   }
+}
+
+/** Whether a read argument is a value that cannot change, so equal means the same decoder. */
+function unchanging(arg: unknown): boolean {
+  const type = typeof arg;
+  return type === "string" || type === "number" || type === "boolean" || arg === undefined ||
+    arg instanceof RegExp;
+}
+
+/** Whether `args` (a reusable request's, or `undefined`) are exactly `rest`. */
+function sameArgs(args: readonly unknown[] | undefined, rest: unknown[]): boolean {
+  if (args === undefined || args.length !== rest.length) return false;
+  for (let i = 0; i < rest.length; i++) if (!Object.is(args[i], rest[i])) return false;
+  return true;
 }
