@@ -54,6 +54,7 @@ import {
 } from "./run.ts";
 import { NativeTls } from "../tls/native_tls.ts";
 import { nodeTlsBytes } from "./node_tls_stream.ts";
+import { nativeNodeTlsBytes } from "./node_tls_native.ts";
 
 const MB = positive("BENCH_MB", option("mb", "BENCH_MB"), QUICK ? 16 : 64);
 const RUNS = Math.round(positive("BENCH_RUNS", option("runs", "BENCH_RUNS"), QUICK ? 3 : 5));
@@ -309,6 +310,13 @@ function workloads(
     {
       name: 'bytes over TLS via node:tls over a JS stream, no Handle (the bound of tls: "accept")',
       reader: (conn) => nodeTlsBytes(conn, tlsOptions),
+      pattern: { record: "128", unit: 1 },
+      target: 0,
+      tls: "accept",
+    },
+    {
+      name: "bytes over TLS via node:tls natively on the conn's socket (Deno internals), no Handle",
+      reader: (conn) => nativeNodeTlsBytes(conn, tlsOptions),
       pattern: { record: "128", unit: 1 },
       target: 0,
       tls: "accept",
