@@ -17,7 +17,7 @@ export const MAX_WINDOW = 16 * 1024;
 
 /**
  * The decoded text of the bytes `[pos, end)` of a buffer (absolute positions), which end just
- * after a line feed. It is valid only while `pos` is the buffer's `consumedTotal`: any other
+ * after a line feed (`fill`), or anywhere after a line marker (`fillThrough`). It is valid only while `pos` is the buffer's `consumedTotal`: any other
  * reader consuming bytes, or a new generation, invalidates it, and the bytes themselves never
  * leave the buffer.
  */
@@ -55,12 +55,31 @@ export class TextWindow {
    * @param lf Offset of a line feed known to be in the buffer.
    */
   fill(buf: ReadBuffer, lf: number): void {
-    const base = buf.consumedTotal;
+    const limit = Math.min(buf.length, Math.max(this.#grow(buf), lf + 1));
+    this.#decode(buf, buf.lastIndexOf(0x0a, lf, limit) + 1);
+  }
+
+  /**
+   * Decodes at least the first `through` bytes (which end just after a line marker), and more
+   * up to the window's size. The end may cut a character in two: the text before it is what
+   * decoding more would give, and a line is cut only if it ends inside the window.
+   *
+   * @param buf The buffer.
+   * @param through How many bytes the window must hold.
+   */
+  fillThrough(buf: ReadBuffer, through: number): void {
+    this.#decode(buf, Math.min(buf.length, Math.max(this.#grow(buf), through)));
+  }
+
+  /** The size of the next fill: doubled while windows are used up, else back to the least. */
+  #grow(buf: ReadBuffer): number {
     const usedUp = this.generation === buf.generation && this.pos === this.end &&
-      this.end === base;
-    this.size = usedUp ? Math.min(this.size * 2, MAX_WINDOW) : MIN_WINDOW;
-    const limit = Math.min(buf.length, Math.max(this.size, lf + 1));
-    const bytes = buf.lastIndexOf(0x0a, lf, limit) + 1;
+      this.end === buf.consumedTotal;
+    return this.size = usedUp ? Math.min(this.size * 2, MAX_WINDOW) : MIN_WINDOW;
+  }
+
+  #decode(buf: ReadBuffer, bytes: number): void {
+    const base = buf.consumedTotal;
     this.text = buf.text(0, bytes);
     this.textPos = 0;
     this.pos = base;

@@ -5,7 +5,7 @@
  */
 import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
-import { type TextWindow, textWindowOf } from "./_text_window.ts";
+import { TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
 import { bufferedTextOf } from "./_buffered_text.ts";
 import { regexpCopy } from "./_regexp_copies.ts";
@@ -135,7 +135,11 @@ class LfLineDecoder implements Decoder<Line> {
   }
 }
 
-/** A literal marker: resumes the search `eol.length - 1` bytes before where it stopped. */
+/**
+ * A literal marker: resumes the search `eol.length - 1` bytes before where it stopped. Lines
+ * are cut from a decoded run of the buffer (the decoder's own {@linkcode TextWindow}, which
+ * survives a read re-pushed with the same marker), not decoded one by one.
+ */
 class StringLineDecoder implements Decoder<Line> {
   #eol: string;
   #needle: number | Uint8Array;
@@ -143,6 +147,11 @@ class StringLineDecoder implements Decoder<Line> {
   #maxLength: number;
   #scanFrom = 0;
   #generation = 0;
+  /**
+   * The decoded run, when the marker is well-formed text without U+FFFD: then its first
+   * occurrence in the text is exactly that of its bytes, so lines can be found in either.
+   */
+  #window: TextWindow | undefined;
 
   constructor(eol: string, maxLength: number) {
     const bytes = encoder.encode(eol);
@@ -150,6 +159,7 @@ class StringLineDecoder implements Decoder<Line> {
     this.#needle = bytes.length === 1 ? bytes[0] : bytes;
     this.#eolLength = bytes.length;
     this.#maxLength = maxLength;
+    if (eol.isWellFormed() && !eol.includes("\ufffd")) this.#window = new TextWindow();
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
@@ -168,9 +178,23 @@ class StringLineDecoder implements Decoder<Line> {
       return NEED_MORE;
     }
     if (at > this.#maxLength) throw tooLong(this.#maxLength, at);
-    const line = buf.text(0, at);
+    const line = this.#window === undefined ? buf.text(0, at) : this.#cut(buf, this.#window, at);
     buf.consume(at + this.#eolLength);
     return [line, this.#eol];
+  }
+
+  /** The text of the line of `at` bytes, from the window (filled first if it does not hold it). */
+  #cut(buf: ReadBuffer, window: TextWindow, at: number): string {
+    const next = at + this.#eolLength;
+    if (!window.covers(buf) || buf.consumedTotal + next > window.end) {
+      window.fillThrough(buf, next);
+    }
+    const text = window.text;
+    const from = window.textPos;
+    const units = window.identity ? at : text.indexOf(this.#eol, from) - from;
+    window.pos += next;
+    window.textPos = from + units + this.#eol.length;
+    return text.slice(from, from + units);
   }
 }
 

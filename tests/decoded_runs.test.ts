@@ -1,9 +1,9 @@
 /**
- * The regex read and the line read with a RegExp marker decode a buffer's bytes once per read
- * and cut each frame of a pipelined burst from that text. These tests hold them to what
- * decoding the rest of the buffer for every frame gives (the references below: the decoders as
- * they were), byte for byte, with the match's index and input, however the input is split and
- * whatever else reads the same buffer.
+ * The text reads decode a run of the buffer at once and cut each frame of a pipelined burst
+ * from it: the regex read and the RegExp line marker from the whole buffer's text, a string
+ * line marker from a window of it. These tests hold them to what decoding per frame gives (the
+ * references below: the decoders as they were), byte for byte, with a regex match's index and
+ * input, however the input is split and whatever else reads the same buffer.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -55,14 +55,26 @@ function lineReference(eol: RegExp): (buf: ReadBuffer) => Frame | undefined {
   };
 }
 
-/** The library's line read with a RegExp marker, fresh per line or kept. */
-function lineLibrary(eol: RegExp, fresh: boolean): (buf: ReadBuffer) => Frame | undefined {
+/** The library's line read with a RegExp or string marker, fresh per line or kept. */
+function lineLibrary(eol: RegExp | string, fresh: boolean): (buf: ReadBuffer) => Frame | undefined {
   let decoder = lineDecoder(eol);
   return (buf) => {
     if (fresh) decoder = lineDecoder(eol);
     const out = decoder.decode(buf);
     if (out === NEED_MORE) return undefined;
     return { data: out[0], index: 0, found: out[1], input: "" };
+  };
+}
+
+/** The reference line read with a string marker: each line decoded on its own. */
+function stringReference(eol: string): (buf: ReadBuffer) => Frame | undefined {
+  const marker = new TextEncoder().encode(eol);
+  return (buf) => {
+    const at = buf.indexOf(marker.length === 1 ? marker[0] : marker);
+    if (at < 0) return undefined;
+    const data = buf.text(0, at);
+    buf.consume(at + marker.length);
+    return { data, index: 0, found: eol, input: "" };
   };
 }
 
@@ -158,6 +170,25 @@ for (const eol of [/\r?\n/, /;/, /[^ -~]+/, /\n|\ufffd/, /a+/]) {
   });
 }
 
+for (const eol of [";", "\r\n", "é", "😀", "\n\n", "xyz;", "\ufffd", "\uD83D"]) {
+  Deno.test(`line ${JSON.stringify(eol)}: a burst cut from one decoding gives what decoding per line gave`, () => {
+    fc.assert(
+      fc.property(
+        bytes,
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.boolean(),
+        fc.nat(3),
+        (wire, points, fresh, lineEvery) => {
+          const split = cut(wire, points);
+          const expected = frames(stringReference(eol), split, lineEvery);
+          assert.deepEqual(frames(lineLibrary(eol, fresh), split, lineEvery), expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+}
+
 Deno.test("regex: a pipelined burst of heads is cut from one decoding, exactly", () => {
   const head = (i: number) => `GET /${i} HTTP/1.1\r\nHost: é${i}\r\n\r\n`;
   const wire = utf8(Array.from({ length: 300 }, (_, i) => head(i)).join("") + "GET /tail");
@@ -171,7 +202,7 @@ Deno.test("regex: a pipelined burst of heads is cut from one decoding, exactly",
   assert.equal(got[300], `left:${"GET /tail".length}`);
 });
 
-Deno.test("regex and RegExp lines: frames cut from a long text match decoding per frame", () => {
+Deno.test("regex and lines: frames cut from a long text match decoding per frame", () => {
   // Past 16 KiB of text, frames come from spans decoded on their own (or are decoded alone).
   const long = utf8("x".repeat(20_000) + ";" + "ab;".repeat(3000));
   type Take = (buf: ReadBuffer) => Frame | undefined;
@@ -197,4 +228,35 @@ Deno.test("regex and RegExp lines: frames cut from a long text match decoding pe
   for (const eol of [/;/, /\n|\ufffd/]) {
     check((fresh) => lineLibrary(eol, fresh), () => lineReference(eol));
   }
+  for (const eol of [";", "é", "😀"]) {
+    check((fresh) => lineLibrary(eol, fresh), () => stringReference(eol));
+  }
+});
+
+Deno.test("lines: string-marker windows end at character boundaries in long multi-byte text", () => {
+  // Windows start at 256 bytes and double: a run of a few KiB cuts them inside characters.
+  fc.assert(
+    fc.property(
+      bytes,
+      fc.constantFrom(";", "😀", "\r\n"),
+      fc.array(fc.nat(), { maxLength: 3 }),
+      fc.boolean(),
+      (unit, eol, points, fresh) => {
+        const body = utf8(`é€😀${eol}`);
+        const copies = Math.ceil(4096 / (unit.length + body.length));
+        const wire = new Uint8Array(copies * (unit.length + body.length));
+        for (let i = 0, at = 0; i < copies; i++) {
+          wire.set(unit, at);
+          wire.set(body, at += unit.length);
+          at += body.length;
+        }
+        const split = cut(wire, points.map((p) => p * 257));
+        assert.deepEqual(
+          frames(lineLibrary(eol, fresh), split),
+          frames(stringReference(eol), split),
+        );
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
