@@ -6,14 +6,12 @@
  * @module
  */
 import type { ReadBuffer } from "../base/buffer.ts";
+import { MAX_SLICED_TEXT } from "./_decoded_text.ts";
 
 /** The first run decoded after the window was left unused. */
 const MIN_WINDOW = 512;
-/**
- * The longest run decoded at once. It also bounds how much text a text cut from the window can
- * keep alive (engines may share a slice's memory with the string it was cut from).
- */
-const MAX_WINDOW = 16 * 1024;
+/** The longest run decoded at once. */
+const MAX_WINDOW = MAX_SLICED_TEXT;
 
 /**
  * The text of the bytes `[pos, end)` of a buffer (absolute positions), kept only when every
@@ -39,8 +37,8 @@ const windows = new WeakMap<ReadBuffer, AsciiWindow>();
  * slices of it.
  *
  * @param buf The buffer.
- * @param from Start offset (relative to the first live byte); the byte there must be ASCII.
- * @param to End offset; the byte before it must be ASCII (a text never ends inside a character).
+ * @param from Start offset (relative to the first live byte), where a character starts.
+ * @param to End offset, where a character ends (a text never ends inside one).
  * @returns The decoded text.
  */
 export function windowText(buf: ReadBuffer, from: number, to: number): string {

@@ -9,13 +9,8 @@
  */
 import type { ReadBuffer } from "../base/buffer.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
-
-/**
- * The longest text a delivered frame is sliced from. Past it, so that keeping a short frame
- * does not keep the whole buffer's text alive, a frame comes from a span of about this size
- * decoded on its own (one byte per code unit), or is decoded alone.
- */
-export const MAX_SHARED_TEXT = 16 * 1024;
+import { DecodedText, MAX_SLICED_TEXT } from "./_decoded_text.ts";
+import { windowText } from "./_ascii_window.ts";
 
 /**
  * The decoded text of the live bytes `[pos, end)` of a buffer (absolute positions), `end`
@@ -23,25 +18,7 @@ export const MAX_SHARED_TEXT = 16 * 1024;
  * `consumedTotal` and nothing has been appended: any other reader consuming bytes, a new read
  * or a new generation makes it stale, and it is decoded again.
  */
-export class BufferedText {
-  /** The buffer generation the text was decoded in. */
-  generation = -1;
-  /** Absolute position of the first byte not yet delivered. */
-  pos = 0;
-  /** Absolute position just past the decoded bytes. */
-  end = 0;
-  /** The decoded text. */
-  text = "";
-  /** Index in `text` of the character at `pos`. */
-  textPos = 0;
-  /** Whether every byte decoded to one code unit, so byte and text offsets coincide. */
-  identity = false;
-  /** The span frames of a long one-unit-per-byte text are sliced from: its text and bytes. */
-  #span = "";
-  #spanGeneration = -1;
-  #spanPos = 0;
-  #spanEnd = 0;
-
+export class BufferedText extends DecodedText {
   /**
    * The text of the undelivered bytes, decoded now if the last decoding is stale.
    *
@@ -53,14 +30,7 @@ export class BufferedText {
     const base = buf.consumedTotal;
     if (
       this.pos !== base || this.end !== base + buf.length || this.generation !== buf.generation
-    ) {
-      this.text = buf.text();
-      this.textPos = 0;
-      this.pos = base;
-      this.end = base + buf.length;
-      this.identity = this.text.length === buf.length;
-      this.generation = buf.generation;
-    }
+    ) this.decode(buf, buf.length);
     return this.textPos === 0 ? this.text : this.text.slice(this.textPos);
   }
 
@@ -92,22 +62,8 @@ export class BufferedText {
    * @returns The frame's text.
    */
   frame(buf: ReadBuffer, rest: string, end: { bytes: number; units: number }): string {
-    if (this.text.length <= MAX_SHARED_TEXT) return rest.slice(0, end.units);
-    if (!this.identity) return buf.text(0, end.bytes);
-    // One unit per byte: any byte range decodes on its own to the same units.
-    const pos = this.pos;
-    if (
-      this.#spanGeneration !== this.generation || pos < this.#spanPos ||
-      pos + end.bytes > this.#spanEnd
-    ) {
-      const size = Math.min(buf.length, Math.max(end.bytes, MAX_SHARED_TEXT));
-      this.#span = buf.text(0, size);
-      this.#spanGeneration = this.generation;
-      this.#spanPos = pos;
-      this.#spanEnd = pos + size;
-    }
-    const from = pos - this.#spanPos;
-    return this.#span.slice(from, from + end.bytes);
+    if (this.text.length <= MAX_SLICED_TEXT) return rest.slice(0, end.units);
+    return windowText(buf, 0, end.bytes); // a run of its own, or the frame alone
   }
 
   /**

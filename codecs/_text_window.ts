@@ -6,34 +6,20 @@
  * @module
  */
 import type { ReadBuffer } from "../base/buffer.ts";
+import { DecodedText, MAX_SLICED_TEXT } from "./_decoded_text.ts";
 
 /** The first span decoded after the window was interrupted. */
 export const MIN_WINDOW = 256;
-/**
- * The largest span decoded at once. It also bounds how much text a delivered line can keep
- * alive (engines may share a slice's memory with the string it was cut from).
- */
-export const MAX_WINDOW = 16 * 1024;
+/** The largest span decoded at once. */
+export const MAX_WINDOW = MAX_SLICED_TEXT;
 
 /**
  * The decoded text of the bytes `[pos, end)` of a buffer (absolute positions), which end just
- * after a line feed (`fill`), or anywhere after a line marker (`fillThrough`). It is valid only while `pos` is the buffer's `consumedTotal`: any other
- * reader consuming bytes, or a new generation, invalidates it, and the bytes themselves never
- * leave the buffer.
+ * after a line feed (`fill`), or anywhere after a line marker (`fillThrough`). It is valid
+ * only while `pos` is the buffer's `consumedTotal`: any other reader consuming bytes, or a new
+ * generation, invalidates it, and the bytes themselves never leave the buffer.
  */
-export class TextWindow {
-  /** The buffer generation the text was decoded in. */
-  generation = -1;
-  /** Absolute position of the first byte not yet delivered. */
-  pos = 0;
-  /** Absolute position just past the decoded bytes. */
-  end = 0;
-  /** The decoded text. */
-  text = "";
-  /** Index in `text` of the character at `pos`. */
-  textPos = 0;
-  /** Whether every byte decoded to one code unit, so byte and text offsets coincide. */
-  identity = false;
+export class TextWindow extends DecodedText {
   /** How many bytes the next fill decodes; doubles while windows are used up, up to MAX. */
   size = MIN_WINDOW;
 
@@ -56,7 +42,7 @@ export class TextWindow {
    */
   fill(buf: ReadBuffer, lf: number): void {
     const limit = Math.min(buf.length, Math.max(this.#grow(buf), lf + 1));
-    this.#decode(buf, buf.lastIndexOf(0x0a, lf, limit) + 1);
+    this.decode(buf, buf.lastIndexOf(0x0a, lf, limit) + 1);
   }
 
   /**
@@ -68,7 +54,7 @@ export class TextWindow {
    * @param through How many bytes the window must hold.
    */
   fillThrough(buf: ReadBuffer, through: number): void {
-    this.#decode(buf, Math.min(buf.length, Math.max(this.#grow(buf), through)));
+    this.decode(buf, Math.min(buf.length, Math.max(this.#grow(buf), through)));
   }
 
   /** The size of the next fill: doubled while windows are used up, else back to the least. */
@@ -76,16 +62,6 @@ export class TextWindow {
     const usedUp = this.generation === buf.generation && this.pos === this.end &&
       this.end === buf.consumedTotal;
     return this.size = usedUp ? Math.min(this.size * 2, MAX_WINDOW) : MIN_WINDOW;
-  }
-
-  #decode(buf: ReadBuffer, bytes: number): void {
-    const base = buf.consumedTotal;
-    this.text = buf.text(0, bytes);
-    this.textPos = 0;
-    this.pos = base;
-    this.end = base + bytes;
-    this.identity = this.text.length === bytes;
-    this.generation = buf.generation;
   }
 }
 

@@ -45,6 +45,19 @@ export function splits(bytes: Uint8Array): Uint8Array[][] {
   return out;
 }
 
+/** Cuts `wire` at the given points (each taken modulo its length + 1, sorted, deduplicated). */
+export function cut(wire: Uint8Array, points: number[]): Uint8Array[] {
+  const at = [...new Set(points.map((p) => p % (wire.length + 1)))].sort((a, b) => a - b);
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const p of at) {
+    pieces.push(wire.subarray(from, p));
+    from = p;
+  }
+  pieces.push(wire.subarray(from));
+  return pieces;
+}
+
 /** Runs `bytes` whole, at every split point and byte by byte; returns the outcome, asserting all agree. */
 export function sameEverySplit(
   make: () => Decoder<unknown>,

@@ -3,7 +3,7 @@
  * splits; what is decoded equals what was encoded, and no byte is lost between frames.
  */
 import assert from "node:assert/strict";
-import { concat } from "./_split.ts";
+import { concat, cut } from "./_split.ts";
 import fc from "fast-check";
 import {
   chunkDecoder,
@@ -61,19 +61,6 @@ const frame: fc.Arbitrary<Frame> = fc.oneof(
   jsonValue.map((v) => ({ wire: encodeJson(v), decoder: () => jsonDecoder(), expected: v })),
   bytes.map((b) => ({ wire: b, decoder: () => chunkDecoder(b.length), expected: b })),
 );
-
-/** Cuts `wire` at the given (sorted, deduplicated) points. */
-function cut(wire: Uint8Array, points: number[]): Uint8Array[] {
-  const at = [...new Set(points.map((p) => p % (wire.length + 1)))].sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let from = 0;
-  for (const p of at) {
-    pieces.push(wire.subarray(from, p));
-    from = p;
-  }
-  pieces.push(wire.subarray(from));
-  return pieces;
-}
 
 Deno.test("property: a random sequence of codecs over random splits decodes what was encoded", () => {
   fc.assert(
