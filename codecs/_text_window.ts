@@ -66,9 +66,11 @@ export class TextWindow extends DecodedText {
 }
 
 const windows = new WeakMap<ReadBuffer, TextWindow>();
+const markerWindows = new WeakMap<ReadBuffer, TextWindow>();
 
 /**
- * The text window of a buffer, made on first use.
+ * The text window of a buffer that the default line decoders share (filled with `fill`: it
+ * ends after a line feed), made on first use.
  *
  * @param buf The buffer.
  * @returns Its window.
@@ -76,5 +78,19 @@ const windows = new WeakMap<ReadBuffer, TextWindow>();
 export function textWindowOf(buf: ReadBuffer): TextWindow {
   let window = windows.get(buf);
   if (window === undefined) windows.set(buf, window = new TextWindow());
+  return window;
+}
+
+/**
+ * The text window of a buffer that its string-marker line decoders share, whatever their
+ * markers (filled with `fillThrough`: it may end anywhere, and a line is cut from it only if
+ * it ends inside), made on first use.
+ *
+ * @param buf The buffer.
+ * @returns Its window.
+ */
+export function markerWindowOf(buf: ReadBuffer): TextWindow {
+  let window = markerWindows.get(buf);
+  if (window === undefined) markerWindows.set(buf, window = new TextWindow());
   return window;
 }

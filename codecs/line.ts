@@ -5,7 +5,7 @@
  */
 import type { ReadBuffer } from "../base/buffer.ts";
 import { HandleError } from "../base/errors.ts";
-import { TextWindow, textWindowOf } from "./_text_window.ts";
+import { markerWindowOf, type TextWindow, textWindowOf } from "./_text_window.ts";
 import { byteOffsetOfUnit } from "./_utf8.ts";
 import { bufferedTextOf } from "./_buffered_text.ts";
 import { regexpCopy } from "./_regexp_copies.ts";
@@ -137,8 +137,8 @@ class LfLineDecoder implements Decoder<Line> {
 
 /**
  * A literal marker: resumes the search `eol.length - 1` bytes before where it stopped. Lines
- * are cut from a decoded run of the buffer (the decoder's own {@linkcode TextWindow}, which
- * survives a read re-pushed with the same marker), not decoded one by one.
+ * are cut from a decoded run of the buffer (the {@linkcode TextWindow} its string-marker
+ * decoders share), not decoded one by one.
  */
 class StringLineDecoder implements Decoder<Line> {
   #eol: string;
@@ -148,10 +148,10 @@ class StringLineDecoder implements Decoder<Line> {
   #scanFrom = 0;
   #generation = 0;
   /**
-   * The decoded run, when the marker is well-formed text without U+FFFD: then its first
-   * occurrence in the text is exactly that of its bytes, so lines can be found in either.
+   * Whether lines are cut from the buffer's decoded run: when the marker is well-formed text
+   * without U+FFFD, its first occurrence in the text is exactly that of its bytes.
    */
-  #window: TextWindow | undefined;
+  #windowed: boolean;
 
   constructor(eol: string, maxLength: number) {
     const bytes = encoder.encode(eol);
@@ -159,7 +159,7 @@ class StringLineDecoder implements Decoder<Line> {
     this.#needle = bytes.length === 1 ? bytes[0] : bytes;
     this.#eolLength = bytes.length;
     this.#maxLength = maxLength;
-    if (eol.isWellFormed() && !eol.includes("\ufffd")) this.#window = new TextWindow();
+    this.#windowed = eol.isWellFormed() && !eol.includes("\ufffd");
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
@@ -178,7 +178,7 @@ class StringLineDecoder implements Decoder<Line> {
       return NEED_MORE;
     }
     if (at > this.#maxLength) throw tooLong(this.#maxLength, at);
-    const line = this.#window === undefined ? buf.text(0, at) : this.#cut(buf, this.#window, at);
+    const line = this.#windowed ? this.#cut(buf, markerWindowOf(buf), at) : buf.text(0, at);
     buf.consume(at + this.#eolLength);
     return [line, this.#eol];
   }
@@ -312,11 +312,10 @@ class RegExpLineDecoder implements Decoder<Line> {
  * (absolute positions, see `ReadBuffer.consumedTotal`), so a line arriving in many pieces is
  * scanned once: O(line length). A RegExp marker cannot be resumed safely, so each attempt
  * rescans the buffered text from the start of the line, bounded by `maxLength`; the lines of
- * one read are cut from one decoding of it. A leftmost
- * match wins on the data buffered so far; a greedy RegExp (`/\n+/`) may therefore match
- * differently depending on how the input was split. Memory: at most `maxLength` plus the
- * marker plus one read is buffered before `EMSGSIZE` (a RegExp marker may reach at most
- * 1 KiB past `maxLength`).
+ * one read are cut from one decoding of it. A leftmost match wins on the data buffered so far;
+ * a greedy RegExp (`/\n+/`) may therefore match differently depending on how the input was
+ * split. Memory: at most `maxLength` plus the marker plus one read is buffered before
+ * `EMSGSIZE` (a RegExp marker may reach at most 1 KiB past `maxLength`).
  *
  * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
  * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
