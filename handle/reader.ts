@@ -170,7 +170,6 @@ export class ReadSide<H> implements ReadLoopSide {
       return new ReadRequest<H>(type, uncalled(this.#host.codecs, ...rest), undefined, NO_CONSUMER);
     }
     const spare = this.#spare;
-    rest.pop();
     let decoder: Decoder<unknown>;
     if (spare !== undefined && spare.readType === type && sameArgs(spare.args, rest)) {
       this.#spare = undefined;
@@ -178,7 +177,11 @@ export class ReadSide<H> implements ReadLoopSide {
       // out of the queue since, serves again as it is; with another callback, its decoder.
       if ((spare.sink as CallbackSink<H>).callback === callback) return spare;
       decoder = spare.decoder!;
-    } else decoder = this.createDecoder(type, rest);
+      rest.pop();
+    } else {
+      rest.pop();
+      decoder = this.createDecoder(type, rest);
+    }
     const request = new ReadRequest<H>(
       type,
       decoder,
@@ -602,9 +605,14 @@ function unchanging(arg: unknown): boolean {
     arg instanceof RegExp;
 }
 
-/** Whether `args` (a reusable request's, or `undefined`) are exactly `rest`. */
+/**
+ * Whether `args` (a reusable request's, or `undefined`) are `rest` without its last element
+ * (the callback).
+ */
 function sameArgs(args: readonly unknown[] | undefined, rest: unknown[]): boolean {
-  if (args === undefined || args.length !== rest.length) return false;
-  for (let i = 0; i < rest.length; i++) if (!Object.is(args[i], rest[i])) return false;
+  if (args === undefined) return false;
+  const argc = args.length;
+  if (argc !== rest.length - 1) return false;
+  for (let i = 0; i < argc; i++) if (!Object.is(args[i], rest[i])) return false;
   return true;
 }
