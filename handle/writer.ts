@@ -196,7 +196,7 @@ export class WriteSide<H> {
       try {
         for (const batch of batches) {
           if (!host.writable) return;
-          await this.#writeBatch(transport, batch);
+          await this.#finishBatch(transport, batch, 0);
         }
       } catch (e) {
         this.#failed(e);
@@ -327,7 +327,12 @@ export class WriteSide<H> {
         // leave in plaintext, ahead of the handshake.
         this.#inBatch = true;
         try {
-          await this.#writeBatch(host.output, batch);
+          const output = host.output;
+          // Most batches leave in one write, awaited here: no async frame of their own.
+          const n = await output.write(batch);
+          if (!this.#accepted(n)) return;
+          if (n < batch.length) await this.#finishBatch(output, batch, n);
+          else wq.release(batch);
         } finally {
           this.#inBatch = false;
           const waiters = this.#afterBatch;
@@ -373,20 +378,30 @@ export class WriteSide<H> {
     });
   }
 
-  /** Writes one batch, resuming after partial writes. */
-  async #writeBatch(transport: Output, batch: Uint8Array): Promise<void> {
-    const host = this.#host;
-    const wq = this.#wq;
-    const whole = batch;
-    while (batch.length > 0) {
-      const n = await transport.write(batch);
-      if (!host.writable) return;
-      host.writeActivity(n);
-      wq.written(n);
-      batch = batch.subarray(n);
-      if (host.open && wq.pending <= host.lowWaterMark) this.callDrain();
-      if (!host.writable) return;
+  /**
+   * Writes what is left of a batch from byte `at` on, resuming after partial writes, then
+   * gives the batch back to the queue.
+   */
+  async #finishBatch(transport: Output, batch: Uint8Array, at: number): Promise<void> {
+    while (at < batch.length) {
+      const n = await transport.write(at === 0 ? batch : batch.subarray(at));
+      if (!this.#accepted(n)) return;
+      at += n;
     }
-    wq.release(whole);
+    this.#wq.release(batch);
+  }
+
+  /**
+   * Accounts for `n` bytes the transport took: the counters, the queue, `onDrain`.
+   *
+   * @returns Whether bytes may still be written (a callback may have destroyed the handle).
+   */
+  #accepted(n: number): boolean {
+    const host = this.#host;
+    if (!host.writable) return false;
+    host.writeActivity(n);
+    this.#wq.written(n);
+    if (host.open && this.#wq.pending <= host.lowWaterMark) this.callDrain();
+    return host.writable;
   }
 }

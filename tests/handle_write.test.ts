@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { HandleError } from "../mod.ts";
+import { Handle, type HandleError } from "../mod.ts";
 import { deferred, pair, readAll, tick, writeAll } from "./_net.ts";
 
 const MIB = 1024 * 1024;
@@ -175,4 +175,38 @@ Deno.test("write: writing to a peer that went away is a fatal EPIPE or ECONNRESE
   assert.ok(err.code === "EPIPE" || err.code === "ECONNRESET", err.code);
   assert.equal(err.fatal, true);
   await p.close();
+});
+
+Deno.test("write: a transport that takes a few bytes a call gets every byte, in order", async () => {
+  // Sockets rarely take part of a write; pipes, layers and other transports do.
+  const received: number[] = [];
+  let calls = 0;
+  let drains = 0;
+  const transport = {
+    read: () => new Promise<number | null>(() => {}), // nothing to read
+    async write(p: Uint8Array): Promise<number> {
+      calls++;
+      await null; // accepted later, as a transport does
+      const n = Math.min(p.length, 1 + (calls % 7));
+      received.push(...p.subarray(0, n));
+      return n;
+    },
+    close() {},
+    closeWrite: () => Promise.resolve(),
+  };
+  const h = new Handle(transport, { onDrain: () => drains++ });
+  let expected = "";
+  for (let i = 0; i < 300; i++) {
+    const piece = i % 3 === 0 ? `é${i};` : i % 3 === 1 ? "x".repeat(i) : `${i}\n`;
+    if (i % 5 === 0) h.pushWrite(new TextEncoder().encode(piece));
+    else h.pushWrite(piece);
+    expected += piece;
+    if (i % 50 === 0) await tick();
+  }
+  await h.drain();
+  assert.equal(text(new Uint8Array(received)), expected);
+  assert.equal(h.wbufLength, 0);
+  assert.ok(calls > 1000, `${calls} writes`);
+  assert.ok(drains > 0);
+  h.destroy();
 });
