@@ -29,7 +29,6 @@ const ignore = () => {};
 export type ErrorFate = "reported" | "received" | "quiet";
 
 /** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
-const now = () => Math.trunc(performance.now());
 
 /**
  * The internals of one handle. Not part of the public API.
@@ -72,7 +71,7 @@ export class HandleCore<H> {
 
   #writer: WriteSide<H> | undefined = undefined;
   #timeouts: Timeouts | undefined = undefined;
-  /** When the last read and write succeeded, kept while no timer exists to take them over. */
+  /** When the last read and write succeeded (`Date.now()`). */
   #readAt = 0;
   #writeAt = 0;
   /** The transports under `transport`, once a layer has been pushed. */
@@ -241,9 +240,18 @@ export class HandleCore<H> {
   /** The connection exists: apply the socket options and start the timers. */
   markConnected(): void {
     this.connected = true;
-    this.#readAt = this.#writeAt = now();
+    this.#readAt = this.#writeAt = Date.now();
     applySocketOptions(this);
-    this.#timeouts?.start(this.#readAt, this.#writeAt);
+    this.#startTimeouts();
+  }
+
+  /**
+   * Starts the timers from the last activity. They count on the monotonic clock; the activity
+   * times are `Date.now()` (cheaper per read and write, and what `lastActivity` reports).
+   */
+  #startTimeouts(): void {
+    const monotonic = performance.now() - Date.now();
+    this.#timeouts?.start(monotonic + this.#readAt, monotonic + this.#writeAt);
   }
 
   /** A timeout period in seconds (0: off). */
@@ -256,7 +264,7 @@ export class HandleCore<H> {
     if (this.#timeouts === undefined) {
       if (seconds === 0) return;
       this.#timeouts = new Timeouts((kind) => this.#timedOut(kind));
-      if (this.connected && this.open) this.#timeouts.start(this.#readAt, this.#writeAt);
+      if (this.connected && this.open) this.#startTimeouts();
     }
     this.#timeouts.set(kind, seconds);
   }
@@ -269,21 +277,21 @@ export class HandleCore<H> {
   /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
   readActivity(bytes: number): void {
     this.bytesRead += bytes;
-    this.#readAt = now();
+    this.#readAt = Date.now();
     this.#timeouts?.readActivity();
   }
 
   /** A write of `bytes` succeeded (for the counters and the inactivity timers). */
   writeActivity(bytes: number): void {
     this.bytesWritten += bytes;
-    this.#writeAt = now();
+    this.#writeAt = Date.now();
     this.#timeouts?.writeActivity();
   }
 
   /** When the last read or write succeeded, else when the connection came up (`Date.now()` time). */
   get lastActivity(): number {
     if (this.bytesRead === 0 && this.bytesWritten === 0) return this.createdAt;
-    return Math.round(performance.timeOrigin + Math.max(this.#readAt, this.#writeAt));
+    return Math.max(this.#readAt, this.#writeAt);
   }
 
   #timedOut(kind: TimeoutKind): void {
