@@ -28,8 +28,6 @@ const ignore = () => {};
 /** Who heard of a handle's fatal error (see `HandleCore.errorFate`). */
 export type ErrorFate = "reported" | "received" | "quiet";
 
-/** Whole milliseconds: small integers stay unboxed in an object's fields, doubles do not. */
-
 /**
  * The internals of one handle. Not part of the public API.
  *
