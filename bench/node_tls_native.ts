@@ -23,6 +23,33 @@ function ownSymbol(object: object, description: string): symbol {
 }
 
 /**
+ * Whether this Deno has the internals the measurement needs (a later one may not): the
+ * `tcp_wrap` binding's `openFromRid`, `node:net`'s read-buffer symbols, and a resource id on
+ * its sockets. Without them the bench leaves the row out rather than fail.
+ *
+ * @returns Whether `nativeNodeTlsBytes` can run.
+ */
+export function nativeNodeTlsAvailable(): boolean {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const { TCP } = (process as any).binding("tcp_wrap");
+    if (typeof TCP?.prototype?.openFromRid !== "function") return false;
+    const probe = new net.Socket({ onread: { buffer: new Uint8Array(1), callback: () => true } });
+    for (const name of ["kBuffer", "kBufferCb", "kBufferGen"]) ownSymbol(probe, name);
+    probe.destroy();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      ownSymbol(listener, "Deno.internal.rid");
+    } finally {
+      listener.close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Counts the plaintext bytes of a TLS client on `conn`, playing the server with `node:tls`
  * attached natively to a duplicate of the conn's socket.
  *

@@ -54,7 +54,7 @@ import {
 } from "./run.ts";
 import { NativeTls } from "../tls/native_tls.ts";
 import { nodeTlsBytes } from "./node_tls_stream.ts";
-import { nativeNodeTlsBytes } from "./node_tls_native.ts";
+import { nativeNodeTlsAvailable, nativeNodeTlsBytes } from "./node_tls_native.ts";
 
 const MB = positive("BENCH_MB", option("mb", "BENCH_MB"), QUICK ? 16 : 64);
 const RUNS = Math.round(positive("BENCH_RUNS", option("runs", "BENCH_RUNS"), QUICK ? 3 : 5));
@@ -315,13 +315,6 @@ function workloads(
       tls: "accept",
     },
     {
-      name: "bytes over TLS via node:tls natively on the conn's socket (Deno internals), no Handle",
-      reader: (conn) => nativeNodeTlsBytes(conn, tlsOptions),
-      pattern: { record: "128", unit: 1 },
-      target: 0,
-      tls: "accept",
-    },
-    {
       name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("line")',
       reader: (conn) => iterateLines(conn, { tls: "accept", tlsOptions }),
       pattern: line128,
@@ -345,6 +338,16 @@ function workloads(
       tls: "connect",
     },
   );
+  if (nativeNodeTlsAvailable()) {
+    const at = list.findIndex((w) => w.name.includes("node:tls over a JS stream"));
+    list.splice(at + 1, 0, {
+      name: "bytes over TLS via node:tls natively on the conn's socket (Deno internals), no Handle",
+      reader: (conn) => nativeNodeTlsBytes(conn, tlsOptions),
+      pattern: { record: "128", unit: 1 },
+      target: 0,
+      tls: "accept",
+    });
+  }
   return list.filter((w) => filters === undefined || filters.some((f) => w.name.includes(f)));
 }
 
