@@ -139,6 +139,8 @@ export { chunk, chunkDecoder } from "./codecs/chunk.ts";
 export type { ChunkType } from "./codecs/chunk.ts";
 export { DEFAULT_MAX_LINE_LENGTH, line, lineDecoder } from "./codecs/line.ts";
 export type { Line, LineOptions, LineType } from "./codecs/line.ts";
+export { lines, linesDecoder } from "./codecs/lines.ts";
+export type { LinesType } from "./codecs/lines.ts";
 export { regex, regexDecoder } from "./codecs/regex.ts";
 export type { RegexMatch, RegexOptions, RegexRest, RegexType } from "./codecs/regex.ts";
 export { encodeNetstring, netstring, netstringDecoder } from "./codecs/netstring.ts";

@@ -68,7 +68,7 @@ function tooLong(maxLength: number, seen: number): HandleError {
  * attempt stopped; once a line feed is found, a run of complete lines is decoded at once into
  * the buffer's {@linkcode TextWindow}, and the following lines are cut from that text.
  */
-class LfLineDecoder implements Decoder<Line> {
+export class LfLineDecoder implements Decoder<Line> {
   #maxLength: number;
   #scanFrom = 0;
   #generation = 0;
@@ -111,6 +111,30 @@ class LfLineDecoder implements Decoder<Line> {
       window.fill(buf, lf);
     }
     return this.#next(buf, window);
+  }
+
+  /**
+   * Cuts the lines left in the window into `into` while its text is one code unit a byte,
+   * stopping before a line over `maxLength` (the next `decodeFirst` fails on it): the `lines`
+   * type's run, one slice a line with the bookkeeping done once.
+   */
+  cutRun(buf: ReadBuffer, into: string[]): void {
+    const window = this.#window;
+    if (window === undefined || !window.identity || !window.covers(buf)) return;
+    const text = window.text;
+    const start = window.textPos;
+    const maxLength = this.#maxLength;
+    let from = start;
+    for (let at; (at = text.indexOf("\n", from)) >= 0; from = at + 1) {
+      const cr = at > from && text.charCodeAt(at - 1) === CR;
+      const end = cr ? at - 1 : at;
+      if (end - from > maxLength) break;
+      into.push(text.slice(from, end));
+      this.#eol = cr ? "\r\n" : "\n";
+    }
+    buf.consume(from - start);
+    window.pos += from - start;
+    window.textPos = from;
   }
 
   /** Cuts the next line from the window. */

@@ -18,6 +18,7 @@ import { chunk, type ChunkType } from "../codecs/chunk.ts";
 import { json, type JsonType } from "../codecs/json.ts";
 import { lengthField, type LengthFieldType } from "../codecs/length_field.ts";
 import { line, type LineType } from "../codecs/line.ts";
+import { lines, type LinesType } from "../codecs/lines.ts";
 import { netstring, type NetstringType } from "../codecs/netstring.ts";
 import { packstring, type PackstringType } from "../codecs/packstring.ts";
 import { proxy, type ProxyType, proxyV1, proxyV2 } from "../codecs/proxy.ts";
@@ -34,6 +35,8 @@ import {
 export interface BuiltinReadTypes {
   /** {@linkcode line} */
   line: LineType;
+  /** {@linkcode lines} */
+  lines: LinesType;
   /** {@linkcode chunk} */
   chunk: ChunkType;
   /** {@linkcode regex} */
@@ -101,6 +104,7 @@ export type WriteTypeNames = BuiltinWriteTypes & WriteTypes;
 const builtinReads: Readonly<Record<string, ReadType>> = Object.freeze(
   {
     line,
+    lines,
     chunk,
     regex,
     netstring,

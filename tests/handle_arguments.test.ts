@@ -39,7 +39,7 @@ Deno.test("arguments: read() rejects on bad arguments, with the error it used to
   const calls: Promise<unknown>[] = [];
   // None of these throws: each returns a promise that rejects.
   calls.push(p.h.read(chunk as never));
-  calls.push(p.h.read("lines" as never));
+  calls.push(p.h.read("netstrings" as never));
   calls.push(p.h.read(chunk, 1, 2 as never));
   calls.push(p.h.read(chunk(4), 4 as never));
   calls.push(p.h.read(42 as never));
@@ -47,7 +47,7 @@ Deno.test("arguments: read() rejects on bad arguments, with the error it used to
     name: "RangeError",
     message: 'Cannot read a chunk of length "undefined": expected a non-negative integer',
   });
-  await assert.rejects(calls[1], { name: "TypeError", message: 'Unknown read type "lines"' });
+  await assert.rejects(calls[1], { name: "TypeError", message: 'Unknown read type "netstrings"' });
   await assert.rejects(calls[2], tooMany("chunk", 2, 1));
   await assert.rejects(calls[3], tooMany("chunk", 1, 0));
   await assert.rejects(calls[4], TypeError);
@@ -63,8 +63,11 @@ Deno.test("arguments: iterate() with bad arguments fails its first next(), then 
   const it = p.h.iterate(chunk as never);
   await assert.rejects(it.next(), RangeError);
   assert.deepEqual(await it.next(), { value: undefined, done: true });
-  const named = p.h.iterate("lines" as never);
-  await assert.rejects(named.next(), { name: "TypeError", message: 'Unknown read type "lines"' });
+  const named = p.h.iterate("netstrings" as never);
+  await assert.rejects(named.next(), {
+    name: "TypeError",
+    message: 'Unknown read type "netstrings"',
+  });
   const extra = p.h.iterate(line, "\n", "x" as never);
   await assert.rejects(extra.next(), tooMany("line", 2, 1));
   await writeAll(p.peer, "a\nb\n");

@@ -94,8 +94,8 @@ export function typedUsage(h: Handle): void {
   h.pushRead("chunk", "4", (_h: Handle, bytes: Uint8Array) => void bytes);
   // @ts-expect-error the line callback gets strings (by name)
   h.pushRead("line", (_h: Handle, text: Uint8Array) => void text);
-  // @ts-expect-error no read type is called "lines"
-  h.pushRead("lines", () => {});
+  // @ts-expect-error no read type is called "netstrings"
+  h.pushRead("netstrings", () => {});
   // @ts-expect-error no write type is called "xml"
   h.pushWrite("xml", "<a/>");
   // @ts-expect-error packstring needs its format first

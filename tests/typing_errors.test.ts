@@ -27,8 +27,8 @@ export async function mistakes(h: Handle): Promise<void> {
   h.unshiftRead("chunk", 4);
   // @ts-expect-error line only reads
   h.pushWrite(line, "x");
-  // @ts-expect-error no read type is called "lines"
-  h.pushRead("lines", (_h, text) => void text);
+  // @ts-expect-error no read type is called "netstrings"
+  h.pushRead("netstrings", (_h, text) => void text);
   // @ts-expect-error read(line) gives a string
   const length: number = await h.read(line);
   // @ts-expect-error a chunk's length is a number
