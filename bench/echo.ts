@@ -100,6 +100,7 @@ function servers(node: boolean): Server[] {
     { name: 'Handle pushRead("line") re-pushed', argv: deno("pushRead"), env },
     { name: 'Handle iterate("line")', argv: deno("iterate"), env },
     { name: "Handle onRead + lineDecoder", argv: deno("onRead"), env },
+    { name: 'Handle iterate("lines"), a write per run', argv: deno("iterateRuns"), env },
   ];
   if (node) {
     list.push(

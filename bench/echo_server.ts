@@ -126,6 +126,23 @@ function iterate(conn: Deno.Conn): Promise<void> {
   return iterateOn(new lib.Handle(conn, { onError }));
 }
 
+/** `iterate("lines")`: a run of lines per step, answered with one write of the joined replies. */
+async function iterateRuns(conn: Deno.Conn): Promise<void> {
+  const h = new lib.Handle(conn, { onError });
+  try {
+    for await (const run of h.iterate("lines")) {
+      let replies = "";
+      for (let i = 0; i < run.length; i++) replies += run[i] + "\n";
+      h.pushWrite(replies);
+    }
+    await h.drain();
+  } catch (e) {
+    report(e);
+  } finally {
+    h.destroy();
+  }
+}
+
 function onRead(conn: Deno.Conn): void {
   const decoder = lib.lineDecoder();
   new lib.Handle(conn, {
@@ -142,6 +159,7 @@ const serve: Record<string, (conn: Deno.Conn) => void> = {
   perRead,
   pushRead,
   iterate,
+  iterateRuns,
   onRead,
 };
 const [certFile, keyFile] = Deno.args.slice(1);

@@ -103,6 +103,19 @@ async function iterateCount(h: HandleType): Promise<Counted> {
   return { units, size };
 }
 
+/** Lines from `for await (const run of h.iterate("lines"))`: one step per run of lines. */
+export function iterateLineRuns(conn: Conn): Promise<Counted> {
+  return withHandle(conn, async (h) => {
+    let units = 0;
+    let size = 0;
+    for await (const run of h.iterate("lines")) {
+      units += run.length;
+      for (let i = 0; i < run.length; i++) size += run[i].length;
+    }
+    return { units, size };
+  });
+}
+
 /**
  * Lines from `iterate` on a handle that connects itself (`Handle.connect` with `options`):
  * the client role.
@@ -168,6 +181,18 @@ export function pushReadLines(conn: Conn): Promise<Counted> {
     conn,
     (h, cb) => h.pushRead("line", cb),
     (c, line) => (c.units++, c.size += line.length),
+  );
+}
+
+/** Lines from `pushRead("lines", cb)`, re-pushed in every callback: one call per run. */
+export function pushReadLineRuns(conn: Conn): Promise<Counted> {
+  return rePushed<string[]>(
+    conn,
+    (h, cb) => h.pushRead("lines", cb),
+    (c, run) => {
+      c.units += run.length;
+      for (let i = 0; i < run.length; i++) c.size += run[i].length;
+    },
   );
 }
 

@@ -30,10 +30,12 @@ import {
   type Counted,
   freshChunks,
   iterateJson,
+  iterateLineRuns,
   iterateLines,
   iterateNetstrings,
   onReadLines,
   pushReadChunks,
+  pushReadLineRuns,
   pushReadLines,
   pushReadNetstrings,
   pushReadRegexLines,
@@ -213,6 +215,19 @@ function workloads(
         reader: pushReadLines,
         pattern,
         target: targets.pushRead[length] ?? 0,
+      },
+      {
+        name: `L=${length} iterate("lines"), a run of lines per step`,
+        reader: iterateLineRuns,
+        pattern,
+        target: 0,
+        node: "lines",
+      },
+      {
+        name: `L=${length} pushRead("lines") per run`,
+        reader: pushReadLineRuns,
+        pattern,
+        target: 0,
       },
     );
   }
