@@ -10,7 +10,7 @@ import type { Handle as HandleType, HandleError } from "../mod.ts";
 import { loadLib } from "./lib.ts";
 
 const lib = await loadLib();
-const { Handle, lineDecoder } = lib;
+const { Handle, lineDecoder, netstringDecoder } = lib;
 
 /** What a reader counted: units (lines, records or bytes) and the summed size of their values. */
 export interface Counted {
@@ -244,6 +244,24 @@ export function pushReadNetstrings(conn: Conn): Promise<Counted> {
     (h, cb) => h.pushRead("netstring", cb),
     (c, payload) => (c.units++, c.size += payload.length),
   );
+}
+
+/** Netstring payloads decoded inside `onRead` by a `netstringDecoder` used on `h.rbuf`. */
+export function onReadNetstrings(conn: Conn): Promise<Counted> {
+  const decoder = netstringDecoder();
+  let units = 0;
+  let size = 0;
+  let done!: (c: Counted) => void;
+  const finished = new Promise<Counted>((resolve) => done = resolve);
+  return withHandle(conn, () => finished, {
+    onRead(h) {
+      for (let v; (v = decoder.decode(h.rbuf)) !== lib.NEED_MORE;) {
+        units++;
+        size += v.length;
+      }
+    },
+    onEof: () => done({ units, size }),
+  });
 }
 
 /** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */

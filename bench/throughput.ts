@@ -34,6 +34,7 @@ import {
   iterateLines,
   iterateNetstrings,
   onReadLines,
+  onReadNetstrings,
   pushReadChunks,
   pushReadLineRuns,
   pushReadLines,
@@ -294,6 +295,13 @@ function workloads(
         reader: iterateNetstrings,
         pattern,
         target: size === 4096 ? 0.8 : 0.3,
+        node: "netstring",
+      },
+      {
+        name: `netstring, ${label} payloads, onRead + netstringDecoder`,
+        reader: onReadNetstrings,
+        pattern,
+        target: 0,
         node: "netstring",
       },
     );
