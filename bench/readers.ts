@@ -133,9 +133,15 @@ export async function connectLines(
   }
 }
 
-/** Lines decoded inside `onRead` by a `lineDecoder` used directly on `h.rbuf`. */
-export function onReadLines(conn: Conn): Promise<Counted> {
-  const decoder = lineDecoder();
+/**
+ * Values decoded inside `onRead` by one `decoder` used directly on `h.rbuf`, each counted as a
+ * unit of `sizeOf(value)`.
+ */
+function decodedInOnRead<V>(
+  conn: Conn,
+  decoder: { decode(buf: HandleType["rbuf"]): V | typeof lib.NEED_MORE },
+  sizeOf: (value: V) => number,
+): Promise<Counted> {
   let units = 0;
   let size = 0;
   let done!: (c: Counted) => void;
@@ -144,11 +150,16 @@ export function onReadLines(conn: Conn): Promise<Counted> {
     onRead(h) {
       for (let v; (v = decoder.decode(h.rbuf)) !== lib.NEED_MORE;) {
         units++;
-        size += v[0].length;
+        size += sizeOf(v as V);
       }
     },
     onEof: () => done({ units, size }),
   });
+}
+
+/** Lines decoded inside `onRead` by a `lineDecoder` used directly on `h.rbuf`. */
+export function onReadLines(conn: Conn): Promise<Counted> {
+  return decodedInOnRead(conn, lineDecoder(), (line) => line[0].length);
 }
 
 /**
@@ -248,20 +259,7 @@ export function pushReadNetstrings(conn: Conn): Promise<Counted> {
 
 /** Netstring payloads decoded inside `onRead` by a `netstringDecoder` used on `h.rbuf`. */
 export function onReadNetstrings(conn: Conn): Promise<Counted> {
-  const decoder = netstringDecoder();
-  let units = 0;
-  let size = 0;
-  let done!: (c: Counted) => void;
-  const finished = new Promise<Counted>((resolve) => done = resolve);
-  return withHandle(conn, () => finished, {
-    onRead(h) {
-      for (let v; (v = decoder.decode(h.rbuf)) !== lib.NEED_MORE;) {
-        units++;
-        size += v.length;
-      }
-    },
-    onEof: () => done({ units, size }),
-  });
+  return decodedInOnRead(conn, netstringDecoder(), (payload) => payload.length);
 }
 
 /** Netstring payloads from `h.iterate("netstring")`; size is the payload bytes. */
