@@ -130,7 +130,6 @@ export class LfLineDecoder implements Decoder<Line> {
       const end = cr ? at - 1 : at;
       if (end - from > maxLength) break;
       into.push(text.slice(from, end));
-      this.#eol = cr ? "\r\n" : "\n";
     }
     buf.consume(from - start);
     window.pos += from - start;

@@ -18,10 +18,13 @@ class LinesDecoder implements Decoder<string[]> {
   readonly skips: boolean;
   readonly #first: Decoder<Line>;
   readonly #rest: Decoder<Line>;
+  /** `#rest` when it is the default marker's decoder, which cuts a window's lines at once. */
+  readonly #runs: LfLineDecoder | undefined;
 
   constructor(first: Decoder<Line>, rest: Decoder<Line>) {
     this.#first = first;
     this.#rest = rest;
+    this.#runs = rest instanceof LfLineDecoder ? rest : undefined;
     this.skips = first.skips === true;
   }
 
@@ -32,10 +35,12 @@ class LinesDecoder implements Decoder<string[]> {
     const lines = [first];
     if (buf.length === before) return lines; // a marker that matches nothing would repeat
     const rest = this.#rest;
-    const runs = rest instanceof LfLineDecoder ? rest : undefined;
-    for (let left = buf.length; left > 0; left = buf.length) {
+    const runs = this.#runs;
+    for (;;) {
       // The default marker cuts what its decoded window holds in one go.
-      if (runs !== undefined && (runs.cutRun(buf, lines), buf.length === 0)) break;
+      runs?.cutRun(buf, lines);
+      const left = buf.length;
+      if (left === 0) break;
       let line;
       try {
         line = lineOf(rest, buf);
