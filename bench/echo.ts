@@ -23,7 +23,7 @@
  */
 import { Child, denoScript, rssKiB, sleep } from "./child.ts";
 import { buildLoadGenerator, type LoadGenerator } from "./echo_load_build.ts";
-import { libDir, libUrl } from "./lib.ts";
+import { type Lib, libDir, libUrl, loadLib } from "./lib.ts";
 import { QUICK } from "./options.ts";
 
 /** Seconds of warm-up, then of the measured window. */
@@ -85,7 +85,8 @@ async function hasNode(): Promise<boolean> {
   }
 }
 
-function servers(node: boolean): Server[] {
+/** The servers, Node's if `node`; the `lines` one if the library has that type. */
+function servers(node: boolean, lib: Lib): Server[] {
   const env = { BENCH_LIB: libUrl().href };
   const deno = (variant: string) =>
     denoScript(
@@ -100,8 +101,10 @@ function servers(node: boolean): Server[] {
     { name: 'Handle pushRead("line") re-pushed', argv: deno("pushRead"), env },
     { name: 'Handle iterate("line")', argv: deno("iterate"), env },
     { name: "Handle onRead + lineDecoder", argv: deno("onRead"), env },
-    { name: 'Handle iterate("lines"), a write per run', argv: deno("iterateRuns"), env },
   ];
+  if ("lines" in lib) {
+    list.push({ name: 'Handle iterate("lines"), a write per run', argv: deno("iterateRuns"), env });
+  }
   if (node) {
     list.push(
       { name: "Node 'data' split", argv: ["node", nodeServer, "data"] },
@@ -208,7 +211,7 @@ export async function runEcho(): Promise<void> {
   const started = performance.now();
   const gen = await buildLoadGenerator();
   try {
-    const list = servers(await hasNode());
+    const list = servers(await hasNode(), await loadLib());
     console.log(
       `Echo: library ${libUrl().href}; load generator ${gen.kind}` +
         (gen.note ? ` (${gen.note})` : "") +

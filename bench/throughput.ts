@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { type Lib, loadLib } from "./lib.ts";
 import { median, option, positive, QUICK } from "./options.ts";
 import {
   type Conn,
@@ -83,6 +84,11 @@ interface Workload {
   tls?: "native" | "accept" | "connect";
   /** The client role's Handle variant: connects to the port, reads to the end, counts. */
   connect?: (port: number) => Promise<Counted>;
+  /**
+   * An export the library must have for the row (a library of `BENCH_LIB` from before it
+   * existed prints the row as not measured).
+   */
+  needs?: keyof Lib;
 }
 
 /** The listeners the producers connect to; `tls` only when a TLS workload is selected. */
@@ -223,12 +229,14 @@ function workloads(
         pattern,
         target: 0,
         node: "lines",
+        needs: "lines",
       },
       {
         name: `L=${length} pushRead("lines") per run`,
         reader: pushReadLineRuns,
         pattern,
         target: 0,
+        needs: "lines",
       },
     );
   }
@@ -408,7 +416,16 @@ export async function runThroughput(filters?: string[]): Promise<void> {
     if (selected.some((w) => w.tls === "native" || w.tls === "accept")) {
       listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
     }
-    for (const w of selected) console.log(formatRow(await measure(listeners, w)));
+    const lib = await loadLib();
+    for (const w of selected) {
+      if (w.needs !== undefined && !(w.needs in lib)) {
+        console.log(
+          `| ${w.name} | not measured: the library has no \`${w.needs}\` |  |  |  |  |  |`,
+        );
+      } else {
+        console.log(formatRow(await measure(listeners, w)));
+      }
+    }
   } finally {
     listeners.tcp.close();
     listeners.tls?.close();
