@@ -25,6 +25,9 @@ import { applySocketOptions, RARE_DEFAULTS, type RareSettings } from "./settings
 
 const ignore = () => {};
 
+/** Activity times below this many milliseconds (12 days) are kept as small integers. */
+const SMALL_MS = 2 ** 30;
+
 /** Who heard of a handle's fatal error (see `HandleCore.errorFate`). */
 export type ErrorFate = "reported" | "received" | "quiet";
 
@@ -69,7 +72,11 @@ export class HandleCore<H> {
 
   #writer: WriteSide<H> | undefined = undefined;
   #timeouts: Timeouts | undefined = undefined;
-  /** When the last read and write succeeded (`Date.now()`). */
+  /**
+   * When the last read and write succeeded, in `Date.now()` milliseconds since `createdAt`:
+   * small integers, which an object keeps in its fields unboxed for 12 days (epoch
+   * milliseconds would be a boxed number each, 16 bytes more a field).
+   */
   #readAt = 0;
   #writeAt = 0;
   /** The transports under `transport`, once a layer has been pushed. */
@@ -238,7 +245,7 @@ export class HandleCore<H> {
   /** The connection exists: apply the socket options and start the timers. */
   markConnected(): void {
     this.connected = true;
-    this.#readAt = this.#writeAt = Date.now();
+    this.#readAt = this.#writeAt = this.#sinceCreated();
     applySocketOptions(this);
     this.#startTimeouts();
   }
@@ -248,8 +255,8 @@ export class HandleCore<H> {
    * times are `Date.now()` (cheaper per read and write, and what `lastActivity` reports).
    */
   #startTimeouts(): void {
-    const monotonic = performance.now() - Date.now();
-    this.#timeouts?.start(monotonic + this.#readAt, monotonic + this.#writeAt);
+    const origin = performance.now() - Date.now() + this.createdAt;
+    this.#timeouts?.start(origin + this.#readAt, origin + this.#writeAt);
   }
 
   /** A timeout period in seconds (0: off). */
@@ -272,24 +279,34 @@ export class HandleCore<H> {
     this.#timeouts?.reset(kind);
   }
 
+  /**
+   * Milliseconds since `createdAt`, as a small integer while it fits one (a difference of two
+   * epoch times is a boxed double otherwise, and one such value turns the field into a boxed
+   * one in every handle).
+   */
+  #sinceCreated(): number {
+    const ms = Date.now() - this.createdAt;
+    return ms >= 0 && ms < SMALL_MS ? ms | 0 : ms;
+  }
+
   /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
   readActivity(bytes: number): void {
     this.bytesRead += bytes;
-    this.#readAt = Date.now();
+    this.#readAt = this.#sinceCreated();
     this.#timeouts?.readActivity();
   }
 
   /** A write of `bytes` succeeded (for the counters and the inactivity timers). */
   writeActivity(bytes: number): void {
     this.bytesWritten += bytes;
-    this.#writeAt = Date.now();
+    this.#writeAt = this.#sinceCreated();
     this.#timeouts?.writeActivity();
   }
 
   /** When the last read or write succeeded, else when the connection came up (`Date.now()` time). */
   get lastActivity(): number {
     if (this.bytesRead === 0 && this.bytesWritten === 0) return this.createdAt;
-    return Math.max(this.#readAt, this.#writeAt);
+    return this.createdAt + Math.max(this.#readAt, this.#writeAt);
   }
 
   #timedOut(kind: TimeoutKind): void {

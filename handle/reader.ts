@@ -188,7 +188,9 @@ export class ReadSide<H> implements ReadLoopSide {
       undefined,
       new CallbackSink(callback as QueuedCallback<H>),
     );
-    if (rest.every(unchanging)) request.args = rest;
+    // A read without arguments (the usual) shares one empty list: a queued read stays small.
+    if (rest.length === 0) request.args = NO_ARGS;
+    else if (rest.every(unchanging)) request.args = rest;
     return request;
   }
 
@@ -597,6 +599,9 @@ export class ReadSide<H> implements ReadLoopSide {
     this.loop.withinLimit();
   }
 }
+
+/** The arguments of every read that has none (its type's default form). */
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
 /** Whether a read argument is a value that cannot change, so equal means the same decoder. */
 function unchanging(arg: unknown): boolean {
