@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  chunkDecoder,
   type Decoder,
   HandleError,
   lineDecoder,
@@ -93,6 +94,63 @@ Deno.test("lines: fuzzed text and splits agree with line reads", () => {
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+Deno.test("lines: runs, single lines and chunks interleaved on one buffer read the same bytes", () => {
+  // The line decoders share the buffer's decoded window; other readers consume under it.
+  const unit = fc.constantFrom("ab", "c", "\n", "\r\n", "é", "xyz\n");
+  const step = fc.constantFrom("lines", "line", "chunk");
+  fc.assert(
+    fc.property(
+      fc.array(unit, { maxLength: 120 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.array(fc.tuple(step, fc.integer({ min: 1, max: 5 })), { maxLength: 40 }),
+      (units, points, steps) => {
+        const bytes = utf8(units.join(""));
+        const buf = new ReadBuffer();
+        const runs = linesDecoder();
+        const one = lineDecoder();
+        let expected = bytes; // what is left to read, as the reference sees it
+        const line = () => {
+          const lf = expected.indexOf(0x0a);
+          if (lf < 0) return undefined;
+          const end = lf > 0 && expected[lf - 1] === 0x0d ? lf - 1 : lf;
+          const text = new TextDecoder().decode(expected.subarray(0, end));
+          expected = expected.subarray(lf + 1);
+          return text;
+        };
+        const pieces = cut(bytes, points);
+        for (const [kind, n] of steps) {
+          if (pieces.length > 0 && n % 2 === 0) buf.append(pieces.shift()!); // more arrives
+          const arrived = bytes.length - pieces.reduce((sum, p) => sum + p.length, 0);
+          const buffered = expected.subarray(0, arrived - (bytes.length - expected.length));
+          if (kind === "chunk") {
+            const got = chunkDecoder(n).decode(buf);
+            if (buffered.length < n) assert.equal(got, NEED_MORE);
+            else {
+              assert.deepEqual(got, expected.slice(0, n));
+              expected = expected.subarray(n);
+            }
+          } else if (kind === "line") {
+            const got = one.decode(buf);
+            const complete = buffered.includes(0x0a);
+            assert.deepEqual(got === NEED_MORE ? undefined : got[0], complete ? line() : undefined);
+          } else {
+            const got = runs.decode(buf);
+            const want: string[] = [];
+            for (let left = buffered; left.includes(0x0a);) {
+              const lf = left.indexOf(0x0a);
+              want.push(line()!);
+              left = left.subarray(lf + 1);
+            }
+            assert.deepEqual(got === NEED_MORE ? [] : got, want);
+          }
+          assert.equal(buf.length, expected.length - pieces.reduce((sum, p) => sum + p.length, 0));
+        }
+      },
+    ),
+    { numRuns: 1000 },
   );
 });
 
