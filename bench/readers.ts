@@ -195,16 +195,20 @@ export function pushReadLines(conn: Conn): Promise<Counted> {
   );
 }
 
+/** Counts a run of lines. */
+function countRun(c: Required<Counted>, run: string[]): void {
+  c.units += run.length;
+  for (let i = 0; i < run.length; i++) c.size += run[i].length;
+}
+
 /** Lines from `pushRead("lines", cb)`, re-pushed in every callback: one call per run. */
 export function pushReadLineRuns(conn: Conn): Promise<Counted> {
-  return rePushed<string[]>(
-    conn,
-    (h, cb) => h.pushRead("lines", cb),
-    (c, run) => {
-      c.units += run.length;
-      for (let i = 0; i < run.length; i++) c.size += run[i].length;
-    },
-  );
+  return rePushed<string[]>(conn, (h, cb) => h.pushRead("lines", cb), countRun);
+}
+
+/** Lines from `pushRead("lines", "\n", cb)` (a string marker), re-pushed: one call per run. */
+export function pushReadStringEolLineRuns(conn: Conn): Promise<Counted> {
+  return rePushed<string[]>(conn, (h, cb) => h.pushRead("lines", "\n", cb), countRun);
 }
 
 /**

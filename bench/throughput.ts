@@ -42,6 +42,7 @@ import {
   pushReadNetstrings,
   pushReadRegexLines,
   pushReadRegExpLines,
+  pushReadStringEolLineRuns,
   pushReadStringEolLines,
   raw,
   RAW_READ_SIZE,
@@ -254,6 +255,13 @@ function workloads(
       pattern: { record: "128", unit: 128, sizePerUnit: 127 },
       target: 0,
       node: "lines",
+    },
+    {
+      name: 'L=128 pushRead("lines", "\\n") per run (a string marker)',
+      reader: pushReadStringEolLineRuns,
+      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      target: 0,
+      needs: "lines",
     },
     {
       name: 'L=128 pushRead("line", /\\r?\\n/) per line (a RegExp marker)',

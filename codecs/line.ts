@@ -163,7 +163,7 @@ export class LfLineDecoder implements Decoder<Line> {
  * are cut from a decoded run of the buffer (the {@linkcode TextWindow} its string-marker
  * decoders share), not decoded one by one.
  */
-class StringLineDecoder implements Decoder<Line> {
+export class StringLineDecoder implements Decoder<Line> {
   #eol: string;
   #needle: number | Uint8Array;
   #eolLength: number;
@@ -204,6 +204,29 @@ class StringLineDecoder implements Decoder<Line> {
     const line = this.#windowed ? this.#cut(buf, markerWindowOf(buf), at) : buf.text(0, at);
     buf.consume(at + this.#eolLength);
     return [line, this.#eol];
+  }
+
+  /**
+   * Cuts the lines whose markers lie in the buffer's marker window into `into` while its text
+   * is one code unit a byte, stopping before a line over `maxLength` (the next `decode` fails
+   * on it): the `lines` type's run, one search and one slice a line.
+   */
+  cutRun(buf: ReadBuffer, into: string[]): void {
+    if (!this.#windowed || this.#eolLength === 0) return;
+    const window = markerWindowOf(buf);
+    if (!window.identity || !window.covers(buf)) return;
+    const text = window.text;
+    const eol = this.#eol;
+    const maxLength = this.#maxLength;
+    const start = window.textPos;
+    let from = start;
+    for (let at; (at = text.indexOf(eol, from)) >= 0; from = at + eol.length) {
+      if (at - from > maxLength) break;
+      into.push(text.slice(from, at));
+    }
+    buf.consume(from - start);
+    window.pos += from - start;
+    window.textPos = from;
   }
 
   /** The text of the line of `at` bytes, from the window (filled first if it does not hold it). */

@@ -6,7 +6,13 @@
 import type { ReadBuffer } from "../base/buffer.ts";
 import { type CodecSettings, defineReadType, type ReadType } from "../base/codec.ts";
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
-import { LfLineDecoder, type Line, lineDecoder, type LineOptions } from "./line.ts";
+import {
+  LfLineDecoder,
+  type Line,
+  lineDecoder,
+  type LineOptions,
+  StringLineDecoder,
+} from "./line.ts";
 
 /**
  * Decodes runs of lines. The first line of a run goes through the decoder that may skip an
@@ -18,13 +24,15 @@ class LinesDecoder implements Decoder<string[]> {
   readonly skips: boolean;
   readonly #first: Decoder<Line>;
   readonly #rest: Decoder<Line>;
-  /** `#rest` when it is the default marker's decoder, which cuts a window's lines at once. */
-  readonly #runs: LfLineDecoder | undefined;
+  /** `#rest` when it cuts the lines of a decoded window at once (the default or a string marker). */
+  readonly #runs: LfLineDecoder | StringLineDecoder | undefined;
 
   constructor(first: Decoder<Line>, rest: Decoder<Line>) {
     this.#first = first;
     this.#rest = rest;
-    this.#runs = rest instanceof LfLineDecoder ? rest : undefined;
+    this.#runs = rest instanceof LfLineDecoder || rest instanceof StringLineDecoder
+      ? rest
+      : undefined;
     this.skips = first.skips === true;
   }
 
@@ -37,7 +45,7 @@ class LinesDecoder implements Decoder<string[]> {
     const rest = this.#rest;
     const runs = this.#runs;
     for (;;) {
-      // The default marker cuts what its decoded window holds in one go.
+      // What the decoded window holds is cut in one go.
       runs?.cutRun(buf, lines);
       const left = buf.length;
       if (left === 0) break;

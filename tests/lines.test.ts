@@ -84,10 +84,16 @@ Deno.test("lines: fuzzed text and splits agree with line reads", () => {
     fc.property(
       fc.oneof(fc.array(ascii, { maxLength: 300 }), fc.array(any, { maxLength: 300 })),
       fc.array(fc.nat(), { maxLength: 8 }),
-      fc.constantFrom(undefined, ";", "\r\n", /;|\n/, { maxLength: 6 }, {
-        maxLength: 6,
-        discard: true,
-      }),
+      fc.constantFrom<string | RegExp | LineOptions | undefined>(
+        undefined,
+        ";",
+        "\r\n",
+        /;|\n/,
+        { maxLength: 6 },
+        { maxLength: 6, discard: true },
+        { eol: ";", maxLength: 6 },
+        { eol: "\r\n", maxLength: 5, discard: true },
+      ),
       (units, points, option) => {
         const bytes = utf8(units.join(""));
         assertSameAsLine(option, cut(bytes, points));
@@ -98,26 +104,28 @@ Deno.test("lines: fuzzed text and splits agree with line reads", () => {
 });
 
 Deno.test("lines: runs, single lines and chunks interleaved on one buffer read the same bytes", () => {
-  // The line decoders share the buffer's decoded window; other readers consume under it.
-  const unit = fc.constantFrom("ab", "c", "\n", "\r\n", "é", "xyz\n");
+  // The line decoders share the buffer's decoded window (one for the default marker, one for
+  // string markers); other readers consume under it.
+  const unit = fc.constantFrom("ab", "c", "\n", "\r\n", "é", "xyz\n", ";", "d;");
   const step = fc.constantFrom("lines", "line", "chunk");
   fc.assert(
     fc.property(
+      fc.constantFrom(undefined, ";"),
       fc.array(unit, { maxLength: 120 }),
       fc.array(fc.nat(), { maxLength: 6 }),
       fc.array(fc.tuple(step, fc.integer({ min: 1, max: 5 })), { maxLength: 40 }),
-      (units, points, steps) => {
+      (eol, units, points, steps) => {
         const bytes = utf8(units.join(""));
         const buf = new ReadBuffer();
-        const runs = linesDecoder();
-        const one = lineDecoder();
+        const runs = linesDecoder(eol);
+        const one = lineDecoder(eol);
+        const mark = eol === undefined ? 0x0a : 0x3b;
         let expected = bytes; // what is left to read, as the reference sees it
         const line = () => {
-          const lf = expected.indexOf(0x0a);
-          if (lf < 0) return undefined;
-          const end = lf > 0 && expected[lf - 1] === 0x0d ? lf - 1 : lf;
+          const at = expected.indexOf(mark);
+          const end = eol === undefined && at > 0 && expected[at - 1] === 0x0d ? at - 1 : at;
           const text = new TextDecoder().decode(expected.subarray(0, end));
-          expected = expected.subarray(lf + 1);
+          expected = expected.subarray(at + 1);
           return text;
         };
         const pieces = cut(bytes, points);
@@ -134,15 +142,14 @@ Deno.test("lines: runs, single lines and chunks interleaved on one buffer read t
             }
           } else if (kind === "line") {
             const got = one.decode(buf);
-            const complete = buffered.includes(0x0a);
+            const complete = buffered.includes(mark);
             assert.deepEqual(got === NEED_MORE ? undefined : got[0], complete ? line() : undefined);
           } else {
             const got = runs.decode(buf);
             const want: string[] = [];
-            for (let left = buffered; left.includes(0x0a);) {
-              const lf = left.indexOf(0x0a);
-              want.push(line()!);
-              left = left.subarray(lf + 1);
+            for (let left = buffered; left.includes(mark);) {
+              left = left.subarray(left.indexOf(mark) + 1);
+              want.push(line());
             }
             assert.deepEqual(got === NEED_MORE ? [] : got, want);
           }
@@ -150,7 +157,7 @@ Deno.test("lines: runs, single lines and chunks interleaved on one buffer read t
         }
       },
     ),
-    { numRuns: 1000 },
+    { numRuns: 1500 },
   );
 });
 
