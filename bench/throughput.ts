@@ -241,32 +241,33 @@ function workloads(
       },
     );
   }
+  const line128: Pattern = { record: "128", unit: 128, sizePerUnit: 127 };
   list.push(
     {
       name: 'L=128 pushRead("regex", /\\n/) per line',
       reader: pushReadRegexLines,
-      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      pattern: line128,
       target: 0,
       node: "lines",
     },
     {
       name: 'L=128 pushRead("line", "\\n") per line (a string marker)',
       reader: pushReadStringEolLines,
-      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      pattern: line128,
       target: 0,
       node: "lines",
     },
     {
       name: 'L=128 pushRead("lines", "\\n") per run (a string marker)',
       reader: pushReadStringEolLineRuns,
-      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      pattern: line128,
       target: 0,
       needs: "lines",
     },
     {
       name: 'L=128 pushRead("line", /\\r?\\n/) per line (a RegExp marker)',
       reader: pushReadRegExpLines,
-      pattern: { record: "128", unit: 128, sizePerUnit: 127 },
+      pattern: line128,
       target: 0,
       node: "lines",
     },
@@ -322,7 +323,6 @@ function workloads(
       },
     );
   }
-  const line128: Pattern = { record: "128", unit: 128, sizePerUnit: 127 };
   list.push(
     {
       name: 'L=128 over TLS, iterate("line")',
