@@ -5,7 +5,9 @@
  * For each workload a producer child process (bench/producer.ts) connects over loopback and
  * writes a fixed pattern as fast as it can; the raw loop and the Handle variant read the same
  * amount on fresh connections, alternating, and the medians are compared (a ratio is only
- * meaningful within one run: both processes share the machine's cores).
+ * meaningful within one run: both processes share the machine's cores). Each workload is
+ * measured in a process of its own (`BENCH_ROW=<name>` runs one and prints its figures), so
+ * no row inherits the JIT's feedback from the rows before it.
  *
  * Options (flag or environment variable):
  * - `--mb=N` / `BENCH_MB=N`: MiB per line or record run (default 64; chunk runs send 4x that).
@@ -418,28 +420,79 @@ export async function runThroughput(filters?: string[]): Promise<void> {
     "| workload | raw Deno.Conn | Handle | ratio | target | met | Node split, ratio to raw |",
   );
   console.log("|---|---|---|---|---|---|---|");
-  const listeners: Listeners = { tcp: Deno.listen({ hostname: "127.0.0.1", port: 0 }) };
   const started = performance.now();
-  try {
-    if (selected.some((w) => w.tls === "native" || w.tls === "accept")) {
-      listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+  const lib = await loadLib();
+  for (const w of selected) {
+    if (w.needs !== undefined && !(w.needs in lib)) {
+      console.log(
+        `| ${w.name} | not measured: the library has no \`${w.needs}\` |  |  |  |  |  |`,
+      );
+    } else {
+      console.log(formatRow({ workload: w, ...await measureInChild(w) }));
     }
-    const lib = await loadLib();
-    for (const w of selected) {
-      if (w.needs !== undefined && !(w.needs in lib)) {
-        console.log(
-          `| ${w.name} | not measured: the library has no \`${w.needs}\` |  |  |  |  |  |`,
-        );
-      } else {
-        console.log(formatRow(await measure(listeners, w)));
-      }
-    }
-  } finally {
-    listeners.tcp.close();
-    listeners.tls?.close();
   }
   console.log("");
   console.log(`Throughput total time ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
-if (import.meta.main) await runThroughput();
+/** A row's figures, as a child process measures and prints them. */
+type Figures = Omit<Row, "workload">;
+
+/**
+ * Measures one workload in a process of its own: the JIT's feedback on the shared readers
+ * (`rePushed`, `withHandle`) then comes from this workload alone, where in one process a row
+ * ran slower after rows that fed those helpers other types (up to 2x).
+ */
+async function measureInChild(w: Workload): Promise<Figures> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-lock",
+      "--allow-net",
+      "--allow-run",
+      "--allow-read",
+      "--allow-env",
+      new URL(import.meta.url).pathname,
+    ],
+    env: {
+      BENCH_ROW: w.name,
+      BENCH_MB: String(MB),
+      BENCH_RUNS: String(RUNS),
+      BENCH_NODE: NODE ? "1" : "0",
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  if (!out.success) throw new Error(`${w.name}: the measuring process exited with ${out.code}`);
+  return JSON.parse(lines[lines.length - 1]) as Figures;
+}
+
+/** The child's side of `measureInChild`: measures the workload named `name`, prints JSON. */
+async function measureRow(name: string): Promise<void> {
+  const [cert, key, ca] = await Promise.all([
+    Deno.readTextFile(TLS_CERT),
+    Deno.readTextFile(TLS_KEY),
+    Deno.readTextFile(TLS_CA),
+  ]);
+  const w = workloads({ cert, key }, ca).find((w) => w.name === name);
+  if (w === undefined) throw new Error(`No throughput workload is named ${JSON.stringify(name)}`);
+  const listeners: Listeners = { tcp: Deno.listen({ hostname: "127.0.0.1", port: 0 }) };
+  try {
+    if (w.tls === "native" || w.tls === "accept") {
+      listeners.tls = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+    }
+    const { workload: _, ...figures } = await measure(listeners, w);
+    console.log(JSON.stringify(figures));
+  } finally {
+    listeners.tcp.close();
+    listeners.tls?.close();
+  }
+}
+
+if (import.meta.main) {
+  const row = Deno.env.get("BENCH_ROW");
+  if (row !== undefined) await measureRow(row);
+  else await runThroughput();
+}
