@@ -11,6 +11,7 @@ import {
   json,
   lengthField,
   line,
+  lines as lineRuns,
   NEED_MORE,
   netstring,
   packstring,
@@ -67,6 +68,12 @@ export function typedUsage(h: Handle): void {
   h.pushWrite("json", { any: "value" });
   const named: Promise<string> = h.read("line");
   void named;
+  // A run of lines: an array, by name or value, in every style.
+  h.pushRead("lines", (_h, run: string[]) => void run);
+  h.pushRead(lineRuns, ";", (_h, run: string[]) => void run);
+  const runs: AsyncIterator<string[]> = h.iterate("lines", { maxLength: 80 });
+  const run: Promise<string[]> = h.read(lineRuns);
+  void [runs, run];
 
   // @ts-expect-error chunk takes a number, not a string
   h.pushRead(chunk, "4", (_h: Handle, bytes: Uint8Array) => void bytes);
@@ -89,6 +96,8 @@ export function typedUsage(h: Handle): void {
   // @ts-expect-error read(line) gives a string
   const wrong: Promise<Uint8Array> = h.read(line);
   void wrong;
+  // @ts-expect-error a run of lines is an array, not one string
+  h.pushRead("lines", (_h, one: number) => void one);
 
   // @ts-expect-error chunk takes a number, not a string (by name)
   h.pushRead("chunk", "4", (_h: Handle, bytes: Uint8Array) => void bytes);
