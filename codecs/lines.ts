@@ -86,6 +86,10 @@ function lineOf(decoder: Decoder<Line>, buf: ReadBuffer): string | NeedMore {
  * and the next run starts with it and fails (or, with `discard`, skips it and reports a
  * non-fatal `EMSGSIZE`).
  *
+ * A run takes every complete line buffered, so where a protocol changes its framing after a
+ * line (a header block before a body, `STARTTLS` before the handshake), read that part with
+ * `line`: bytes a peer sent early after the switch would otherwise be taken as lines too.
+ *
  * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
  * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
  * @returns A decoder of `string[]`.
