@@ -33,7 +33,7 @@ import {
   WINDOW,
 } from "./echo.ts";
 import { buildTlsLoadGenerator } from "./echo_load_build.ts";
-import { libDir, libUrl } from "./lib.ts";
+import { type Lib, libDir, libUrl, loadLib } from "./lib.ts";
 import { median, option, positive, QUICK } from "./options.ts";
 import { TLS_CA, TLS_CERT, TLS_KEY } from "./run.ts";
 
@@ -46,7 +46,8 @@ const RAW = "raw loop on Deno.TlsConn";
 const PER_READ = "hand-written, strings per read, Deno.TlsConn";
 const ROUNDS = QUICK ? 1 : positive("rounds", option("rounds", "BENCH_ROUNDS"), 3);
 
-function servers(): Server[] {
+/** The servers; the `lines` one only if the library has that type. */
+function servers(lib: Lib): Server[] {
   const env = { BENCH_LIB: libUrl().href };
   const certs = new URL("../tests/certs/", import.meta.url).pathname;
   const deno = (variant: string, tls = true) =>
@@ -60,12 +61,21 @@ function servers(): Server[] {
       tls ? [variant, TLS_CERT, TLS_KEY] : [variant],
     );
   const tlsCa = TLS_CA;
+  const runs: Server[] = "lines" in lib
+    ? [{
+      name: 'Handle iterate("lines"), a write per run, Deno.TlsConn',
+      argv: deno("iterateRuns"),
+      env,
+      tlsCa,
+    }]
+    : [];
   return [
     { name: RAW, argv: deno("raw"), env, tlsCa },
     { name: PER_READ, argv: deno("perRead"), env, tlsCa },
     { name: 'Handle pushRead("line"), Deno.TlsConn', argv: deno("pushRead"), env, tlsCa },
     { name: 'Handle iterate("line"), Deno.TlsConn', argv: deno("iterate"), env, tlsCa },
     { name: "Handle onRead + lineDecoder, Deno.TlsConn", argv: deno("onRead"), env, tlsCa },
+    ...runs,
     {
       name: "Handle.serve nativeTls, iterate",
       argv: deno("serveNative"),
@@ -116,7 +126,7 @@ export async function runTlsEcho(): Promise<void> {
     return;
   }
   try {
-    const list = servers();
+    const list = servers(await loadLib());
     const loads = SCENARIOS.map(() => list.map((): LoadResult[] => []));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [at, s] of SCENARIOS.entries()) {
