@@ -65,17 +65,6 @@ export class BufferedText extends DecodedText {
     if (this.text.length <= MAX_SLICED_TEXT) return rest.slice(0, end.units);
     return windowText(buf, 0, end.bytes); // a run of its own, or the frame alone
   }
-
-  /**
-   * Marks the first bytes as delivered (they were consumed from the buffer).
-   *
-   * @param bytes How many bytes.
-   * @param units How many code units they decoded to.
-   */
-  advance(bytes: number, units: number): void {
-    this.pos += bytes;
-    this.textPos += units;
-  }
 }
 
 function isHigh(unit: number): boolean {

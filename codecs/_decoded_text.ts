@@ -48,4 +48,15 @@ export class DecodedText {
     this.identity = this.text.length === bytes;
     this.generation = buf.generation;
   }
+
+  /**
+   * Marks the first bytes as delivered (they were consumed from the buffer).
+   *
+   * @param bytes How many bytes.
+   * @param units How many code units they decoded to.
+   */
+  advance(bytes: number, units: number): void {
+    this.pos += bytes;
+    this.textPos += units;
+  }
 }

@@ -132,8 +132,7 @@ export class LfLineDecoder implements Decoder<Line> {
       into.push(text.slice(from, end));
     }
     buf.consume(from - start);
-    window.pos += from - start;
-    window.textPos = from;
+    window.advance(from - start, from - start);
   }
 
   /** Cuts the next line from the window. */
@@ -151,8 +150,7 @@ export class LfLineDecoder implements Decoder<Line> {
     const lineBytes = eol === "\n" ? lf : lf - 1;
     if (lineBytes > this.#maxLength) throw tooLong(this.#maxLength, lineBytes);
     buf.consume(lf + 1);
-    window.pos += lf + 1;
-    window.textPos = at + 1;
+    window.advance(lf + 1, at + 1 - from);
     this.#eol = eol;
     return text.slice(from, end);
   }
@@ -225,8 +223,7 @@ export class StringLineDecoder implements Decoder<Line> {
       into.push(text.slice(from, at));
     }
     buf.consume(from - start);
-    window.pos += from - start;
-    window.textPos = from;
+    window.advance(from - start, from - start);
   }
 
   /** The text of the line of `at` bytes, from the window (filled first if it does not hold it). */
@@ -238,8 +235,7 @@ export class StringLineDecoder implements Decoder<Line> {
     const text = window.text;
     const from = window.textPos;
     const units = window.identity ? at : text.indexOf(this.#eol, from) - from;
-    window.pos += next;
-    window.textPos = from + units + this.#eol.length;
+    window.advance(next, units + this.#eol.length);
     return text.slice(from, from + units);
   }
 }

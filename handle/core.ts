@@ -286,7 +286,7 @@ export class HandleCore<H> {
    */
   #sinceCreated(): number {
     const ms = Date.now() - this.createdAt;
-    return ms >= 0 && ms < SMALL_MS ? ms | 0 : ms;
+    return ms > -SMALL_MS && ms < SMALL_MS ? ms | 0 : ms; // negative if the clock was set back
   }
 
   /** A read of `bytes` succeeded (for the counters and the inactivity timers). */
