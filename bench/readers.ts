@@ -103,30 +103,40 @@ async function iterateCount(h: HandleType): Promise<Counted> {
   return { units, size };
 }
 
-/** Lines from `for await (const run of h.iterate("lines"))`: one step per run of lines. */
-export function iterateLineRuns(conn: Conn): Promise<Counted> {
-  return withHandle(conn, async (h) => {
-    let units = 0;
-    let size = 0;
-    for await (const run of h.iterate("lines")) {
-      units += run.length;
-      for (let i = 0; i < run.length; i++) size += run[i].length;
-    }
-    return { units, size };
-  });
+/**
+ * Lines from `for await (const run of h.iterate("lines"))`: one step per run of lines;
+ * `options` as for {@linkcode iterateLines}.
+ */
+export function iterateLineRuns(
+  conn: Conn,
+  options: ConstructorParameters<typeof Handle>[1] = {},
+): Promise<Counted> {
+  return withHandle(conn, iterateRunCount, options);
+}
+
+/** Counts the lines of `for await (const run of h.iterate("lines"))`. */
+async function iterateRunCount(h: HandleType): Promise<Counted> {
+  let units = 0;
+  let size = 0;
+  for await (const run of h.iterate("lines")) {
+    units += run.length;
+    for (let i = 0; i < run.length; i++) size += run[i].length;
+  }
+  return { units, size };
 }
 
 /**
  * Lines from `iterate` on a handle that connects itself (`Handle.connect` with `options`):
- * the client role.
+ * the client role; `runs` takes a run of lines per step (`iterate("lines")`).
  */
 export async function connectLines(
   port: number,
   options: ConstructorParameters<typeof Handle>[1] = {},
+  runs = false,
 ): Promise<Counted> {
   const h = Handle.connect({ hostname: "127.0.0.1", port }, options);
   try {
-    return await iterateCount(h);
+    return await (runs ? iterateRunCount(h) : iterateCount(h));
   } finally {
     h.destroy();
     await h.closed.catch(() => {});

@@ -120,9 +120,9 @@ async function rawTlsClient(port: number): Promise<Counted> {
  * "localhost"): natively when `extra` has no `caCerts` (the bench trusts the test CA through
  * `DENO_CERT`, see the `bench` task), else through the `node:tls` layer.
  */
-function tlsClientLines(caCerts?: string[]): (port: number) => Promise<Counted> {
+function tlsClientLines(caCerts?: string[], runs = false): (port: number) => Promise<Counted> {
   return (port) =>
-    connectLines(port, { tls: "connect", tlsOptions: { hostname: "localhost", caCerts } });
+    connectLines(port, { tls: "connect", tlsOptions: { hostname: "localhost", caCerts } }, runs);
 }
 
 /** Warms up, then runs raw and handle alternately; returns MB/s medians. */
@@ -341,6 +341,14 @@ function workloads(
       tls: "native",
     },
     {
+      name: 'L=128 over TLS, iterate("lines")',
+      reader: iterateLineRuns,
+      pattern: line128,
+      target: 0.9,
+      tls: "native",
+      needs: "lines",
+    },
+    {
       name: 'L=128 over TLS via Handle.serve nativeTls (Deno.listenTls), iterate("line")',
       reader: (conn) =>
         iterateLines(new NativeTls(conn as Deno.TlsConn, () => conn) as unknown as Conn),
@@ -363,12 +371,29 @@ function workloads(
       tls: "accept",
     },
     {
+      name: 'L=128 over TLS via tls: "accept" (node:tls), iterate("lines")',
+      reader: (conn) => iterateLineRuns(conn, { tls: "accept", tlsOptions }),
+      pattern: line128,
+      target: 0,
+      tls: "accept",
+      needs: "lines",
+    },
+    {
       name: 'L=128 over TLS, client role: Handle.connect tls: "connect" (Deno.startTls), iterate',
       reader: raw,
       connect: tlsClientLines(),
       pattern: line128,
       target: 0.9,
       tls: "connect",
+    },
+    {
+      name: 'L=128 over TLS, client role: the same, iterate("lines")',
+      reader: raw,
+      connect: tlsClientLines(undefined, true),
+      pattern: line128,
+      target: 0.9,
+      tls: "connect",
+      needs: "lines",
     },
     {
       name: "L=128 over TLS, client role: the same with caCerts (node:tls layer), iterate",
