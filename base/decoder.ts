@@ -85,6 +85,15 @@ export interface Decoder<T> {
    */
   decodeFirst?(buf: ReadBuffer): unknown;
   /**
+   * For a decoder with `decodeFirst` whose tuples are pairs (`line`: `[line, eol]`): the
+   * second element of the frame `decodeFirst` last returned. With it (and without
+   * `decodeEof`), a callback read gets both elements as its arguments and no tuple is made
+   * per frame.
+   *
+   * @returns The pair's second element.
+   */
+  lastSecond?(): unknown;
+  /**
    * Whether `decode` may consume bytes and still return `NEED_MORE` (a decoder discarding an
    * over-long frame). Without it the handle treats that as a broken contract (`EINVAL`).
    * `decodeEof` may always consume trailing padding (such as whitespace) and return

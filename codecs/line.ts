@@ -86,7 +86,15 @@ export class LfLineDecoder implements Decoder<Line> {
     return line === NEED_MORE ? line : [line, this.#eol];
   }
 
-  /** The line alone (its marker is left in `#eol`): what `read` and `iterate` deliver. */
+  /** The marker of the line `decodeFirst` last cut. */
+  lastSecond(): string {
+    return this.#eol;
+  }
+
+  /**
+   * The line alone, its marker left for `lastSecond`: what `read` and `iterate` deliver, and
+   * with `lastSecond` what a callback gets.
+   */
   decodeFirst(buf: ReadBuffer): string | NeedMore {
     if (buf.length === 0) return NEED_MORE; // an idle read makes no text window yet
     if (this.#buf !== buf) {
@@ -184,7 +192,18 @@ export class StringLineDecoder implements Decoder<Line> {
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
-    if (this.#eolLength === 0) return ["", ""];
+    const line = this.decodeFirst(buf);
+    return line === NEED_MORE ? line : [line, this.#eol];
+  }
+
+  /** The marker, which ends every line. */
+  lastSecond(): string {
+    return this.#eol;
+  }
+
+  /** The line alone, for `read`, `iterate` and (with `lastSecond`) callbacks. */
+  decodeFirst(buf: ReadBuffer): string | NeedMore {
+    if (this.#eolLength === 0) return "";
     const base = buf.consumedTotal;
     let from = this.#scanFrom - base - (this.#eolLength - 1);
     if (from < 0 || this.#generation !== buf.generation) {
@@ -201,7 +220,7 @@ export class StringLineDecoder implements Decoder<Line> {
     if (at > this.#maxLength) throw tooLong(this.#maxLength, at);
     const line = this.#windowed ? this.#cut(buf, markerWindowOf(buf), at) : buf.text(0, at);
     buf.consume(at + this.#eolLength);
-    return [line, this.#eol];
+    return line;
   }
 
   /**

@@ -4,8 +4,20 @@
  * @module
  */
 import type { Decoder } from "../base/decoder.ts";
-import { NO_CONSUMER, type ReadSink } from "./read_sink.ts";
+import { CallbackSink, NO_CONSUMER, type ReadSink } from "./read_sink.ts";
 import type { ReadType } from "../base/codec.ts";
+
+/**
+ * How a typed read's decoder makes its value and how the sink gets it:
+ * - `"value"`: `decode`'s value, handed over as it is;
+ * - `"tuple"`: `decode`'s tuple (a type that spreads): a callback gets its elements as
+ *   arguments, a promise read or an iterator step the first;
+ * - `"first"`: the tuple's first element alone, from `decodeFirst` (a promise read or an
+ *   iterator step of a type that spreads): no tuple is made;
+ * - `"pair"`: `decodeFirst` and `lastSecond` (a callback of a type whose tuples are pairs,
+ *   such as `line`): the callback gets both as arguments, and no tuple is made.
+ */
+export type ValueShape = "value" | "tuple" | "first" | "pair";
 
 /**
  * A queued read: a decoder (typed reads) or a custom reader function, and the
@@ -22,13 +34,8 @@ export class ReadRequest<H> {
    * frame. `undefined`: not reusable.
    */
   args: readonly unknown[] | undefined = undefined;
-  /**
-   * Whether the decoder's `decodeFirst` makes the value: a promise read or an iterator step of
-   * a type that spreads delivers the tuple's first element alone, and no tuple is made.
-   */
-  readonly first: boolean;
-  /** Whether the value handed to the sink is a tuple to spread. */
-  readonly spread: boolean;
+  /** How the decoder makes the value and the sink takes it (`"value"` for a custom reader). */
+  readonly shape: ValueShape;
 
   constructor(
     /** The read type of a typed read. */
@@ -42,14 +49,27 @@ export class ReadRequest<H> {
     /** Whether only the first element of a spread tuple is wanted (`read`, `iterate`). */
     firstOnly = false,
   ) {
-    const spread = readType?.spread ?? false;
-    this.first = firstOnly && spread && decoder?.decodeFirst !== undefined &&
-      readType!.act === undefined;
-    this.spread = spread && !this.first;
+    this.shape = shapeOf(readType, decoder, sink, firstOnly);
   }
 
   /** The read type's name, for messages. */
   get type(): string {
     return this.readType?.typeName ?? "custom";
   }
+}
+
+/** The cheapest {@linkcode ValueShape} a read's decoder and sink allow. */
+function shapeOf<H>(
+  readType: ReadType<never, unknown, boolean, H> | undefined,
+  decoder: Decoder<unknown> | undefined,
+  sink: ReadSink<H>,
+  firstOnly: boolean,
+): ValueShape {
+  if (readType === undefined || !readType.spread) return "value";
+  // A read type's own action takes the tuple.
+  if (decoder?.decodeFirst === undefined || readType.act !== undefined) return "tuple";
+  if (firstOnly) return "first";
+  // At end of input `decodeEof` makes a tuple, so a decoder that has one keeps tuples.
+  const pairs = decoder.lastSecond !== undefined && decoder.decodeEof === undefined;
+  return pairs && sink instanceof CallbackSink ? "pair" : "tuple";
 }

@@ -62,6 +62,18 @@ export class CallbackSink<H> implements ReadSink<H> {
     else cb(h, ...values);
   }
 
+  /**
+   * Hands over a pair without a tuple: the two values a spreading decoder gave through
+   * `decodeFirst` and `lastSecond`.
+   *
+   * @param h The handle.
+   * @param first The pair's first value.
+   * @param second Its second value.
+   */
+  deliverPair(h: H, first: unknown, second: unknown): void {
+    this.callback(h, first, second);
+  }
+
   fail(): boolean {
     return false;
   }

@@ -257,7 +257,7 @@ export class ReadSide<H> implements ReadLoopSide {
       if (this.rbuf.length > 0) this.#burst = true;
       // Layers (TLS) read ahead up to a bound of buffered bytes: taking a frame makes room.
       if (this.#host.layered) this.startReading();
-      return request.spread ? (value as unknown[])[0] : value;
+      return request.shape === "tuple" ? (value as unknown[])[0] : value;
     }
     return NEED_MORE;
   }
@@ -363,7 +363,7 @@ export class ReadSide<H> implements ReadLoopSide {
     if (sink.async && request.readType!.act === undefined) {
       // A promise or an iterator step: settling it cannot throw.
       if (this.rbuf.length > 0) this.#burst = true;
-      sink.deliver(this.#host.handle, value, request.spread);
+      sink.deliver(this.#host.handle, value, request.shape === "tuple");
     } else {
       this.#spare = request.args !== undefined ? request : undefined;
       this.#deliver(request, value);
@@ -387,8 +387,13 @@ export class ReadSide<H> implements ReadLoopSide {
     try {
       if (ended && decoder.decodeEof) {
         value = decoder.decodeEof(rbuf);
-        if (request.first && value !== NEED_MORE) value = (value as unknown[])[0];
-      } else value = request.first ? decoder.decodeFirst!(rbuf) : decoder.decode(rbuf);
+        if (request.shape === "first" && value !== NEED_MORE) value = (value as unknown[])[0];
+      } else {
+        const shape = request.shape;
+        value = shape === "first" || shape === "pair"
+          ? decoder.decodeFirst!(rbuf)
+          : decoder.decode(rbuf);
+      }
     } catch (e) {
       return this.#decodeFailed(request, e, before) ? GO_ON : WAIT;
     }
@@ -458,7 +463,9 @@ export class ReadSide<H> implements ReadLoopSide {
       }
     }
     try {
-      request.sink.deliver(h, value, request.spread);
+      if (request.shape === "pair") {
+        (request.sink as CallbackSink<H>).deliverPair(h, value, request.decoder!.lastSecond!());
+      } else request.sink.deliver(h, value, request.shape === "tuple");
     } catch (e) {
       this.#host.fatal(callbackError(e, `The "${type.typeName}" read callback`));
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Handle, HandleError } from "../mod.ts";
+import { defineReadType, Handle, HandleError, NEED_MORE, type ReadBuffer } from "../mod.ts";
 import { everySplit, scripted } from "../testing/mod.ts";
 import { deferred, pair, tick, writeAll } from "./_net.ts";
 
@@ -252,4 +252,94 @@ Deno.test("queue: a callback re-pushed from itself, twice, and unshifted, keeps 
   await done.promise;
   assert.deepEqual(seen, ["a+", "b", "c", "chunk X", "d", "e", "f"]);
   await p.close();
+});
+
+/** Ends a handle whose re-pushed read meets the end of input (EPIPE), failing on anything else. */
+function endsWithEpipe(h: Handle, e: HandleError): void {
+  assert.equal(e.code, "EPIPE");
+  h.destroy();
+}
+
+Deno.test("queue: re-pushed line callbacks get each line and its marker at every split", async () => {
+  // Without a tuple per line (the decoder hands the marker over through lastSecond), the
+  // marker of every line must still be that line's own.
+  const input = "a\r\nb\n\r\nc\r\r\n\nd\n";
+  const cases: [string | undefined, string[][]][] = [
+    [undefined, [["a", "\r\n"], ["b", "\n"], ["", "\r\n"], ["c\r", "\r\n"], ["", "\n"], [
+      "d",
+      "\n",
+    ]]],
+    ["\r\n", [["a", "\r\n"], ["b\n", "\r\n"], ["c\r", "\r\n"]]],
+  ];
+  for (const [eol, expected] of cases) {
+    for (const reads of everySplit(input)) {
+      const peer = scripted().send(...reads).end();
+      const seen: string[][] = [];
+      const onLine = (h: Handle, line: string, marker: string) => {
+        seen.push([line, marker]);
+        if (eol === undefined) h.pushRead("line", onLine);
+        else h.pushRead("line", eol, onLine);
+      };
+      const h = new Handle(peer.conn, { onError: endsWithEpipe });
+      if (eol === undefined) h.pushRead("line", onLine);
+      else h.pushRead("line", eol, onLine);
+      await h.closed.catch(() => {});
+      assert.deepEqual(seen, expected, `eol ${eol}, reads of ${reads.map((r) => r.length)}`);
+      await peer.done;
+    }
+  }
+});
+
+/**
+ * Decodes "k=v;" frames into `[k, v]` pairs, with `decodeFirst` and `lastSecond`, and
+ * `decodeEof` too if asked; `tuples` counts the tuples it makes.
+ */
+class KeyValueDecoder {
+  tuples = 0;
+  #value = "";
+  decodeEof?: (buf: ReadBuffer) => readonly [string, string] | typeof NEED_MORE;
+
+  constructor(withEof: boolean) {
+    if (withEof) this.decodeEof = (buf) => this.decode(buf);
+  }
+
+  decode(buf: ReadBuffer): readonly [string, string] | typeof NEED_MORE {
+    const key = this.decodeFirst(buf);
+    if (key === NEED_MORE) return key;
+    this.tuples++;
+    return [key, this.#value];
+  }
+
+  decodeFirst(buf: ReadBuffer): string | typeof NEED_MORE {
+    const end = buf.indexOf(0x3b);
+    if (end < 0) return NEED_MORE;
+    const [key, value] = buf.text(0, end).split("=");
+    buf.consume(end + 1);
+    this.#value = value;
+    return key;
+  }
+
+  lastSecond(): string {
+    return this.#value;
+  }
+}
+
+Deno.test("queue: a spreading type with decodeFirst and lastSecond gives callbacks pairs without tuples, unless it has decodeEof", async () => {
+  for (const withEof of [false, true]) {
+    const decoder = new KeyValueDecoder(withEof);
+    const kv = defineReadType("kv", () => decoder, { spread: true });
+    const peer = scripted().send("a=1;b=", "2;c=3;").end();
+    const seen: string[] = [];
+    const onPair = (h: Handle, key: string, value: string) => {
+      seen.push(`${key}:${value}`);
+      h.pushRead(kv, onPair);
+    };
+    const h = new Handle(peer.conn, { onError: endsWithEpipe });
+    h.pushRead(kv, onPair);
+    await h.closed.catch(() => {});
+    await peer.done;
+    assert.deepEqual(seen, ["a:1", "b:2", "c:3"]);
+    // With decodeEof the end of input may make a tuple, so every frame comes as one.
+    assert.equal(decoder.tuples, withEof ? 3 : 0);
+  }
 });
