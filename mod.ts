@@ -138,7 +138,7 @@ export { DEFAULT_MAX_FRAME_LENGTH, frameLimit } from "./codecs/limits.ts";
 export { chunk, chunkDecoder } from "./codecs/chunk.ts";
 export type { ChunkType } from "./codecs/chunk.ts";
 export { DEFAULT_MAX_LINE_LENGTH, line, lineDecoder } from "./codecs/line.ts";
-export type { Line, LineOptions, LineType } from "./codecs/line.ts";
+export type { Line, LineDecoder, LineOptions, LineType } from "./codecs/line.ts";
 export { lines, linesDecoder } from "./codecs/lines.ts";
 export type { LinesType } from "./codecs/lines.ts";
 export { regex, regexDecoder } from "./codecs/regex.ts";

@@ -49,6 +49,41 @@ export interface LineOptions {
 /** A decoded line and the marker that ended it. */
 export type Line = readonly [line: string, eol: string];
 
+/**
+ * A decoder of lines ({@linkcode lineDecoder}): `decode` gives `[line, eol]`, and
+ * `decodeFirst` the line alone, with `lastSecond()` its marker, so a loop over many lines
+ * makes no tuple per line.
+ *
+ * @example Lines without tuples, in `onRead`
+ * ```ts
+ * import { lineDecoder, NEED_MORE, ReadBuffer } from "@anyevent/handle";
+ * import assert from "node:assert/strict";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("a\r\nb\nrest"));
+ * const lines = lineDecoder();
+ * const seen: string[] = [];
+ * for (let l; (l = lines.decodeFirst(buf)) !== NEED_MORE;) seen.push(l + lines.lastSecond());
+ * assert.deepEqual(seen, ["a\r\n", "b\n"]);
+ * ```
+ */
+export interface LineDecoder extends Decoder<Line> {
+  /**
+   * Decodes one line as `decode` does (the same bytes consumed, the same errors) and returns
+   * the line alone.
+   *
+   * @param buf The handle's read buffer.
+   * @returns The line, or `NEED_MORE` with nothing consumed.
+   */
+  decodeFirst(buf: ReadBuffer): string | NeedMore;
+  /**
+   * The marker of the line `decodeFirst` last returned.
+   *
+   * @returns The marker (`"\n"` or `"\r\n"` by default).
+   */
+  lastSecond(): string;
+}
+
 const LF = 0x0a;
 /** How far past `maxLength` a RegExp marker may reach. */
 const REGEXP_EOL_ALLOWANCE = 1024;
@@ -68,7 +103,7 @@ function tooLong(maxLength: number, seen: number): HandleError {
  * attempt stopped; once a line feed is found, a run of complete lines is decoded at once into
  * the buffer's {@linkcode TextWindow}, and the following lines are cut from that text.
  */
-export class LfLineDecoder implements Decoder<Line> {
+export class LfLineDecoder implements LineDecoder {
   #maxLength: number;
   #scanFrom = 0;
   #generation = 0;
@@ -169,7 +204,7 @@ export class LfLineDecoder implements Decoder<Line> {
  * are cut from a decoded run of the buffer (the {@linkcode TextWindow} its string-marker
  * decoders share), not decoded one by one.
  */
-export class StringLineDecoder implements Decoder<Line> {
+export class StringLineDecoder implements LineDecoder {
   #eol: string;
   #needle: number | Uint8Array;
   #eolLength: number;
@@ -263,26 +298,35 @@ export class StringLineDecoder implements Decoder<Line> {
  * Wraps a line decoder so that an over-long line is skipped through its marker (tokio's and
  * Netty's discard mode). It consumes bytes while it returns `NEED_MORE` (`skips`).
  */
-class DiscardingLineDecoder implements Decoder<Line> {
+class DiscardingLineDecoder implements LineDecoder {
   readonly skips = true;
-  #inner: Decoder<Line>;
+  #inner: LineDecoder;
   #needle: number | Uint8Array;
   #keep: number;
   #discarding = false;
 
-  constructor(inner: Decoder<Line>, eol: Uint8Array) {
+  constructor(inner: LineDecoder, eol: Uint8Array) {
     this.#inner = inner;
     this.#needle = eol.length === 1 ? eol[0] : eol;
     this.#keep = eol.length - 1; // a marker split across reads must still be found
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
+    const line = this.decodeFirst(buf);
+    return line === NEED_MORE ? line : [line, this.#inner.lastSecond()];
+  }
+
+  lastSecond(): string {
+    return this.#inner.lastSecond();
+  }
+
+  decodeFirst(buf: ReadBuffer): string | NeedMore {
     if (this.#discarding) {
       if (!this.#skipLine(buf)) return NEED_MORE;
       this.#discarding = false;
     }
     try {
-      return this.#inner.decode(buf);
+      return this.#inner.decodeFirst(buf);
     } catch (e) {
       if (!(e instanceof HandleError) || e.code !== "EMSGSIZE") throw e;
       this.#discarding = !this.#skipLine(buf);
@@ -312,9 +356,11 @@ class DiscardingLineDecoder implements Decoder<Line> {
  * text decoders share, so the lines of one read are searched one after the other in one
  * decoding (see `BufferedText`).
  */
-class RegExpLineDecoder implements Decoder<Line> {
+class RegExpLineDecoder implements LineDecoder {
   #eol: RegExp;
   #maxLength: number;
+  /** The marker the last line ended with. */
+  #marker = "";
 
   constructor(eol: RegExp, maxLength: number) {
     this.#eol = regexpCopy(eol, "g");
@@ -322,6 +368,15 @@ class RegExpLineDecoder implements Decoder<Line> {
   }
 
   decode(buf: ReadBuffer): Line | NeedMore {
+    const line = this.decodeFirst(buf);
+    return line === NEED_MORE ? line : [line, this.#marker];
+  }
+
+  lastSecond(): string {
+    return this.#marker;
+  }
+
+  decodeFirst(buf: ReadBuffer): string | NeedMore {
     const limit = this.#maxLength + REGEXP_EOL_ALLOWANCE;
     if (buf.length > limit) return this.#decodeLimited(buf, limit);
     const shared = bufferedTextOf(buf);
@@ -338,11 +393,12 @@ class RegExpLineDecoder implements Decoder<Line> {
     const line = shared.frame(buf, text, start);
     buf.consume(end.bytes);
     shared.advance(end.bytes, end.units);
-    return [line, match[0]];
+    this.#marker = match[0];
+    return line;
   }
 
   /** More is buffered than a line and its marker may take: only that much is searched. */
-  #decodeLimited(buf: ReadBuffer, limit: number): Line | NeedMore {
+  #decodeLimited(buf: ReadBuffer, limit: number): string {
     const text = buf.text(0, limit);
     this.#eol.lastIndex = 0;
     const match = this.#eol.exec(text);
@@ -353,7 +409,8 @@ class RegExpLineDecoder implements Decoder<Line> {
     const end = start + byteOffsetOfUnit(view.subarray(start), match[0].length);
     const line = text.slice(0, match.index);
     buf.consume(end);
-    return [line, match[0]];
+    this.#marker = match[0];
+    return line;
   }
 }
 
@@ -380,7 +437,7 @@ class RegExpLineDecoder implements Decoder<Line> {
  *
  * @param eolOrOptions The end-of-line marker, or {@linkcode LineOptions}.
  * @param settings The reading handle's settings (its `maxFrameLength` is the default limit).
- * @returns A decoder of `[line, eol]`.
+ * @returns A decoder of `[line, eol]`, or of the line alone and then its marker.
  * @throws {RangeError} If `maxLength` is not a positive integer or `Infinity`, or `discard` is
  * asked for with a RegExp marker.
  * @throws {TypeError} If `eol` is neither a string nor a RegExp.
@@ -413,7 +470,7 @@ class RegExpLineDecoder implements Decoder<Line> {
 export function lineDecoder(
   eolOrOptions?: string | RegExp | LineOptions,
   settings?: CodecSettings,
-): Decoder<Line> {
+): LineDecoder {
   if (eolOrOptions === undefined) {
     return new LfLineDecoder(frameLimit(undefined, DEFAULT_MAX_LINE_LENGTH, settings));
   }
@@ -422,7 +479,7 @@ export function lineDecoder(
     : eolOrOptions ?? {};
   const maxLength = frameLimit(options.maxLength, DEFAULT_MAX_LINE_LENGTH, settings);
   const eol = options.eol;
-  let decoder: Decoder<Line>;
+  let decoder: LfLineDecoder | StringLineDecoder;
   if (eol === undefined) decoder = new LfLineDecoder(maxLength);
   else if (typeof eol === "string") decoder = new StringLineDecoder(eol, maxLength);
   else if (eol instanceof RegExp) {

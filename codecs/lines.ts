@@ -8,7 +8,7 @@ import { type CodecSettings, defineReadType, type ReadType } from "../base/codec
 import { type Decoder, NEED_MORE, type NeedMore } from "../base/decoder.ts";
 import {
   LfLineDecoder,
-  type Line,
+  type LineDecoder,
   lineDecoder,
   type LineOptions,
   StringLineDecoder,
@@ -22,12 +22,12 @@ import {
  */
 class LinesDecoder implements Decoder<string[]> {
   readonly skips: boolean;
-  readonly #first: Decoder<Line>;
-  readonly #rest: Decoder<Line>;
+  readonly #first: LineDecoder;
+  readonly #rest: LineDecoder;
   /** `#rest` when it cuts the lines of a decoded window at once (the default or a string marker). */
   readonly #runs: LfLineDecoder | StringLineDecoder | undefined;
 
-  constructor(first: Decoder<Line>, rest: Decoder<Line>) {
+  constructor(first: LineDecoder, rest: LineDecoder) {
     this.#first = first;
     this.#rest = rest;
     this.#runs = rest instanceof LfLineDecoder || rest instanceof StringLineDecoder
@@ -38,7 +38,7 @@ class LinesDecoder implements Decoder<string[]> {
 
   decode(buf: ReadBuffer): string[] | NeedMore {
     const before = buf.length;
-    const first = lineOf(this.#first, buf);
+    const first = this.#first.decodeFirst(buf);
     if (first === NEED_MORE) return NEED_MORE;
     const lines = [first];
     if (buf.length === before) return lines; // a marker that matches nothing would repeat
@@ -51,7 +51,7 @@ class LinesDecoder implements Decoder<string[]> {
       if (left === 0) break;
       let line;
       try {
-        line = lineOf(rest, buf);
+        line = rest.decodeFirst(buf);
       } catch {
         break; // nothing was consumed: the next run starts with this line and meets it again
       }
@@ -65,13 +65,6 @@ class LinesDecoder implements Decoder<string[]> {
   finishSkip(buf: ReadBuffer): boolean {
     return this.#first.finishSkip?.(buf) ?? true;
   }
-}
-
-/** One line from `decoder`, without its marker. */
-function lineOf(decoder: Decoder<Line>, buf: ReadBuffer): string | NeedMore {
-  if (decoder.decodeFirst !== undefined) return decoder.decodeFirst(buf) as string | NeedMore;
-  const line = decoder.decode(buf);
-  return line === NEED_MORE ? line : line[0];
 }
 
 /**

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { defineReadType, Handle, HandleError, NEED_MORE, type ReadBuffer } from "../mod.ts";
+import {
+  defineReadType,
+  Handle,
+  HandleError,
+  type LineOptions,
+  NEED_MORE,
+  type ReadBuffer,
+} from "../mod.ts";
 import { everySplit, scripted } from "../testing/mod.ts";
 import { deferred, pair, tick, writeAll } from "./_net.ts";
 
@@ -261,30 +268,41 @@ function endsWithEpipe(h: Handle, e: HandleError): void {
 }
 
 Deno.test("queue: re-pushed line callbacks get each line and its marker at every split", async () => {
-  // Without a tuple per line (the decoder hands the marker over through lastSecond), the
-  // marker of every line must still be that line's own.
+  // Without a tuple per line (the decoders hand the marker over through lastSecond), the
+  // marker of every line must still be that line's own, for every kind of line decoder.
   const input = "a\r\nb\n\r\nc\r\r\n\nd\n";
-  const cases: [string | undefined, string[][]][] = [
-    [undefined, [["a", "\r\n"], ["b", "\n"], ["", "\r\n"], ["c\r", "\r\n"], ["", "\n"], [
-      "d",
-      "\n",
-    ]]],
-    ["\r\n", [["a", "\r\n"], ["b\n", "\r\n"], ["c\r", "\r\n"]]],
+  const byDefault = [["a", "\r\n"], ["b", "\n"], ["", "\r\n"], ["c\r", "\r\n"], ["", "\n"], [
+    "d",
+    "\n",
+  ]];
+  const cases: [LineOptions, string[][]][] = [
+    [{}, byDefault],
+    [{ eol: "\r\n" }, [["a", "\r\n"], ["b\n", "\r\n"], ["c\r", "\r\n"]]],
+    [{ eol: /\r\n|\n/ }, byDefault],
+    // Over-long lines skipped: "c\r" is two bytes.
+    [
+      { maxLength: 1, discard: true },
+      byDefault.map((pair) => pair[0] === "c\r" ? ["skipped"] : pair),
+    ],
   ];
-  for (const [eol, expected] of cases) {
+  for (const [options, expected] of cases) {
     for (const reads of everySplit(input)) {
       const peer = scripted().send(...reads).end();
       const seen: string[][] = [];
       const onLine = (h: Handle, line: string, marker: string) => {
         seen.push([line, marker]);
-        if (eol === undefined) h.pushRead("line", onLine);
-        else h.pushRead("line", eol, onLine);
+        h.pushRead("line", options, onLine);
       };
-      const h = new Handle(peer.conn, { onError: endsWithEpipe });
-      if (eol === undefined) h.pushRead("line", onLine);
-      else h.pushRead("line", eol, onLine);
+      const h = new Handle(peer.conn, {
+        onError(h, e) {
+          if (e.code === "EMSGSIZE" && !e.fatal) seen.push(["skipped"]);
+          else endsWithEpipe(h, e);
+        },
+      });
+      h.pushRead("line", options, onLine);
       await h.closed.catch(() => {});
-      assert.deepEqual(seen, expected, `eol ${eol}, reads of ${reads.map((r) => r.length)}`);
+      const label = `${Deno.inspect(options)}, reads of ${reads.map((r) => r.length)}`;
+      assert.deepEqual(seen, expected, label);
       await peer.done;
     }
   }
